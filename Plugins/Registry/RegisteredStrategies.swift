@@ -1,0 +1,9 @@
+import TimbreCore
+import Popularity
+import Bias
+
+/// The registry table: adding a strategy is one line here (plus its target in Package.swift).
+public let registeredStrategies = StrategyRegistry([
+    Popularity.self,
+    Bias.self,
+])

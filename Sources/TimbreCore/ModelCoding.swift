@@ -1,0 +1,80 @@
+/// Little-endian binary coding for trained models. Arrays are length-prefixed, so a model's
+/// layout is its sequence of `write` calls mirrored by `read` calls.
+public struct ModelWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func write<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func write(_ value: Float) { write(value.bitPattern) }
+    public mutating func write(_ value: Double) { write(value.bitPattern) }
+
+    public mutating func write<T: FixedWidthInteger>(_ values: [T]) {
+        write(Int64(values.count))
+        for v in values { write(v) }
+    }
+
+    public mutating func write(_ values: [Float]) {
+        write(Int64(values.count))
+        bytes.reserveCapacity(bytes.count + values.count * 4)
+        for v in values { write(v.bitPattern) }
+    }
+
+    public mutating func write(_ text: String) { write(Array(text.utf8)) }
+}
+
+public struct ModelDecodingError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+public struct ModelReader: Sendable {
+    private let bytes: [UInt8]
+    private var position = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public mutating func read<T: FixedWidthInteger>(_: T.Type = T.self) throws -> T {
+        let size = MemoryLayout<T>.size
+        guard position + size <= bytes.count else {
+            throw ModelDecodingError(description: "model blob truncated at byte \(position)")
+        }
+        var value = T.zero
+        withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes[position..<position + size]) }
+        position += size
+        return T(littleEndian: value)
+    }
+
+    public mutating func read(_: Float.Type = Float.self) throws -> Float { Float(bitPattern: try read(UInt32.self)) }
+    public mutating func read(_: Double.Type = Double.self) throws -> Double { Double(bitPattern: try read(UInt64.self)) }
+
+    private mutating func readCount(elementSize: Int) throws -> Int {
+        let count = try read(Int64.self)
+        guard count >= 0, Int(count) * elementSize <= bytes.count - position else {
+            throw ModelDecodingError(description: "model blob has a bad array length \(count) at byte \(position)")
+        }
+        return Int(count)
+    }
+
+    public mutating func read<T: FixedWidthInteger>(_: [T].Type = [T].self) throws -> [T] {
+        let count = try readCount(elementSize: MemoryLayout<T>.size)
+        return try (0..<count).map { _ in try read(T.self) }
+    }
+
+    public mutating func read(_: [Float].Type = [Float].self) throws -> [Float] {
+        let count = try readCount(elementSize: 4)
+        return try (0..<count).map { _ in try read(Float.self) }
+    }
+
+    public mutating func read(_: String.Type = String.self) throws -> String {
+        String(decoding: try read([UInt8].self), as: UTF8.self)
+    }
+
+    public func expectEnd() throws {
+        guard position == bytes.count else {
+            throw ModelDecodingError(description: "model blob has \(bytes.count - position) unread bytes")
+        }
+    }
+}

@@ -1,0 +1,103 @@
+/// What a strategy knows about the user it scores for: their rated items (dense indices, sorted)
+/// and the ratings. `user` is their training index, or nil for a user the model has never seen,
+/// which every strategy must handle (new users are served without retraining).
+public struct UserProfile: Sendable {
+    public var user: Int32?
+    public var items: [Int32]
+    public var ratings: [Float]
+
+    public init(user: Int32?, items: [Int32], ratings: [Float]) {
+        precondition(items.count == ratings.count)
+        self.user = user
+        self.items = items
+        self.ratings = ratings
+    }
+
+    public var meanRating: Float? {
+        ratings.isEmpty ? nil : ratings.reduce(0, +) / Float(ratings.count)
+    }
+}
+
+/// Everything a strategy may learn from. Ratings always; item embeddings (e.g. from the audio
+/// model) where the catalog has them, rows aligned with `ratings.items`.
+public struct TrainingData: Sendable {
+    public let ratings: RatingMatrix
+    public let itemEmbeddings: EmbeddingTable?
+
+    public init(ratings: RatingMatrix, itemEmbeddings: EmbeddingTable? = nil) {
+        self.ratings = ratings
+        self.itemEmbeddings = itemEmbeddings
+    }
+}
+
+/// Dense item embeddings: `vectors[item * dimension ..< (item + 1) * dimension]`; `present[item]`
+/// is false for items without one.
+public struct EmbeddingTable: Sendable {
+    public let dimension: Int
+    public let vectors: [Float]
+    public let present: [Bool]
+
+    public init(dimension: Int, vectors: [Float], present: [Bool]) {
+        precondition(vectors.count == dimension * present.count)
+        self.dimension = dimension
+        self.vectors = vectors
+        self.present = present
+    }
+
+    public func vector(_ item: Int32) -> ArraySlice<Float>? {
+        guard present[Int(item)] else { return nil }
+        let start = Int(item) * dimension
+        return vectors[start..<start + dimension]
+    }
+}
+
+/// A fitted model. Scores are "higher is better" and only comparable within one call;
+/// `-Float.infinity` marks an item the model cannot score.
+public protocol TrainedModel: Sendable {
+    /// Fills `scores` (one slot per item of the training vocabulary) for `user`.
+    func score(_ user: UserProfile, into scores: inout [Float])
+
+    /// A rating estimate, or nil where the model has no basis for one (no neighbours, unknown item).
+    /// The evaluator records which fallback it used instead.
+    func predict(_ user: UserProfile, item: Int32) -> Float?
+
+    func encode(to writer: inout ModelWriter)
+    init(decoding reader: inout ModelReader) throws
+}
+
+extension TrainedModel {
+    public func predict(_ user: UserProfile, item: Int32) -> Float? { nil }
+}
+
+/// A recommendation strategy, in the spirit of Surprise's AlgoBase: a name, its parameters,
+/// and `fit`, which returns the trained model. Register it in Plugins/Registry.
+public protocol Strategy: Sendable {
+    associatedtype Model: TrainedModel
+
+    static var name: String { get }
+    static var summary: String { get }
+    static var parameters: [ParameterSpec] { get }
+
+    init(parameters: Parameters) throws
+    func fit(_ data: TrainingData) throws -> Model
+}
+
+extension Strategy {
+    public static var parameters: [ParameterSpec] { [] }
+
+    /// Erases the model type so a host can hold models of any strategy.
+    public func fitAny(_ data: TrainingData) throws -> any TrainedModel { try fit(data) }
+
+    public static func decodeModel(_ bytes: [UInt8]) throws -> any TrainedModel {
+        var reader = ModelReader(bytes)
+        let model = try Model(decoding: &reader)
+        try reader.expectEnd()
+        return model
+    }
+}
+
+public func encodeModel(_ model: any TrainedModel) -> [UInt8] {
+    var writer = ModelWriter()
+    model.encode(to: &writer)
+    return writer.bytes
+}
