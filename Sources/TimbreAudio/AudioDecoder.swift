@@ -1,0 +1,115 @@
+/// A decoded mono signal and facts about the file it came from.
+public struct DecodedAudio: Sendable {
+    /// Mono Float32 samples at `sampleRate`.
+    public var samples: [Float]
+    public var sampleRate: Int
+    /// The file's own rate, channel count, format and full duration (not just the part read).
+    public var sourceSampleRate: Int
+    public var sourceChannelCount: Int
+    public var sourceFormat: AudioFileFormat
+    public var sourceDuration: Double
+
+    public var duration: Double { Double(samples.count) / Double(sampleRate) }
+
+    /// Largest absolute sample value.
+    public var peak: Float {
+        samples.withUnsafeBufferPointer { buffer in
+            var peak: Float = 0
+            for value in buffer { peak = max(peak, abs(value)) }
+            return peak
+        }
+    }
+}
+
+/// Reads audio files the way `librosa.load(path, sr=22050, mono=True, offset=…, duration=…)` does:
+/// libsndfile decode, mean of channels, soxr HQ resampling, length ceil(n · sr / sr_in).
+public struct AudioDecoder: Sendable {
+    public var targetSampleRate: Int
+    /// Frames per libsndfile read; the stereo buffer never holds more than this.
+    public var blockFrames: Int
+
+    public init(targetSampleRate: Int = 22_050, blockFrames: Int = 65_536) {
+        self.targetSampleRate = targetSampleRate
+        self.blockFrames = blockFrames
+    }
+
+    /// Decodes `path`, starting `offset` seconds in and reading at most `duration` seconds; only
+    /// the frames needed are decoded. With `targetSampleRate` 0 the file's own rate is kept.
+    public func decode(path: String, offset: Double = 0, duration: Double? = nil) throws(AudioError) -> DecodedAudio {
+        guard offset >= 0, offset.isFinite else { throw .invalidArgument("offset must be ≥ 0 seconds, got \(offset)") }
+        if let duration, !(duration >= 0 && duration.isFinite) {
+            throw .invalidArgument("duration must be ≥ 0 seconds, got \(duration)")
+        }
+        let file = try SoundFile(path: path)
+        let sourceRate = file.sampleRate
+        let channels = file.channelCount
+        // Same frame arithmetic as librosa's soundfile path: int(offset·sr), int(duration·sr).
+        let startFrame = Int(offset * Double(sourceRate))
+        let available = max(0, file.frameCount - startFrame)
+        let wanted = duration.map { min(Int($0 * Double(sourceRate)), available) } ?? available
+        if file.frameCount == 0 { throw .empty(path: path) }
+        if startFrame > 0 {
+            guard startFrame < file.frameCount else {
+                throw .invalidArgument("\(path): offset \(offset) s is past the end (\(file.duration) s)")
+            }
+            try file.seek(toFrame: startFrame)
+        }
+
+        let outputRate = targetSampleRate > 0 ? targetSampleRate : sourceRate
+        let resampler = outputRate == sourceRate ? nil : try Resampler(inputRate: Double(sourceRate), outputRate: Double(outputRate))
+        var output: [Float] = []
+        output.reserveCapacity(resampler?.outputCount(forInputCount: wanted) ?? wanted + 16_384)
+
+        let block = max(1, min(blockFrames, wanted))
+        let interleaved = UnsafeMutablePointer<Float>.allocate(capacity: block * channels)
+        defer { interleaved.deallocate() }
+        let mono = UnsafeMutablePointer<Float>.allocate(capacity: block)
+        defer { mono.deallocate() }
+
+        var decoded = 0
+        while decoded < wanted {
+            let request = min(block, wanted - decoded)
+            let got = try file.readFrames(into: interleaved, frames: request)
+            if got == 0 { break }
+            Self.downmix(interleaved, channels: channels, frames: got, into: mono)
+            let chunk = UnsafeBufferPointer(start: mono, count: got)
+            if let resampler { try resampler.process(chunk, appendingTo: &output) }
+            else { output.append(contentsOf: chunk) }
+            decoded += got
+        }
+        if let error = file.pendingError, decoded < wanted {
+            throw .corrupt(path: path, reason: "\(error) after \(decoded) of \(wanted) frames")
+        }
+        if decoded < wanted {
+            // libsndfile already trims PCM lengths to the file size, so a shortfall here means a
+            // compressed stream ended early: the file is cut off.
+            throw .truncated(path: path, expectedFrames: startFrame + wanted, decodedFrames: startFrame + decoded)
+        }
+        if decoded == 0 && duration != 0 { throw .empty(path: path) }
+        if let resampler {
+            try resampler.flush(appendingTo: &output)
+            Resampler.fixLength(&output, to: resampler.outputCount(forInputCount: decoded))
+        }
+        return DecodedAudio(samples: output, sampleRate: outputRate, sourceSampleRate: sourceRate,
+                            sourceChannelCount: channels, sourceFormat: file.format, sourceDuration: file.duration)
+    }
+
+    /// Mean of the channels, summed in channel order in Float32 as numpy's `mean(axis=0)` does.
+    @inline(__always)
+    static func downmix(_ interleaved: UnsafeMutablePointer<Float>, channels: Int, frames: Int,
+                        into mono: UnsafeMutablePointer<Float>) {
+        switch channels {
+        case 1:
+            mono.update(from: interleaved, count: frames)
+        case 2:
+            for i in 0..<frames { mono[i] = (interleaved[2 * i] + interleaved[2 * i + 1]) / 2 }
+        default:
+            let scale = Float(channels)
+            for i in 0..<frames {
+                var sum: Float = 0
+                for c in 0..<channels { sum += interleaved[i * channels + c] }
+                mono[i] = sum / scale
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/// Why a file could not be turned into audio or features. Every case names the file, so a batch
+/// report can be read without context.
+public enum AudioError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case empty(path: String)
+    case unsupported(path: String, reason: String)
+    case corrupt(path: String, reason: String)
+    case truncated(path: String, expectedFrames: Int, decodedFrames: Int)
+    case silent(path: String)
+    case invalidArgument(String)
+    case library(String)
+
+    public var path: String? {
+        switch self {
+        case .unreadable(let path, _), .empty(let path), .unsupported(let path, _),
+             .corrupt(let path, _), .truncated(let path, _, _), .silent(let path):
+            return path
+        case .invalidArgument, .library:
+            return nil
+        }
+    }
+
+    /// A short category for summaries ("empty", "truncated", …).
+    public var kind: String {
+        switch self {
+        case .unreadable: "unreadable"
+        case .empty: "empty"
+        case .unsupported: "unsupported"
+        case .corrupt: "corrupt"
+        case .truncated: "truncated"
+        case .silent: "silent"
+        case .invalidArgument: "invalid argument"
+        case .library: "library error"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): "\(path): cannot read file: \(reason)"
+        case .empty(let path): "\(path): empty file (0 bytes or no audio frames)"
+        case .unsupported(let path, let reason): "\(path): not a supported audio file: \(reason)"
+        case .corrupt(let path, let reason): "\(path): corrupt audio: \(reason)"
+        case .truncated(let path, let expected, let decoded):
+            "\(path): truncated audio: header promises \(expected) frames, only \(decoded) decodable"
+        case .silent(let path): "\(path): silent audio (peak below -90 dBFS)"
+        case .invalidArgument(let message): "invalid argument: \(message)"
+        case .library(let message): message
+        }
+    }
+}
