@@ -41,6 +41,9 @@ public struct AudioDecoder: Sendable {
             throw .invalidArgument("duration must be ≥ 0 seconds, got \(duration)")
         }
         let file = try SoundFile(path: path)
+        if let promised = file.framesPromisedByTruncatedHeader {
+            throw .truncated(path: path, expectedFrames: promised, decodedFrames: file.frameCount)
+        }
         let sourceRate = file.sampleRate
         let channels = file.channelCount
         // Same frame arithmetic as librosa's soundfile path: int(offset·sr), int(duration·sr).

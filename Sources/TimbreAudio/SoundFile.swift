@@ -1,4 +1,5 @@
 import CSndFile
+import Foundation
 
 /// The container and codec of a file as libsndfile reports them.
 public struct AudioFileFormat: Sendable, Hashable, CustomStringConvertible {
@@ -57,6 +58,9 @@ public final class SoundFile {
         var info = SF_INFO()
         guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
             let reason = String(cString: sf_strerror(nil))
+            if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size == 0 {
+                throw .empty(path: path)
+            }
             throw Self.classifyOpenFailure(path: path, reason: reason)
         }
         self.handle = handle
@@ -106,6 +110,24 @@ public final class SoundFile {
         }
         guard length > 0 else { return "" }
         return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// For PCM containers libsndfile silently shortens a data chunk that runs past the end of
+    /// the file and notes "data : 96000 (should be 47978)" in its log. Returns the frame count
+    /// the header promised when that happened, nil otherwise.
+    public var framesPromisedByTruncatedHeader: Int? {
+        for line in log.split(separator: "\n") {
+            let trimmed = line.trimmingPrefix(while: { $0 == " " })
+            guard trimmed.hasPrefix("data") || trimmed.hasPrefix("SSND"),
+                  let open = trimmed.range(of: "(should be ") else { continue }
+            let stated = trimmed[..<open.lowerBound].split(separator: ":").last.flatMap {
+                Int($0.trimmingCharacters(in: .whitespaces)) }
+            let actual = Int(trimmed[open.upperBound...].prefix(while: \.isNumber))
+            if let stated, let actual, actual < stated, actual > 0 {
+                return Int((Double(frameCount) * Double(stated) / Double(actual)).rounded())
+            }
+        }
+        return nil
     }
 
     private var lastError: String { String(cString: sf_strerror(handle)) }
