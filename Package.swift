@@ -1,5 +1,15 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// TimbreCatalog is rooted at the package folder so it can bundle the top-level sql/ migrations;
+/// everything else there is excluded from it.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+func entries(_ folder: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: packageRoot + "/" + folder)) ?? []).filter { !$0.hasPrefix(".") }
+}
+let notCatalog = entries("").filter { $0 != "Sources" && $0 != "sql" }
+    + entries("Sources").filter { $0 != "TimbreCatalog" }.map { "Sources/" + $0 }
 
 /// A strategy is one target under Plugins/<Name>, depending on TimbreCore (and whatever else it needs).
 /// Registering it with the host is one line in Plugins/Registry/RegisteredStrategies.swift.
@@ -26,7 +36,9 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         .target(name: "TimbreCore"),
-        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ"], resources: [.copy("Migrations")]),
+        // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
+        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ"], path: ".",
+                exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
