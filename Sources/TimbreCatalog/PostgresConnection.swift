@@ -123,8 +123,9 @@ public final class PostgresConnection {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+    /// `mode` is appended to BEGIN (e.g. "ISOLATION LEVEL REPEATABLE READ READ ONLY").
+    public func transaction<T>(_ mode: String = "", _ body: () throws -> T) throws -> T {
+        try execute(mode.isEmpty ? "BEGIN" : "BEGIN " + mode)
         do {
             let value = try body()
             try execute("COMMIT")

@@ -43,14 +43,6 @@ extension PostgresConnection {
 
     /// A consistent snapshot even while imports run: all three COPYs see one database state.
     public func loadConsistentSnapshot() throws -> CatalogSnapshot {
-        try execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        do {
-            let snapshot = try loadSnapshot()
-            try execute("COMMIT")
-            return snapshot
-        } catch {
-            _ = try? execute("ROLLBACK")
-            throw error
-        }
+        try transaction("ISOLATION LEVEL REPEATABLE READ READ ONLY") { try loadSnapshot() }
     }
 }
