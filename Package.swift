@@ -10,6 +10,8 @@ func strategy(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
 let strategies: [Target] = [
     strategy("Popularity"),
     strategy("Bias"),
+    strategy("UserKNN", ["Neighbourhood"]),
+    strategy("ItemKNN", ["Neighbourhood"]),
 ]
 
 let package = Package(
@@ -27,6 +29,11 @@ let package = Package(
 
         .target(name: "TimbreCore"),
         .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ"], resources: [.copy("Migrations")]),
+        // Similarity, centring and scratch code shared by the neighbourhood strategies.
+        .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
+        .target(name: "TimbreEvaluation", dependencies: ["TimbreCore"]),
+        .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
+                          path: "Benchmarks/CFBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
@@ -35,6 +42,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "TimbreCoreTests", dependencies: ["TimbreCore", "TimbreStrategies"]),
+        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias"]),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies"]),
     ] + strategies
 )
