@@ -64,7 +64,7 @@ func ml100k() throws {
     }
 
     let rankingRun = try Evaluation(split: holdout, options: EvaluationOptions(ratingMetrics: false)).run(m, strategies: [
-        try strategy("popularity"), try strategy("user-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0"),
+        try strategy("popularity"), try strategy("user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=3"),
         try strategy("item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0"), try strategy("bias"),
     ], dataset: "ml-100k")
     print("\n" + rankingRun.table())
@@ -88,7 +88,7 @@ func ml100k() throws {
                  timed.strategies[0].metric("RMSE")!.value))
 
     for spec in ["item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0",
-                 "user-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0", "item-knn"] {
+                 "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=3", "item-knn"] {
         let s = try strategy(spec)
         t = ProcessTimes.now()
         let model = try s.strategy.fitAny(TrainingData(ratings: m))
@@ -150,8 +150,11 @@ func synthetic(users: Int, items: Int, ratings: Int, sample: Int) throws {
 func adHoc(_ args: ArraySlice<String>) throws {
     let m = try MovieLensFixture.load()
     guard let which = args.first else { throw EvaluationError("eval needs kfold or holdout") }
-    let split = which == "kfold" ? kfold : holdout
-    let options = which == "kfold" ? EvaluationOptions(rankingMetrics: false) : EvaluationOptions(ratingMetrics: false)
+    // `kfold` or `holdout`, optionally with a seed: `holdout@7`.
+    let parts = which.split(separator: "@")
+    var split = parts[0] == "kfold" ? kfold : holdout
+    if parts.count == 2, let seed = UInt64(parts[1]) { split.seed = seed }
+    let options = parts[0] == "kfold" ? EvaluationOptions(rankingMetrics: false) : EvaluationOptions(ratingMetrics: false)
     let report = try Evaluation(split: split, options: options).run(m, strategies: args.dropFirst().map(strategy), dataset: "ml-100k")
     print(report.table())
 }

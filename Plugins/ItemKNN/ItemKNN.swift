@@ -10,7 +10,7 @@ public struct ItemKNN: Strategy {
     public static let name = "item-knn"
     public static let summary = "Item-based k nearest neighbours (explicit ratings or implicit ranking)"
     public static let parameters = NeighbourhoodSettings.specs(
-        k: 40, similarity: .pearsonBaseline, shrinkage: 100, centring: .baseline, mode: .explicit
+        k: 40, similarity: .cosine, shrinkage: 100, centring: .baseline, mode: .explicit
     ) + [ParameterSpec("kept", .int(300), "neighbours saved per item in the model (explicit mode; implicit keeps k)")]
 
     let settings: NeighbourhoodSettings
@@ -77,7 +77,7 @@ public struct ItemKNN: Strategy {
                     }
                     let row = best.sorted()
                     counts.append(row.count)
-                    for n in row { columns.append(n.item); sims.append(n.score) }
+                    for n in row { columns.append(n.item); sims.append(s.amplified(n.score)) }
                     sums.reset()
                     best.removeAll()
                 }

@@ -1,3 +1,4 @@
+import Foundation
 import TimbreCore
 
 /// How two rating vectors are compared. `cosine` uses full-vector norms (missing = 0) on the
@@ -37,9 +38,12 @@ public struct NeighbourhoodSettings: Sendable, Equatable {
     public var minSimilarity: Float
     public var centring: Centring
     public var mode: FeedbackMode
+    /// Similarities are raised to this power once computed (Breese et al.'s case amplification):
+    /// above 1 it lets the closest neighbours dominate.
+    public var amplification: Float
 
     public static func specs(k: Int, similarity: SimilarityKind, shrinkage: Double, centring: Centring,
-                             mode: FeedbackMode) -> [ParameterSpec] {
+                             mode: FeedbackMode, amplification: Double = 1) -> [ParameterSpec] {
         [
             ParameterSpec("k", .int(k), "neighbours used for one prediction"),
             ParameterSpec("min-neighbours", .int(1), "fewer usable neighbours than this: no prediction (the evaluator falls back)"),
@@ -51,11 +55,13 @@ public struct NeighbourhoodSettings: Sendable, Equatable {
                           choices: Centring.allCases.map(\.rawValue)),
             ParameterSpec("mode", .string(mode.rawValue), "explicit predicts ratings; implicit ranks by summed similarity of interacted items",
                           choices: FeedbackMode.allCases.map(\.rawValue)),
+            ParameterSpec("amplification", .double(amplification), "similarities are raised to this power (1 = unchanged)"),
         ]
     }
 
     public init(k: Int, minNeighbours: Int = 1, similarity: SimilarityKind, shrinkage: Float = 0,
-                minSimilarity: Float = 0, centring: Centring, mode: FeedbackMode) {
+                minSimilarity: Float = 0, centring: Centring, mode: FeedbackMode, amplification: Float = 1) {
+        self.amplification = amplification
         self.k = k
         self.minNeighbours = minNeighbours
         self.similarity = similarity
@@ -72,7 +78,9 @@ public struct NeighbourhoodSettings: Sendable, Equatable {
         }
         self.init(k: p.int("k"), minNeighbours: p.int("min-neighbours"), similarity: try choice("similarity"),
                   shrinkage: Float(p.double("shrinkage")), minSimilarity: Float(p.double("min-similarity")),
-                  centring: try choice("centring"), mode: try choice("mode"))
+                  centring: try choice("centring"), mode: try choice("mode"),
+                  amplification: Float(p.double("amplification")))
+        guard amplification > 0 else { throw ParameterError("\(strategy): amplification must be > 0") }
         guard k >= 1 else { throw ParameterError("\(strategy): k must be ≥ 1") }
         guard minNeighbours >= 1, minNeighbours <= k else { throw ParameterError("\(strategy): min-neighbours must be in 1...k") }
         guard shrinkage >= 0 else { throw ParameterError("\(strategy): shrinkage must be ≥ 0") }
@@ -94,6 +102,12 @@ public struct NeighbourhoodSettings: Sendable, Equatable {
         w.write(minSimilarity)
         w.write(centring.rawValue)
         w.write(mode.rawValue)
+        w.write(amplification)
+    }
+
+    /// The similarity as neighbours use it, after amplification.
+    @inline(__always) public func amplified(_ sim: Float) -> Float {
+        amplification == 1 ? sim : pow(sim, amplification)
     }
 
     public init(decoding r: inout ModelReader) throws {
@@ -108,5 +122,6 @@ public struct NeighbourhoodSettings: Sendable, Equatable {
         minSimilarity = try r.read()
         centring = try choice(try r.read(String.self))
         mode = try choice(try r.read(String.self))
+        amplification = try r.read()
     }
 }

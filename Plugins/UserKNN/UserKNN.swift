@@ -104,7 +104,7 @@ public struct UserKNN: Strategy {
             var sims = [Float](repeating: 0, count: userCount)
             for v in sums.touched where v != user.user {
                 let sim = sums.similarity(v, s.similarity, normA: norm, normB: norms[Int(v)], shrinkage: s.shrinkage)
-                if sim > s.minSimilarity { sims[Int(v)] = sim }
+                if sim > s.minSimilarity { sims[Int(v)] = s.amplified(sim) }
             }
             return sims
         }
@@ -142,27 +142,30 @@ public struct UserKNN: Strategy {
             let s = settings
             let uc = centres.user(items: user.items[...], ratings: user.ratings[...])
             let sims = similarities(user, uc)
-            var order = [Int32]()
-            for v in 0..<userCount where sims[v] > 0 { order.append(Int32(v)) }
-            order.sort { sims[Int($0)] > sims[Int($1)] || (sims[Int($0)] == sims[Int($1)] && $0 < $1) }
+            var order: [ScoredItem] = []
+            for v in 0..<userCount where sims[v] > 0 { order.append(ScoredItem(item: Int32(v), score: sims[v])) }
+            order.sort { $0.score > $1.score || ($0.score == $1.score && $0.item < $1.item) }
             var used = [Int32](repeating: 0, count: itemCount)
             var num = [Float](repeating: 0, count: itemCount)
             var den = [Float](repeating: 0, count: itemCount)
-            let k = Int32(s.k)
+            let k = Int32(s.k), explicit = s.mode == .explicit
+            used.withUnsafeMutableBufferPointer { used in
+            num.withUnsafeMutableBufferPointer { num in
+            den.withUnsafeMutableBufferPointer { den in
             byUser.offsets.withUnsafeBufferPointer { off in
             byUser.columns.withUnsafeBufferPointer { col in
             byUser.values.withUnsafeBufferPointer { res in
-                for v in order {
-                    let sim = sims[Int(v)]
-                    for n in off[Int(v)]..<off[Int(v) + 1] {
+                for neighbour in order {
+                    let v = Int(neighbour.item), sim = neighbour.score
+                    for n in off[v]..<off[v + 1] {
                         let i = Int(col[n])
                         guard used[i] < k else { continue }
                         used[i] += 1
-                        num[i] += sim * res[n]
                         den[i] += sim
+                        if explicit { num[i] += sim * res[n] }
                     }
                 }
-            }}}
+            }}}}}}
             for i in 0..<itemCount {
                 if used[i] < Int32(s.minNeighbours) || den[i] <= 0 {
                     scores[i] = -.infinity
