@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
-            "TimbreCore", "TimbreCatalog", "TimbreStrategies",
+            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -33,15 +33,7 @@ func peakMemoryMiB() -> Double {
 }
 
 func strategy(_ spec: String) throws -> StrategyUnderTest {
-    let parts = spec.split(separator: ":", maxSplits: 1)
-    var overrides: [String: String] = [:]
-    if parts.count == 2 {
-        for pair in parts[1].split(separator: ",") {
-            let kv = pair.split(separator: "=", maxSplits: 1)
-            overrides[String(kv[0])] = kv.count == 2 ? String(kv[1]) : ""
-        }
-    }
-    return try .registered(String(parts[0]), overrides: overrides, in: registeredStrategies)
+    try .parse(spec, in: registeredStrategies)
 }
 
 let kfold = SplitSpec(.randomKFold(folds: 5), seed: 0)

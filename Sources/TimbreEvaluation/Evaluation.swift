@@ -22,6 +22,21 @@ public struct StrategyUnderTest: Sendable {
         return StrategyUnderTest(label: label ?? (tail.isEmpty ? name : "\(name) \(tail)"),
                                  name: name, parameters: parameters, strategy: strategy)
     }
+
+    /// Parses `name` or `name:key=value,key=value` (the form command lines use).
+    public static func parse(_ spec: String, in registry: StrategyRegistry) throws -> StrategyUnderTest {
+        let parts = spec.split(separator: ":", maxSplits: 1)
+        guard let name = parts.first else { throw EvaluationError("empty strategy spec") }
+        var overrides: [String: String] = [:]
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: ",") {
+                let kv = pair.split(separator: "=", maxSplits: 1)
+                guard kv.count == 2 else { throw EvaluationError("'\(pair)' in '\(spec)' is not key=value") }
+                overrides[String(kv[0])] = String(kv[1])
+            }
+        }
+        return try registered(String(name), overrides: overrides, in: registry)
+    }
 }
 
 public struct EvaluationOptions: Codable, Sendable, Equatable {

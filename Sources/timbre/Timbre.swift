@@ -6,6 +6,7 @@ import TimbreStrategies
 struct Timbre: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "timbre",
-        abstract: "A music and media recommender: catalog, strategies, evaluation and top-N lists."
+        abstract: "A music and media recommender: catalog, strategies, evaluation and top-N lists.",
+        subcommands: [Evaluate.self]
     )
 }
