@@ -99,14 +99,17 @@ public struct Evaluation: Sendable {
         let weights = options.ratingMetrics && !reference.errors.isEmpty
             ? ErrorStatistic.resamples(reference.errors, folds: folds, count: options.bootstrapSamples, seed: options.bootstrapSeed)
             : []
+        // A strategy that never predicts (popularity, implicit kNN) gets no rating metrics: its
+        // errors would only measure the fallback.
+        let predicts = all.map { $0.fallbacks.values.reduce(0, +) < $0.predictions }
         return all.enumerated().map { index, c in
             var metrics: [MetricEstimate] = []
-            if options.ratingMetrics, !c.errors.isEmpty {
+            if options.ratingMetrics, !c.errors.isEmpty, predicts[index] {
                 for (name, kind) in [("RMSE", ErrorStatistic.Kind.rmse), ("MAE", .mae)] {
                     let value = ErrorStatistic.value(c.errors, folds: folds, kind)
                     let boot = weights.map { ErrorStatistic.value(c.errors, folds: folds, kind, weights: $0) }.sorted()
                     var paired: PairedComparison?
-                    if index > 0 {
+                    if index > 0, predicts[0] {
                         let diffs = weights.map {
                             ErrorStatistic.value(c.errors, folds: folds, kind, weights: $0)
                                 - ErrorStatistic.value(reference.errors, folds: folds, kind, weights: $0)

@@ -174,7 +174,9 @@ public struct EvaluationReport: Codable, Sendable {
         for (s, strategy) in strategies.enumerated() {
             let yy = ly + 24 * Double(s)
             svg += "<rect x=\"10\" y=\"\(yy)\" width=\"14\" height=\"14\" fill=\"\(colours[s % colours.count])\"/>\n"
-            svg += "<text x=\"30\" y=\"\(yy + 11)\">\(esc(strategy.label)) (\(esc(strategy.parameters.summary)))</text>\n"
+            let legend = strategy.label == strategy.name && !strategy.parameters.values.isEmpty
+                ? "\(strategy.label) (\(strategy.parameters.summary))" : strategy.label
+            svg += "<text x=\"30\" y=\"\(yy + 11)\">\(esc(legend))</text>\n"
         }
         return svg + "</svg>\n"
     }
