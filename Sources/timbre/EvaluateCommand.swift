@@ -78,8 +78,8 @@ struct Evaluate: ParsableCommand {
 
     func loadRatings() throws -> RatingMatrix {
         var isFolder: ObjCBool = false
-        FileManager.default.fileExists(atPath: ratings, isDirectory: &isFolder)
-        return try isFolder.boolValue
+        let exists = FileManager.default.fileExists(atPath: ratings, isDirectory: &isFolder)
+        return try !exists || isFolder.boolValue
             ? MovieLensFixture.load(directory: ratings)
             : MovieLensFixture.parse(String(contentsOfFile: ratings, encoding: .utf8), source: ratings)
     }
