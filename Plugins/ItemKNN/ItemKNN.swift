@@ -140,42 +140,58 @@ public struct ItemKNN: Strategy {
             }
         }
 
+        /// One item: the user's residuals are found by binary search in the (sorted) profile.
         public func predict(_ user: UserProfile, item: Int32) -> Float? {
-            predict(user, items: [item])[0]
+            guard settings.mode == .explicit, item >= 0, Int(item) < itemCount else { return nil }
+            let uc = centres.user(items: user.items[...], ratings: user.ratings[...])
+            return estimate(item, uc) { j in
+                var lo = 0, hi = user.items.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if user.items[mid] < j { lo = mid + 1 } else { hi = mid }
+                }
+                guard lo < user.items.count, user.items[lo] == j else { return .nan }
+                return user.ratings[lo] - centres.centre(uc, j, settings.centring, .items)
+            }
         }
 
-        /// The user's residuals are spread over a dense per-item buffer once per call, so each
-        /// target scans its neighbour list with O(1) look-ups until it has k rated neighbours.
+        /// Many items: the user's residuals are spread over a dense per-item buffer once per call,
+        /// so each target's neighbour scan looks them up in O(1).
         public func predict(_ user: UserProfile, items: [Int32]) -> [Float?] {
             guard settings.mode == .explicit else { return items.map { _ in nil } }
-            let s = settings
             let uc = centres.user(items: user.items[...], ratings: user.ratings[...])
             var residual = [Float](repeating: .nan, count: itemCount)
             for (j, r) in zip(user.items, user.ratings) where Int(j) < itemCount {
-                residual[Int(j)] = r - centres.centre(uc, j, s.centring, .items)
+                residual[Int(j)] = r - centres.centre(uc, j, settings.centring, .items)
             }
             return residual.withUnsafeBufferPointer { res in
-                neighbours.offsets.withUnsafeBufferPointer { off in
-                neighbours.columns.withUnsafeBufferPointer { col in
-                neighbours.values.withUnsafeBufferPointer { sim in
-                    items.map { i -> Float? in
-                        guard i >= 0, Int(i) < itemCount else { return nil }
-                        var used = 0
-                        var num: Float = 0, den: Float = 0
-                        for n in off[Int(i)]..<off[Int(i) + 1] {
-                            let r = res[Int(col[n])]
-                            guard !r.isNaN else { continue }
-                            num += sim[n] * r
-                            den += sim[n]
-                            used += 1
-                            if used == s.k { break }
-                        }
-                        guard used >= s.minNeighbours, den > 0 else { return nil }
-                        let estimate = centres.centre(uc, i, s.centring, .items) + num / den
-                        return min(max(estimate, lowest), highest)
-                    }
-                }}}
+                items.map { i in
+                    guard i >= 0, Int(i) < itemCount else { return nil }
+                    return estimate(i, uc) { res[Int($0)] }
+                }
             }
+        }
+
+        /// centre_ui + Σ s_ij·residual_j / Σ s_ij over the first k neighbours of i (most similar
+        /// first) the user rated; `residual` is NaN for items the user did not rate.
+        @inline(__always)
+        func estimate(_ i: Int32, _ uc: UserCentre, residual: (Int32) -> Float) -> Float? {
+            let s = settings
+            var used = 0
+            var num: Float = 0, den: Float = 0
+            neighbours.columns.withUnsafeBufferPointer { col in
+            neighbours.values.withUnsafeBufferPointer { sim in
+                for n in neighbours.range(Int(i)) {
+                    let r = residual(col[n])
+                    guard !r.isNaN else { continue }
+                    num += sim[n] * r
+                    den += sim[n]
+                    used += 1
+                    if used == s.k { break }
+                }
+            }}
+            guard used >= s.minNeighbours, den > 0 else { return nil }
+            return min(max(centres.centre(uc, i, s.centring, .items) + num / den, lowest), highest)
         }
 
         public func encode(to w: inout ModelWriter) {

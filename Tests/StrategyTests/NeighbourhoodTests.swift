@@ -125,6 +125,8 @@ func neighbour(_ model: ItemKNN.Model, _ item: Int, _ other: Int32) -> Float? {
             #expect(a.elementsEqual(b) { $0 == $1 || ($0.isNaN && $1.isNaN) })
             let items: [Int32] = [0, 5, 50, 199]
             #expect(model.predictAll(profile, items: items) == loaded.predictAll(profile, items: items))
+            // One at a time and in a batch are two code paths for the same estimate.
+            #expect(items.map { model.predict(profile, item: $0) } == model.predictAll(profile, items: items))
         }
     }
 
