@@ -56,6 +56,8 @@ public struct EvaluationReport: Codable, Sendable {
     public var options: EvaluationOptions
     public var candidates: String
     public var strategies: [StrategyResult]
+    /// Filled in by the host that stores the run (e.g. `git describe`); the library cannot know it.
+    public var codeVersion: String?
     public var intervals = "95%: bootstrap over users within folds for RMSE/MAE, mean ± 1.96 SE over (fold, user) units otherwise"
 
     public var metricNames: [String] {
