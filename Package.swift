@@ -20,6 +20,8 @@ func strategy(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
 let strategies: [Target] = [
     strategy("Popularity"),
     strategy("Bias"),
+    strategy("UserKNN", ["Neighbourhood"]),
+    strategy("ItemKNN", ["Neighbourhood"]),
 ]
 
 let package = Package(
@@ -39,14 +41,21 @@ let package = Package(
         // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
         .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ"], path: ".",
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
+        // Similarity, centring and scratch code shared by the neighbourhood strategies.
+        .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
+        .target(name: "TimbreEvaluation", dependencies: ["TimbreCore"]),
+        .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
+                          path: "Benchmarks/CFBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
-            "TimbreCore", "TimbreCatalog", "TimbreStrategies",
+            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TimbreCoreTests", dependencies: ["TimbreCore", "TimbreStrategies"]),
+        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias"]),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies"]),
     ] + strategies
 )

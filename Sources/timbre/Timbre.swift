@@ -23,6 +23,7 @@ struct Timbre: ParsableCommand {
             TrainCommand.self,
             RecommendCommand.self,
             PublishCommand.self,
+            Evaluate.self,
         ]
     )
 }
