@@ -44,6 +44,17 @@ public struct StrategyResult: Codable, Sendable {
     public var fallbacks: [String: Int]
 
     public func metric(_ name: String) -> MetricEstimate? { metrics.first { $0.name == name } }
+
+    public init(label: String, name: String, parameters: Parameters, metrics: [MetricEstimate], timings: StrategyTimings,
+                predictions: Int, fallbacks: [String: Int]) {
+        self.label = label
+        self.name = name
+        self.parameters = parameters
+        self.metrics = metrics
+        self.timings = timings
+        self.predictions = predictions
+        self.fallbacks = fallbacks
+    }
 }
 
 /// Everything a stored run needs: data, split, options, per-strategy parameters, metrics with
@@ -58,7 +69,21 @@ public struct EvaluationReport: Codable, Sendable {
     public var strategies: [StrategyResult]
     /// Filled in by the host that stores the run (e.g. `git describe`); the library cannot know it.
     public var codeVersion: String?
-    public var intervals = "95%: bootstrap over users within folds for RMSE/MAE, mean ± 1.96 SE over (fold, user) units otherwise"
+    public var intervals: String
+
+    public init(dataset: DatasetSummary, split: SplitSpec, splitDescription: String, folds: Int, options: EvaluationOptions,
+                candidates: String, strategies: [StrategyResult], codeVersion: String? = nil,
+                intervals: String = "95%: bootstrap over users within folds for RMSE/MAE, mean ± 1.96 SE over (fold, user) units otherwise") {
+        self.dataset = dataset
+        self.split = split
+        self.splitDescription = splitDescription
+        self.folds = folds
+        self.options = options
+        self.candidates = candidates
+        self.strategies = strategies
+        self.codeVersion = codeVersion
+        self.intervals = intervals
+    }
 
     public var metricNames: [String] {
         var seen: [String] = []

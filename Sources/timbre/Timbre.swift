@@ -24,6 +24,7 @@ struct Timbre: ParsableCommand {
             RecommendCommand.self,
             PublishCommand.self,
             Evaluate.self,
+            RunsCommand.self,
         ]
     )
 }

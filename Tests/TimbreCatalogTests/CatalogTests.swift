@@ -208,3 +208,32 @@ struct CommandLineTests {
         }
     }
 }
+
+@Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
+struct EvaluationRunTests {
+    @Test func evaluateStoresARunThatShowsTheSameFigures() throws {
+        let catalog = try TestCatalog()
+        let dir = try TestData.movieLensDirectory
+        _ = try CatalogImporter(ratingsFile: dir + "/ml-100k.inter").run(catalog.db)
+        let evaluated = try TestData.runTimbre(["evaluate", "--database", catalog.url, "--split", "kfold", "--folds", "3",
+                                                "--strategy", "bias", "--strategy", "popularity", "--format", "json"])
+        #expect(evaluated.status == 0, "\(evaluated.err)")
+        #expect(evaluated.err.contains("stored as evaluation run #"))
+        let list = try TestData.runTimbre(["runs", "list", "--database", catalog.url])
+        #expect(list.out.contains("bias, popularity"), "\(list.out)")
+        let id = try #require(try catalog.db.query("SELECT id FROM evaluation_runs").string(0, 0))
+        let shown = try TestData.runTimbre(["runs", "show", id, "--database", catalog.url, "--format", "json"])
+        #expect(shown.status == 0, "\(shown.err)")
+        // The stored run reads back as the same report that evaluate printed.
+        let a = try JSONSerialization.jsonObject(with: Data(evaluated.out.utf8)) as! NSDictionary
+        let b = try JSONSerialization.jsonObject(with: Data(shown.out.utf8)) as! NSDictionary
+        #expect(a == b)
+        let rmse = try catalog.db.query("""
+            SELECT (m->>'value')::float FROM evaluation_results r, jsonb_array_elements(r.metrics->'metrics') m
+            WHERE r.strategy = 'bias' AND m->>'name' = 'RMSE'
+            """).double(0, 0)
+        #expect(rmse.map { $0 > 0.90 && $0 < 0.96 } == true, "bias RMSE \(String(describing: rmse))")
+        let missing = try TestData.runTimbre(["runs", "show", "999999", "--database", catalog.url])
+        #expect(missing.status != 0 && missing.err.contains("no evaluation run #999999"))
+    }
+}
