@@ -1,5 +1,15 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// TimbreCatalog is rooted at the package folder so it can bundle the top-level sql/ migrations;
+/// everything else there is excluded from it.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+func entries(_ folder: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: packageRoot + "/" + folder)) ?? []).filter { !$0.hasPrefix(".") }
+}
+let notCatalog = entries("").filter { $0 != "Sources" && $0 != "sql" }
+    + entries("Sources").filter { $0 != "TimbreCatalog" }.map { "Sources/" + $0 }
 
 /// A strategy is one target under Plugins/<Name>, depending on TimbreCore (and whatever else it needs).
 /// Registering it with the host is one line in Plugins/Registry/RegisteredStrategies.swift.
@@ -10,6 +20,8 @@ func strategy(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
 let strategies: [Target] = [
     strategy("Popularity"),
     strategy("Bias"),
+    strategy("UserKNN", ["Neighbourhood"]),
+    strategy("ItemKNN", ["Neighbourhood"]),
 ]
 
 let package = Package(
@@ -31,16 +43,25 @@ let package = Package(
 
         .target(name: "TimbreCore"),
         .target(name: "TimbreAudio", dependencies: ["CSndFile", "CFFTW", "CSoxr", "CPNG"]),
-        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ"], resources: [.copy("Migrations")]),
+        // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
+        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ"], path: ".",
+                exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
+        // Similarity, centring and scratch code shared by the neighbourhood strategies.
+        .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
+        .target(name: "TimbreEvaluation", dependencies: ["TimbreCore"]),
+        .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
+                          path: "Benchmarks/CFBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
-            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreAudio",
+            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TimbreCoreTests", dependencies: ["TimbreCore", "TimbreStrategies"]),
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], exclude: ["Fixtures"]),
+        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias"]),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies"]),
     ] + strategies
 )

@@ -6,8 +6,8 @@ public struct Bias: Strategy {
     public static let name = "bias"
     public static let summary = "Global mean plus damped user and item offsets (baseline predictor)"
     public static let parameters = [
-        ParameterSpec("item-damping", .double(10), "shrinks item offsets of rarely rated items towards 0"),
-        ParameterSpec("user-damping", .double(15), "shrinks user offsets of users with few ratings towards 0"),
+        ParameterSpec("item-damping", .double(5), "shrinks item offsets of rarely rated items towards 0"),
+        ParameterSpec("user-damping", .double(5), "shrinks user offsets of users with few ratings towards 0"),
         ParameterSpec("iterations", .int(10), "alternating updates of user and item offsets"),
     ]
 
@@ -63,12 +63,23 @@ public struct Bias: Strategy {
 
         /// Recomputed from the profile rather than stored, so a new user, or a user's newest ratings,
         /// count without retraining.
-        func userOffset(_ user: UserProfile) -> Float {
+        public func userOffset(_ user: UserProfile) -> Float {
+            userOffset(items: user.items[...], ratings: user.ratings[...])
+        }
+
+        /// The same offset from a user's row of a rating matrix (neighbourhood models centre every
+        /// training user with it).
+        public func userOffset(items: ArraySlice<Int32>, ratings: ArraySlice<Float>) -> Float {
             var sum: Float = 0
-            for (item, rating) in zip(user.items, user.ratings) where Int(item) < itemOffset.count {
+            for (item, rating) in zip(items, ratings) where Int(item) < itemOffset.count {
                 sum += rating - mean - itemOffset[Int(item)]
             }
-            return sum / (userDamping + Float(user.items.count))
+            return sum / (userDamping + Float(items.count))
+        }
+
+        /// μ + b_i: the baseline of `item` before the user's offset is added.
+        @inline(__always) public func itemBaseline(_ item: Int32) -> Float {
+            Int(item) < itemOffset.count ? mean + itemOffset[Int(item)] : mean
         }
 
         public func score(_ user: UserProfile, into scores: inout [Float]) {

@@ -1,9 +1,13 @@
 import TimbreCore
 import Popularity
 import Bias
+import UserKNN
+import ItemKNN
 
 /// The registry table: adding a strategy is one line here (plus its target in Package.swift).
 public let registeredStrategies = StrategyRegistry([
     Popularity.self,
     Bias.self,
+    UserKNN.self,
+    ItemKNN.self,
 ])

@@ -28,6 +28,7 @@ public struct ModelWriter: Sendable {
 
 public struct ModelDecodingError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 public struct ModelReader: Sendable {

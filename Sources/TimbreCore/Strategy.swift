@@ -90,9 +90,13 @@ extension Strategy {
 
     public static func decodeModel(_ bytes: [UInt8]) throws -> any TrainedModel {
         var reader = ModelReader(bytes)
-        let model = try Model(decoding: &reader)
+        let model = try decodeModel(from: &reader)
         try reader.expectEnd()
         return model
+    }
+
+    public static func decodeModel(from reader: inout ModelReader) throws -> any TrainedModel {
+        try Model(decoding: &reader)
     }
 }
 

@@ -1,12 +1,31 @@
 import ArgumentParser
-import TimbreCore
-import TimbreStrategies
 
 @main
 struct Timbre: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "timbre",
         abstract: "A music and media recommender: catalog, strategies, evaluation and top-N lists.",
-        subcommands: [AudioCommand.self]
+        discussion: """
+            Timbre keeps its catalog (users, items, ratings, audio features, trained models, evaluation \
+            runs and published lists) in PostgreSQL. Every command that touches the catalog takes \
+            --database URL; without it, DATABASE_URL, then libpq's PG* variables and ~/.pgpass are used.
+
+            A typical session:
+              timbre db migrate
+              timbre import --ratings ml-100k.inter --items ml-100k.item --users ml-100k.user
+              timbre strategies
+              timbre recommend --user 196 -n 10 --strategy bias
+            """,
+        subcommands: [
+            DatabaseCommand.self,
+            ImportCommand.self,
+            StrategiesCommand.self,
+            TrainCommand.self,
+            RecommendCommand.self,
+            PublishCommand.self,
+            Evaluate.self,
+            RunsCommand.self,
+            AudioCommand.self,
+        ]
     )
 }

@@ -1,0 +1,205 @@
+import Foundation
+import TimbreCore
+import TimbreEvaluation
+import TimbreStrategies
+
+/// Prints the issue-4 figures: MovieLens-100K accuracy beside Surprise/LensKit, evaluation and
+/// top-N speed, and item-kNN on a synthetic catalogue with peak memory. Figures, not assertions.
+///
+///   CFBench ml100k                      accuracy + speed on MovieLens-100K
+///   CFBench synthetic USERS ITEMS RATINGS   item-kNN fit + top-10 on a generated catalogue
+///   CFBench eval kfold|holdout SPEC...  ad-hoc comparison, SPEC = name or name:key=value,key=value
+
+struct ProcessTimes {
+    var cpu: Double, wall: ContinuousClock.Instant
+    static func now() -> ProcessTimes {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
+        return ProcessTimes(cpu: cpu, wall: ContinuousClock.now)
+    }
+    func since() -> (cpu: Double, wall: Double) {
+        let n = ProcessTimes.now()
+        let d = (n.wall - wall).components
+        return (n.cpu - cpu, Double(d.seconds) + Double(d.attoseconds) * 1e-18)
+    }
+}
+
+func peakMemoryMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024 // kilobytes on Linux
+}
+
+func strategy(_ spec: String) throws -> StrategyUnderTest {
+    try .parse(spec, in: registeredStrategies)
+}
+
+let kfold = SplitSpec(.randomKFold(folds: 5), seed: 0)
+let holdout = SplitSpec(.userHoldout(folds: 5, fraction: 0.2), seed: 0)
+
+func ml100k() throws {
+    let m = try MovieLensFixture.load()
+    print("MovieLens-100K: \(m.userCount) users, \(m.itemCount) items, \(m.ratingCount) ratings; \(availableCores) cores\n")
+
+    let ratingRun = try Evaluation(split: kfold, options: EvaluationOptions(rankingMetrics: false))
+        .run(m, strategies: [try strategy("bias"), try strategy("user-knn"), try strategy("item-knn")], dataset: "ml-100k")
+    print(ratingRun.table())
+    let surprise = ["bias": (0.9440, 0.9450, "BaselineOnly"), "user-knn": (0.9797, 0.975, "KNNBasic user MSD k=40"),
+                    "item-knn": (0.9222, 0.920, "KNNWithMeans item pearson_baseline k=40")]
+    print("5-fold RMSE      ours     Surprise 1.1.5 (goal)")
+    for s in ratingRun.strategies {
+        let (ref, goal, what) = surprise[s.name]!
+        let ours = s.metric("RMSE")!.value
+        print(String(format: "%-10@  %.4f   %.4f %@ (≤ %.3f) %@", s.label, ours, ref, what, goal, ours <= goal ? "met" : "MISSED"))
+    }
+
+    let rankingStrategies = try ["popularity", "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=3",
+                                 "item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0", "bias"].map(strategy)
+    let rankingRun = try Evaluation(split: holdout, options: EvaluationOptions(ratingMetrics: false))
+        .run(m, strategies: rankingStrategies, dataset: "ml-100k")
+    print("\n" + rankingRun.table())
+    let lenskit = ["popularity": (0.2137, 0.1122, 0.1885), "user-knn": (0.4156, 0.2290, 0.3494), "item-knn": (0.3420, 0.1909, 0.2787),
+                   "bias": (0.0828, 0.0380, 0.0854)]
+    print("holdout top-10   NDCG ours/LensKit   Recall ours/LensKit   P ours/LensKit")
+    for s in rankingRun.strategies {
+        let (n, r, p) = lenskit[s.name]!
+        print(String(format: "%-12@  %.4f / %.4f     %.4f / %.4f       %.4f / %.4f", s.name,
+                     s.metric("NDCG@10")!.value, n, s.metric("R@10")!.value, r, s.metric("P@10")!.value, p))
+    }
+
+    // One split is noisy (±0.005 NDCG between seeds), so also average seeds 0–4.
+    print("\nholdout top-10, mean over split seeds 0-4: NDCG / Recall / P")
+    var sums: [String: [Double]] = [:]
+    for seed: UInt64 in 0..<5 {
+        var split = holdout
+        split.seed = seed
+        let run = try Evaluation(split: split, options: EvaluationOptions(ratingMetrics: false)).run(m, strategies: rankingStrategies, dataset: "ml-100k")
+        for s in run.strategies {
+            let v = ["NDCG@10", "R@10", "P@10"].map { s.metric($0)!.value / 5 }
+            sums[s.name] = zip(sums[s.name] ?? [0, 0, 0], v).map { $0 + $1 }
+        }
+    }
+    for s in rankingRun.strategies {
+        let (n, r, p) = lenskit[s.name]!, ours = sums[s.name]!
+        print(String(format: "%-12@  %.4f / %.4f   %.4f / %.4f   %.4f / %.4f", s.name, ours[0], n, ours[1], r, ours[2], p))
+    }
+
+    // Speed: the whole 5-fold item-kNN evaluation (split, fit, predict, metrics) in process time.
+    let itemKNN = try strategy("item-knn")
+    _ = try Evaluation(split: kfold, options: EvaluationOptions(rankingMetrics: false)).run(m, strategies: [itemKNN], dataset: "warm-up")
+    var t = ProcessTimes.now()
+    let timed = try Evaluation(split: kfold, options: EvaluationOptions(rankingMetrics: false)).run(m, strategies: [itemKNN], dataset: "ml-100k")
+    let whole = t.since()
+    print(String(format: "\nitem-knn 5-fold evaluation (split + fit + 100 000 predictions + metrics): %.3f s process time, %.3f s wall (goal < 1 s process); fit %.3f s, predict %.3f s wall over 5 folds; RMSE %.4f",
+                 whole.cpu, whole.wall, timed.strategies[0].timings.fitSeconds, timed.strategies[0].timings.predictSeconds,
+                 timed.strategies[0].metric("RMSE")!.value))
+
+    for spec in ["item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0",
+                 "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=3", "item-knn"] {
+        let s = try strategy(spec)
+        t = ProcessTimes.now()
+        let model = try s.strategy.fitAny(TrainingData(ratings: m))
+        let fit = t.since()
+        t = ProcessTimes.now()
+        let lists = topNForAllUsers(model, m, n: 10)
+        let top = t.since()
+        print(String(format: "%@: fit on all ratings %.3f s wall; top-10 for all %d users %.3f s wall, %.3f s process (goal < 0.3 s)",
+                     s.label, fit.wall, lists, top.wall, top.cpu))
+    }
+    print(String(format: "peak memory %.0f MiB", peakMemoryMiB()))
+}
+
+/// Top-N for every user with a profile, on all cores; returns how many lists were made.
+func topNForAllUsers(_ model: any TrainedModel, _ m: RatingMatrix, n: Int) -> Int {
+    let itemCount = m.itemCount
+    return concurrentChunks(m.userCount) { users -> Int in
+        var scores = [Float](repeating: 0, count: itemCount)
+        var made = 0
+        for u in users {
+            let profile = m.profile(of: Int32(u))
+            model.score(profile, into: &scores)
+            made += topN(scores, n: n, excluding: profile.items).isEmpty ? 0 : 1
+        }
+        return made
+    }.reduce(0, +)
+}
+
+func synthetic(users: Int, items: Int, ratings: Int, sample: Int) throws {
+    print("synthetic catalogue: \(users) users, \(items) items, \(ratings) ratings requested; \(availableCores) cores")
+    var t = ProcessTimes.now()
+    let m = SyntheticCatalog(users: users, items: items, ratings: ratings, seed: 1).generate()
+    var d = t.since()
+    print(String(format: "generated %d ratings in %.1f s wall; peak memory so far %.0f MiB", m.ratingCount, d.wall, peakMemoryMiB()))
+    let s = try strategy("item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0")
+    t = ProcessTimes.now()
+    let model = try s.strategy.fitAny(TrainingData(ratings: m))
+    d = t.since()
+    print(String(format: "item-knn implicit k=20 fit: %.1f s wall, %.1f s process; model %.1f MiB; peak memory %.0f MiB",
+                 d.wall, d.cpu, Double(encodeModel(model).count) / 1_048_576, peakMemoryMiB()))
+    let sampleUsers = Swift.min(sample, m.userCount)
+    t = ProcessTimes.now()
+    let itemCount = m.itemCount, step = Swift.max(1, m.userCount / sampleUsers)
+    let made = concurrentChunks(sampleUsers) { range -> Int in
+        var scores = [Float](repeating: 0, count: itemCount)
+        var made = 0
+        for k in range {
+            let profile = m.profile(of: Int32(k * step))
+            model.score(profile, into: &scores)
+            made += topN(scores, n: 10, excluding: profile.items).count
+        }
+        return made
+    }.reduce(0, +)
+    d = t.since()
+    print(String(format: "top-10 for %d users: %.2f s wall (%.3f ms/user), %d items listed; peak memory %.0f MiB",
+                 sampleUsers, d.wall, d.wall * 1000 / Double(sampleUsers), made, peakMemoryMiB()))
+
+    // Explicit item-kNN with the registered defaults (baseline-centred cosine, 300 neighbours kept).
+    let explicit = try strategy("item-knn")
+    t = ProcessTimes.now()
+    let explicitModel = try explicit.strategy.fitAny(TrainingData(ratings: m))
+    d = t.since()
+    print(String(format: "item-knn explicit (defaults, kept=300) fit: %.1f s wall, %.1f s process; model %.1f MiB; peak memory %.0f MiB",
+                 d.wall, d.cpu, Double(encodeModel(explicitModel).count) / 1_048_576, peakMemoryMiB()))
+    t = ProcessTimes.now()
+    let predicted = concurrentChunks(sampleUsers) { range -> Int in
+        var n = 0
+        for k in range {
+            let profile = m.profile(of: Int32(k * step))
+            n += explicitModel.predictAll(profile, items: (0..<10).map { Int32(($0 * 4999 + k) % itemCount) }).compactMap { $0 }.count
+        }
+        return n
+    }.reduce(0, +)
+    d = t.since()
+    print(String(format: "%d rating predictions (10 per user) in %.2f s wall, %d had enough neighbours; peak memory %.0f MiB",
+                 sampleUsers * 10, d.wall, predicted, peakMemoryMiB()))
+}
+
+func adHoc(_ args: ArraySlice<String>) throws {
+    let m = try MovieLensFixture.load()
+    guard let which = args.first else { throw EvaluationError("eval needs kfold or holdout") }
+    // `kfold` or `holdout`, optionally with a seed: `holdout@7`.
+    let parts = which.split(separator: "@")
+    var split = parts[0] == "kfold" ? kfold : holdout
+    if parts.count == 2, let seed = UInt64(parts[1]) { split.seed = seed }
+    let options = parts[0] == "kfold" ? EvaluationOptions(rankingMetrics: false) : EvaluationOptions(ratingMetrics: false)
+    let report = try Evaluation(split: split, options: options).run(m, strategies: args.dropFirst().map(strategy), dataset: "ml-100k")
+    print(report.table())
+}
+
+let args = CommandLine.arguments.dropFirst()
+do {
+    switch args.first {
+    case "ml100k", nil: try ml100k()
+    case "synthetic":
+        let n = args.dropFirst().compactMap { Int($0) }
+        try synthetic(users: n.count > 0 ? n[0] : 1_000_000, items: n.count > 1 ? n[1] : 50_000,
+                      ratings: n.count > 2 ? n[2] : 25_000_000, sample: n.count > 3 ? n[3] : 10_000)
+    case "eval": try adHoc(args.dropFirst())
+    default: print("usage: CFBench [ml100k | synthetic USERS ITEMS RATINGS [SAMPLE_USERS] | eval kfold|holdout SPEC...]")
+    }
+} catch {
+    print("error: \(error)")
+    exit(1)
+}

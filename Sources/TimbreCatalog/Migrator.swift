@@ -1,0 +1,91 @@
+import Foundation
+
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    public let sql: String
+}
+
+public struct MigrationStatus: Sendable {
+    public let migration: Migration
+    public let appliedAt: String?
+}
+
+/// Applies the numbered SQL files of `sql/` in order, each in its own transaction, recording
+/// them in `schema_migrations` (in the current schema). Already-applied files are skipped, so
+/// running twice is a no-op; an applied file whose text changed is reported, not re-run.
+public struct Migrator {
+    public let migrations: [Migration]
+
+    public init(migrations: [Migration]) { self.migrations = migrations.sorted { $0.version < $1.version } }
+
+    /// The migrations shipped with Timbre (the `sql/` folder, bundled as a resource).
+    public static func bundled() throws -> Migrator {
+        guard let folder = Bundle.module.url(forResource: "sql", withExtension: nil) else {
+            throw DatabaseError("the bundled sql/ migrations are missing from this build")
+        }
+        return try Migrator(folder: folder)
+    }
+
+    public init(folder: URL) throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }
+        var migrations: [Migration] = []
+        for file in files {
+            guard let version = Int(file.prefix { $0.isNumber }), file.first?.isNumber == true else {
+                throw DatabaseError("migration file \(file) does not start with a version number (e.g. 001_name.sql)")
+            }
+            let sql = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            migrations.append(Migration(version: version, name: String(file.dropLast(4)), sql: sql))
+        }
+        let versions = migrations.map(\.version)
+        if Set(versions).count != versions.count { throw DatabaseError("two migration files share a version number in \(folder.path)") }
+        self.init(migrations: migrations)
+    }
+
+    private func ensureTable(_ db: PostgresConnection) throws {
+        try db.execute("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    integer PRIMARY KEY,
+                name       text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """)
+    }
+
+    public func status(_ db: PostgresConnection) throws -> [MigrationStatus] {
+        try ensureTable(db)
+        let rows = try db.query("SELECT version, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS') FROM schema_migrations")
+        var applied: [Int: String] = [:]
+        for r in 0..<rows.rowCount { applied[rows.int(r, 0)!] = rows.string(r, 1) }
+        return migrations.map { MigrationStatus(migration: $0, appliedAt: applied[$0.version]) }
+    }
+
+    /// Applies what is pending; returns the migrations it applied.
+    @discardableResult
+    public func migrate(_ db: PostgresConnection) throws -> [Migration] {
+        var done: [Migration] = []
+        for entry in try status(db) where entry.appliedAt == nil {
+            let m = entry.migration
+            try db.transaction {
+                // Serialise concurrent migrators (several workers starting at once).
+                try db.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                let already = try db.query("SELECT 1 FROM schema_migrations WHERE version = $1", [String(m.version)])
+                guard already.rowCount == 0 else { return }
+                do { try db.execute(m.sql) } catch let error as DatabaseError {
+                    throw DatabaseError("migration \(m.name) failed, nothing of it was applied: \(error.description)", sqlState: error.sqlState)
+                }
+                try db.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [String(m.version), m.name])
+                done.append(m)
+            }
+        }
+        return done
+    }
+
+    /// Throws a clear error when the catalog is not fully migrated.
+    public func requireCurrent(_ db: PostgresConnection) throws {
+        let pending = try status(db).filter { $0.appliedAt == nil }
+        guard pending.isEmpty else {
+            throw DatabaseError("the catalog in \(db.target) has \(pending.count) pending migration(s) (\(pending.map(\.migration.name).joined(separator: ", "))): run `timbre db migrate`")
+        }
+    }
+}

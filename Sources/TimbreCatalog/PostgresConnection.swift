@@ -1,0 +1,225 @@
+import CLibPQ
+import Foundation
+
+/// A failure talking to PostgreSQL. The message names the server and database and never
+/// contains a password.
+public struct DatabaseError: Error, CustomStringConvertible {
+    public let description: String
+    /// SQLSTATE (e.g. "23505" unique violation), when the server gave one.
+    public let sqlState: String?
+
+    init(_ description: String, sqlState: String? = nil) {
+        self.description = description
+        self.sqlState = sqlState
+    }
+}
+
+/// The one owner of a libpq connection (`PGconn`). Nothing else in Timbre calls libpq.
+/// Not thread-safe, like libpq itself: one connection per thread (workers open their own).
+public final class PostgresConnection {
+    private let conn: OpaquePointer
+    /// "database X on server Y", for messages.
+    public let target: String
+
+    /// Connects with `url` (a libpq URI or key=value string); nil or empty uses libpq's own
+    /// defaults: the PG* environment variables, `.pgpass`, the local socket.
+    public init(url: String?) throws {
+        let info = url ?? ""
+        guard let c = PQconnectdb(info) else { throw DatabaseError("libpq could not allocate a connection") }
+        conn = c
+        target = Self.describe(c)
+        guard PQstatus(c) == CONNECTION_OK else {
+            let reason = Self.redact(String(cString: PQerrorMessage(c)), password: Self.password(in: info))
+            // All stored properties are set, so deinit runs and frees the connection.
+            throw DatabaseError("could not connect to \(target): \(reason.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        // Notices (e.g. "relation already exists, skipping") are not errors; keep stderr clean.
+        PQsetNoticeProcessor(c, { _, _ in }, nil)
+        try execute("SET client_min_messages TO warning")
+    }
+
+    deinit { PQfinish(conn) }
+
+    private static func describe(_ c: OpaquePointer) -> String {
+        let db = PQdb(c).map { String(cString: $0) } ?? "?"
+        let host = PQhost(c).map { String(cString: $0) } ?? "?"
+        let port = PQport(c).map { String(cString: $0) } ?? ""
+        let server = host.hasPrefix("/") ? "socket \(host)/.s.PGSQL.\(port.isEmpty ? "5432" : port)" : "\(host):\(port.isEmpty ? "5432" : port)"
+        return "database '\(db)' on \(server)"
+    }
+
+    private static func password(in info: String) -> String? {
+        guard !info.isEmpty, let options = PQconninfoParse(info, nil) else { return nil }
+        defer { PQconninfoFree(options) }
+        var p = options
+        while let keyword = p.pointee.keyword {
+            if String(cString: keyword) == "password", let v = p.pointee.val { return String(cString: v) }
+            p += 1
+        }
+        return nil
+    }
+
+    static func redact(_ text: String, password: String?) -> String {
+        guard let password, !password.isEmpty else { return text }
+        return text.replacingOccurrences(of: password, with: "********")
+    }
+
+    private func serverError(_ result: OpaquePointer?, context: String) -> DatabaseError {
+        var message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
+        var state: String?
+        if let result {
+            if let s = PQresultErrorField(result, Int32(UInt8(ascii: "C"))) { state = String(cString: s) }
+            let m = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !m.isEmpty { message = m }
+        }
+        return DatabaseError("\(context) failed on \(target): \(message)", sqlState: state)
+    }
+
+    private func check(_ result: OpaquePointer?, _ sql: String, expecting: [ExecStatusType]) throws -> QueryResult {
+        guard let result else { throw serverError(nil, context: "query") }
+        let status = PQresultStatus(result)
+        guard expecting.contains(status) else {
+            let error = serverError(result, context: "\"\(sql.prefix(60))\(sql.count > 60 ? "…" : "")\"")
+            PQclear(result)
+            throw error
+        }
+        return QueryResult(result)
+    }
+
+    /// Runs SQL without parameters (may hold several statements). For fixed statements only:
+    /// anything that carries input goes through `query(_:_:)`.
+    @discardableResult
+    public func execute(_ sql: String) throws -> QueryResult {
+        try check(PQexec(conn, sql), sql, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+    }
+
+    /// Runs one statement with `$1, $2…` parameters passed separately from the SQL text
+    /// (text format; nil is NULL).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws -> QueryResult {
+        let result = withCStrings(parameters) { values in
+            PQexecParams(conn, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        return try check(result, sql, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+    }
+
+    /// Like `query`, with binary parameters for `bytea` (pass the raw bytes) and binary results.
+    @discardableResult
+    public func query(_ sql: String, binary parameters: [[UInt8]?], resultsBinary: Bool = false) throws -> QueryResult {
+        let lengths = parameters.map { Int32($0?.count ?? 0) }
+        let formats = [Int32](repeating: 1, count: parameters.count)
+        let buffers = parameters.map { bytes -> UnsafeMutablePointer<CChar>? in
+            guard let bytes else { return nil }
+            let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
+            bytes.withUnsafeBufferPointer { src in
+                if let base = src.baseAddress { p.withMemoryRebound(to: UInt8.self, capacity: bytes.count) { $0.update(from: base, count: bytes.count) } }
+            }
+            return p
+        }
+        defer { buffers.forEach { $0?.deallocate() } }
+        let values = buffers.map { UnsafePointer($0) }
+        let result = PQexecParams(conn, sql, Int32(parameters.count), nil, values, lengths, formats, resultsBinary ? 1 : 0)
+        return try check(result, sql, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    /// `mode` is appended to BEGIN (e.g. "ISOLATION LEVEL REPEATABLE READ READ ONLY").
+    public func transaction<T>(_ mode: String = "", _ body: () throws -> T) throws -> T {
+        try execute(mode.isEmpty ? "BEGIN" : "BEGIN " + mode)
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            _ = try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// `COPY … FROM STDIN`: `produce` is called repeatedly with a sink to push bytes into and
+    /// returns false when done. Throwing from `produce` aborts the COPY (nothing is stored).
+    public func copyIn(_ sql: String, produce: (_ send: ([UInt8]) throws -> Void) throws -> Void) throws {
+        _ = try check(PQexec(conn, sql), sql, expecting: [PGRES_COPY_IN])
+        do {
+            try produce { bytes in
+                let rc = bytes.withUnsafeBufferPointer { buf in
+                    buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                        PQputCopyData(conn, $0, Int32(buf.count))
+                    }
+                }
+                guard rc == 1 else { throw self.serverError(nil, context: "COPY data") }
+            }
+        } catch {
+            _ = PQputCopyEnd(conn, "aborted by client")
+            while let r = PQgetResult(conn) { PQclear(r) }
+            throw error
+        }
+        guard PQputCopyEnd(conn, nil) == 1 else { throw serverError(nil, context: "COPY end") }
+        var failure: DatabaseError?
+        while let r = PQgetResult(conn) {
+            if PQresultStatus(r) != PGRES_COMMAND_OK, failure == nil { failure = serverError(r, context: "\"\(sql.prefix(60))\"") }
+            PQclear(r)
+        }
+        if let failure { throw failure }
+    }
+
+    /// `COPY … TO STDOUT`: calls `row` once per data message (one row), with bytes valid only
+    /// during the call.
+    public func copyOut(_ sql: String, row: (UnsafeRawBufferPointer) throws -> Void) throws {
+        _ = try check(PQexec(conn, sql), sql, expecting: [PGRES_COPY_OUT])
+        var buffer: UnsafeMutablePointer<CChar>?
+        var pending: Error?
+        while true {
+            let n = PQgetCopyData(conn, &buffer, 0)
+            if n == -1 { break }
+            if n == -2 { throw serverError(nil, context: "COPY out") }
+            defer { PQfreemem(buffer) }
+            if pending == nil {
+                do { try row(UnsafeRawBufferPointer(start: buffer, count: Int(n))) } catch { pending = error }
+            }
+        }
+        var failure: DatabaseError?
+        while let r = PQgetResult(conn) {
+            if PQresultStatus(r) != PGRES_COMMAND_OK, failure == nil { failure = serverError(r, context: "\"\(sql.prefix(60))\"") }
+            PQclear(r)
+        }
+        if let pending { throw pending }
+        if let failure { throw failure }
+    }
+}
+
+/// An owned `PGresult`, freed in `deinit`.
+public final class QueryResult {
+    private let result: OpaquePointer
+
+    init(_ result: OpaquePointer) { self.result = result }
+    deinit { PQclear(result) }
+
+    public var rowCount: Int { Int(PQntuples(result)) }
+    public var columnCount: Int { Int(PQnfields(result)) }
+    /// Rows touched by INSERT/UPDATE/DELETE.
+    public var affectedRows: Int { Int(String(cString: PQcmdTuples(result))) ?? 0 }
+
+    public func isNull(_ row: Int, _ column: Int) -> Bool { PQgetisnull(result, Int32(row), Int32(column)) == 1 }
+
+    public func string(_ row: Int, _ column: Int) -> String? {
+        isNull(row, column) ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
+    }
+
+    public func int(_ row: Int, _ column: Int) -> Int? { string(row, column).flatMap { Int($0) } }
+    public func double(_ row: Int, _ column: Int) -> Double? { string(row, column).flatMap { Double($0) } }
+
+    /// Raw bytes of a value (for binary-format results, e.g. bytea).
+    public func bytes(_ row: Int, _ column: Int) -> [UInt8]? {
+        guard !isNull(row, column) else { return nil }
+        let n = Int(PQgetlength(result, Int32(row), Int32(column)))
+        let p = UnsafeRawPointer(PQgetvalue(result, Int32(row), Int32(column))!)
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+}
+
+private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let copies = strings.map { $0.map { strdup($0)! } }
+    defer { copies.forEach { free($0) } }
+    return body(copies.map { $0.map { UnsafePointer($0) } })
+}

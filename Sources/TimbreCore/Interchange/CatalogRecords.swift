@@ -1,0 +1,137 @@
+import Foundation
+
+public struct RatingRecord: Sendable, Equatable {
+    public var user: String
+    public var item: String
+    public var value: Float
+    /// Seconds since 1970, when the file has them.
+    public var timestamp: Int64?
+    public var line: Int
+}
+
+public struct ItemRecord: Sendable, Equatable {
+    public var id: String
+    public var title: String?
+    /// Everything else in the row, as a JSON object (genre lists become arrays).
+    public var metadataJSON: String
+    public var line: Int
+}
+
+public struct UserRecord: Sendable, Equatable {
+    public var id: String
+    public var attributesJSON: String
+    public var line: Int
+}
+
+/// The allowed range of rating values, inclusive.
+public struct RatingScale: Sendable, Equatable, CustomStringConvertible {
+    public var lowest: Float
+    public var highest: Float
+
+    public init(lowest: Float, highest: Float) {
+        self.lowest = lowest
+        self.highest = highest
+    }
+
+    /// Parses "1:5" or "0.5-5".
+    public init?(_ text: String) {
+        let parts = text.split(whereSeparator: { $0 == ":" || $0 == "," }).map(String.init)
+        guard parts.count == 2, let lo = Float(parts[0]), let hi = Float(parts[1]), lo <= hi else { return nil }
+        self.init(lowest: lo, highest: hi)
+    }
+
+    public var description: String { "\(lowest)–\(highest)" }
+    public static let movieLens = RatingScale(lowest: 0.5, highest: 5)
+}
+
+extension DelimitedTable {
+    static let userColumns = ["user_id", "userid", "user", "uid"]
+    static let itemColumns = ["item_id", "itemid", "movieid", "movie_id", "item", "iid", "track_id"]
+
+    /// Ratings with values checked against `scale`; a user–item pair twice in one file is an error
+    /// (which line is meant is ambiguous).
+    public func ratingRecords(scale: RatingScale) throws -> [RatingRecord] {
+        let u = try requireColumn(Self.userColumns, "user")
+        let i = try requireColumn(Self.itemColumns, "item")
+        let r = try requireColumn(["rating", "value", "score", "preference"], "rating")
+        let t = column(["timestamp", "time", "rated_at"])
+        var seen: [String: Int] = [:]
+        seen.reserveCapacity(rows.count)
+        return try zip(rows, lineNumbers).map { row, line in
+            let user = row[u], item = row[i]
+            guard !user.isEmpty else { throw InputFileError(file: file, line: line, "empty user id") }
+            guard !item.isEmpty else { throw InputFileError(file: file, line: line, "empty item id") }
+            let text = row[r]
+            guard let value = Float(text), value.isFinite else {
+                throw InputFileError(file: file, line: line, "rating '\(text)' is not a number")
+            }
+            guard value >= scale.lowest, value <= scale.highest else {
+                throw InputFileError(file: file, line: line, "rating \(text) is outside the scale \(scale) (set another with --scale)")
+            }
+            var timestamp: Int64?
+            if let t {
+                let ts = row[t]
+                if !ts.isEmpty {
+                    guard let seconds = Double(ts), seconds.isFinite else {
+                        throw InputFileError(file: file, line: line, "timestamp '\(ts)' is not a number of seconds")
+                    }
+                    timestamp = Int64(seconds)
+                }
+            }
+            let key = user + "\u{1F}" + item
+            if let earlier = seen.updateValue(line, forKey: key) {
+                throw InputFileError(file: file, line: line, "user \(user) already rated item \(item) on line \(earlier)")
+            }
+            return RatingRecord(user: user, item: item, value: value, timestamp: timestamp, line: line)
+        }
+    }
+
+    public func itemRecords() throws -> [ItemRecord] {
+        let id = try requireColumn(Self.itemColumns, "item")
+        let title = column(["title", "movie_title", "name", "track_title"])
+        let genreFlags = columns.indices.filter { columns[$0].hasPrefix("genre:") }
+        var seen: [String: Int] = [:]
+        return try zip(rows, lineNumbers).map { row, line in
+            let key = row[id]
+            guard !key.isEmpty else { throw InputFileError(file: file, line: line, "empty item id") }
+            if let earlier = seen.updateValue(line, forKey: key) {
+                throw InputFileError(file: file, line: line, "item \(key) is listed again (first on line \(earlier))")
+            }
+            var metadata: [String: Any] = [:]
+            for (c, name) in columns.enumerated() where c != id && c != title && !genreFlags.contains(c) {
+                let v = row[c]
+                switch name.lowercased() {
+                case "class", "genres", "genre":
+                    let separator: Character = v.contains("|") ? "|" : " "
+                    metadata["genres"] = v.split(separator: separator).map(String.init).filter { $0 != "(no genres listed)" }
+                default:
+                    if !v.isEmpty { metadata[name] = v }
+                }
+            }
+            if !genreFlags.isEmpty {
+                metadata["genres"] = genreFlags.filter { row[$0] == "1" }.map { String(columns[$0].dropFirst(6)) }
+            }
+            let titleText = title.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+            return ItemRecord(id: key, title: titleText, metadataJSON: try jsonObject(metadata), line: line)
+        }
+    }
+
+    public func userRecords() throws -> [UserRecord] {
+        let id = try requireColumn(Self.userColumns, "user")
+        var seen: [String: Int] = [:]
+        return try zip(rows, lineNumbers).map { row, line in
+            let key = row[id]
+            guard !key.isEmpty else { throw InputFileError(file: file, line: line, "empty user id") }
+            if let earlier = seen.updateValue(line, forKey: key) {
+                throw InputFileError(file: file, line: line, "user \(key) is listed again (first on line \(earlier))")
+            }
+            var attributes: [String: Any] = [:]
+            for (c, name) in columns.enumerated() where c != id && !row[c].isEmpty { attributes[name] = row[c] }
+            return UserRecord(id: key, attributesJSON: try jsonObject(attributes), line: line)
+        }
+    }
+}
+
+private func jsonObject(_ object: [String: Any]) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+}

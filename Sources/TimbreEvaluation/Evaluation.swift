@@ -1,0 +1,250 @@
+import TimbreCore
+
+/// One strategy in a comparison, with the parameters it was configured with.
+public struct StrategyUnderTest: Sendable {
+    public var label: String
+    public var name: String
+    public var parameters: Parameters
+    public var strategy: any Strategy
+
+    public init(label: String? = nil, name: String, parameters: Parameters, strategy: any Strategy) {
+        self.label = label ?? name
+        self.name = name
+        self.parameters = parameters
+        self.strategy = strategy
+    }
+
+    /// A registered strategy with textual overrides (`k=20`), labelled by its non-default settings.
+    public static func registered(_ name: String, overrides: [String: String] = [:],
+                                  in registry: StrategyRegistry, label: String? = nil) throws -> StrategyUnderTest {
+        let (strategy, parameters) = try registry.make(name, overrides: overrides)
+        let tail = overrides.keys.sorted().map { "\($0)=\(overrides[$0]!)" }.joined(separator: " ")
+        return StrategyUnderTest(label: label ?? (tail.isEmpty ? name : "\(name) \(tail)"),
+                                 name: name, parameters: parameters, strategy: strategy)
+    }
+
+    /// Parses `name` or `name:key=value,key=value` (the form command lines use).
+    public static func parse(_ spec: String, in registry: StrategyRegistry) throws -> StrategyUnderTest {
+        let parts = spec.split(separator: ":", maxSplits: 1)
+        guard let name = parts.first else { throw EvaluationError("empty strategy spec") }
+        var overrides: [String: String] = [:]
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: ",") {
+                let kv = pair.split(separator: "=", maxSplits: 1)
+                guard kv.count == 2 else { throw EvaluationError("'\(pair)' in '\(spec)' is not key=value") }
+                overrides[String(kv[0])] = String(kv[1])
+            }
+        }
+        return try registered(String(name), overrides: overrides, in: registry)
+    }
+}
+
+public struct EvaluationOptions: Codable, Sendable, Equatable {
+    /// N of the top-N list.
+    public var cutoff: Int
+    public var relevance: Relevance
+    public var ratingMetrics: Bool
+    public var rankingMetrics: Bool
+    public var bootstrapSamples: Int
+    public var bootstrapSeed: UInt64
+
+    public init(cutoff: Int = 10, relevance: Relevance = .anyHeldOut, ratingMetrics: Bool = true,
+                rankingMetrics: Bool = true, bootstrapSamples: Int = 1000, bootstrapSeed: UInt64 = 0) {
+        self.cutoff = cutoff
+        self.relevance = relevance
+        self.ratingMetrics = ratingMetrics
+        self.rankingMetrics = rankingMetrics
+        self.bootstrapSamples = bootstrapSamples
+        self.bootstrapSeed = bootstrapSeed
+    }
+}
+
+/// Runs several strategies on the *same* folds and summarises them side by side.
+/// Predictions and top-N lists are computed for test users in parallel on all cores.
+public struct Evaluation: Sendable {
+    public var split: SplitSpec
+    public var options: EvaluationOptions
+
+    public init(split: SplitSpec, options: EvaluationOptions = EvaluationOptions()) {
+        self.split = split
+        self.options = options
+    }
+
+    public static let candidates = "all items the user has not rated in training (full ranking, no sampled negatives)"
+
+    public func run(_ matrix: RatingMatrix, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        guard !strategies.isEmpty else { throw EvaluationError("nothing to evaluate: no strategies given") }
+        guard options.cutoff >= 1 else { throw EvaluationError("the cutoff N must be ≥ 1") }
+        let folds = try split.splits(of: matrix)
+        var collected = strategies.map { _ in Collected() }
+        for fold in folds {
+            let context = FoldContext(fold, relevance: options.relevance)
+            for (s, candidate) in strategies.enumerated() {
+                try collected[s].add(evaluating: candidate, on: context, options: options)
+            }
+        }
+        let reports = summarise(collected, folds: folds.count)
+        return EvaluationReport(
+            dataset: DatasetSummary(name: dataset, users: matrix.userCount, items: matrix.itemCount, ratings: matrix.ratingCount),
+            split: split, splitDescription: split.description, folds: folds.count, options: options,
+            candidates: Self.candidates, strategies: zip(strategies, reports).map { s, r in
+                StrategyResult(label: s.label, name: s.name, parameters: s.parameters, metrics: r.metrics,
+                               timings: r.timings, predictions: r.predictions, fallbacks: r.fallbacks)
+            })
+    }
+
+    private func summarise(_ all: [Collected], folds: Int) -> [(metrics: [MetricEstimate], timings: StrategyTimings, predictions: Int, fallbacks: [String: Int])] {
+        let n = options.cutoff
+        let reference = all[0]
+        let weights = options.ratingMetrics && !reference.errors.isEmpty
+            ? ErrorStatistic.resamples(reference.errors, folds: folds, count: options.bootstrapSamples, seed: options.bootstrapSeed)
+            : []
+        // A strategy that never predicts (popularity, implicit kNN) gets no rating metrics: its
+        // errors would only measure the fallback.
+        let predicts = all.map { $0.fallbacks.values.reduce(0, +) < $0.predictions }
+        return all.enumerated().map { index, c in
+            var metrics: [MetricEstimate] = []
+            if options.ratingMetrics, !c.errors.isEmpty, predicts[index] {
+                for (name, kind) in [("RMSE", ErrorStatistic.Kind.rmse), ("MAE", .mae)] {
+                    let value = ErrorStatistic.value(c.errors, folds: folds, kind)
+                    let boot = weights.map { ErrorStatistic.value(c.errors, folds: folds, kind, weights: $0) }.sorted()
+                    var paired: PairedComparison?
+                    if index > 0, predicts[0] {
+                        let diffs = weights.map {
+                            ErrorStatistic.value(c.errors, folds: folds, kind, weights: $0)
+                                - ErrorStatistic.value(reference.errors, folds: folds, kind, weights: $0)
+                        }
+                        let below = Double(diffs.filter { $0 <= 0 }.count), above = Double(diffs.filter { $0 >= 0 }.count)
+                        let p = min(1, 2 * min(below, above) / Double(max(diffs.count, 1)))
+                        paired = PairedComparison(difference: value - ErrorStatistic.value(reference.errors, folds: folds, kind),
+                                                  pValue: p, test: "paired bootstrap over users")
+                    }
+                    metrics.append(MetricEstimate(name: name, value: value,
+                                                  lower: ErrorStatistic.percentile(boot, 0.025),
+                                                  upper: ErrorStatistic.percentile(boot, 0.975),
+                                                  units: c.errors.count, vsFirst: paired))
+                }
+            }
+            if options.rankingMetrics, !c.ranking.isEmpty {
+                let names = ["P@\(n)", "R@\(n)", "NDCG@\(n)", "MAP@\(n)", "MRR@\(n)", "HR@\(n)", "novelty@\(n)"]
+                for (m, name) in names.enumerated() {
+                    let values = c.ranking.map { $0[m] }
+                    let interval = MeanInterval(values)
+                    var paired: PairedComparison?
+                    if index > 0 {
+                        let ref = reference.ranking.map { $0[m] }
+                        paired = PairedComparison(difference: interval.mean - MeanInterval(ref).mean,
+                                                  pValue: pairedPValue(values, ref), test: "paired z-test over users")
+                    }
+                    metrics.append(MetricEstimate(name: name, value: interval.mean, lower: interval.lower,
+                                                  upper: interval.upper, units: values.count, vsFirst: paired))
+                }
+                let coverage = MeanInterval(c.coverage)
+                metrics.append(MetricEstimate(name: "coverage@\(n)", value: coverage.mean, lower: coverage.lower,
+                                              upper: coverage.upper, units: c.coverage.count, vsFirst: nil))
+            }
+            return (metrics, c.timings, c.predictions, c.fallbacks)
+        }
+    }
+}
+
+/// What every strategy shares within a fold: test users, their training profiles, relevant sets
+/// and item popularity, computed once.
+struct FoldContext: Sendable {
+    let split: TrainTestSplit
+    let testUsers: [Int32]
+    let profiles: [UserProfile]
+    let relevant: [Set<Int32>]
+    let popularity: [Int]
+    let trainUsers: Int
+    let globalMean: Float
+
+    init(_ split: TrainTestSplit, relevance: Relevance) {
+        self.split = split
+        let test = split.test.byUser
+        testUsers = (0..<Int32(split.test.userCount)).filter { test.count($0) > 0 }
+        profiles = testUsers.map { split.train.profile(of: $0) }
+        relevant = testUsers.map { u in
+            Set(test.range(u).filter { relevance.isRelevant(test.values[$0]) }.map { test.columns[$0] })
+        }
+        popularity = (0..<Int32(split.train.itemCount)).map { split.train.byItem.count($0) }
+        trainUsers = (0..<Int32(split.train.userCount)).filter { split.train.byUser.count($0) > 0 }.count
+        globalMean = split.train.globalMean
+    }
+}
+
+/// Per-strategy results accumulated over folds, in the same unit order for every strategy,
+/// which is what makes the paired comparisons valid.
+private struct Collected {
+    var errors: [ErrorUnit] = []
+    /// Per (fold, user with a relevant item): P, R, NDCG, AP, RR, hit, novelty.
+    var ranking: [[Double]] = []
+    var coverage: [Double] = []
+    var timings = StrategyTimings()
+    var predictions = 0
+    var fallbacks: [String: Int] = [:]
+
+    mutating func add(evaluating candidate: StrategyUnderTest, on fold: FoldContext, options: EvaluationOptions) throws {
+        let clock = ContinuousClock()
+        var start = clock.now
+        let model = try candidate.strategy.fitAny(TrainingData(ratings: fold.split.train))
+        timings.fitSeconds += seconds(clock.now - start)
+
+        if options.ratingMetrics {
+            start = clock.now
+            let test = fold.split.test.byUser
+            let chunks = concurrentChunks(fold.testUsers.count) { range -> (units: [ErrorUnit], userMean: Int, globalMean: Int) in
+                var units: [ErrorUnit] = [], userMean = 0, globalMean = 0
+                for t in range {
+                    let u = fold.testUsers[t], profile = fold.profiles[t]
+                    let items = Array(test.columns(u)), truth = Array(test.values(u))
+                    var unit = ErrorUnit(fold: fold.split.fold, squared: 0, absolute: 0, count: items.count)
+                    for (p, actual) in zip(model.predictAll(profile, items: items), truth) {
+                        let estimate: Float
+                        if let p { estimate = p }
+                        else if let m = profile.meanRating { estimate = m; userMean += 1 }
+                        else { estimate = fold.globalMean; globalMean += 1 }
+                        let e = Double(estimate - actual)
+                        unit.squared += e * e
+                        unit.absolute += abs(e)
+                    }
+                    units.append(unit)
+                }
+                return (units, userMean, globalMean)
+            }
+            for c in chunks {
+                errors += c.units
+                fallbacks["user-mean", default: 0] += c.userMean
+                fallbacks["global-mean", default: 0] += c.globalMean
+                predictions += c.units.reduce(0) { $0 + $1.count }
+            }
+            timings.predictSeconds += seconds(clock.now - start)
+        }
+
+        if options.rankingMetrics {
+            start = clock.now
+            let n = options.cutoff, itemCount = fold.split.train.itemCount
+            let lists = concurrentChunks(fold.testUsers.count) { range -> [[Int32]] in
+                var scores = [Float](repeating: 0, count: itemCount)
+                return range.map { t in
+                    let profile = fold.profiles[t]
+                    model.score(profile, into: &scores)
+                    return topN(scores, n: n, excluding: profile.items).map(\.item)
+                }
+            }.flatMap { $0 }
+            timings.recommendSeconds += seconds(clock.now - start)
+            var recommended = Set<Int32>()
+            for (t, list) in lists.enumerated() {
+                recommended.formUnion(list)
+                guard let r = RankingMetrics(ranked: list, relevant: fold.relevant[t], cutoff: n) else { continue }
+                let nov = novelty(of: list, popularity: fold.popularity, userCount: fold.trainUsers) ?? 0
+                ranking.append([r.precision, r.recall, r.ndcg, r.averagePrecision, r.reciprocalRank, r.hit, nov])
+            }
+            coverage.append(Double(recommended.count) / Double(max(itemCount, 1)))
+        }
+    }
+}
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}

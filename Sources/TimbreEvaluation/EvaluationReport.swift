@@ -1,0 +1,210 @@
+import Foundation
+import TimbreCore
+
+public struct DatasetSummary: Codable, Sendable, Equatable {
+    public var name: String
+    public var users: Int
+    public var items: Int
+    public var ratings: Int
+}
+
+public struct PairedComparison: Codable, Sendable, Equatable {
+    /// This strategy's value minus the first strategy's.
+    public var difference: Double
+    public var pValue: Double
+    public var test: String
+}
+
+public struct MetricEstimate: Codable, Sendable, Equatable {
+    public var name: String
+    public var value: Double
+    /// 95% interval.
+    public var lower: Double
+    public var upper: Double
+    /// How many (fold, user) units the value is computed over.
+    public var units: Int
+    public var vsFirst: PairedComparison?
+}
+
+/// Wall-clock seconds summed over folds.
+public struct StrategyTimings: Codable, Sendable, Equatable {
+    public var fitSeconds = 0.0
+    public var predictSeconds = 0.0
+    public var recommendSeconds = 0.0
+}
+
+public struct StrategyResult: Codable, Sendable {
+    public var label: String
+    public var name: String
+    public var parameters: Parameters
+    public var metrics: [MetricEstimate]
+    public var timings: StrategyTimings
+    /// Rating predictions made, and how many of them came from a fallback instead of the model.
+    public var predictions: Int
+    public var fallbacks: [String: Int]
+
+    public func metric(_ name: String) -> MetricEstimate? { metrics.first { $0.name == name } }
+
+    public init(label: String, name: String, parameters: Parameters, metrics: [MetricEstimate], timings: StrategyTimings,
+                predictions: Int, fallbacks: [String: Int]) {
+        self.label = label
+        self.name = name
+        self.parameters = parameters
+        self.metrics = metrics
+        self.timings = timings
+        self.predictions = predictions
+        self.fallbacks = fallbacks
+    }
+}
+
+/// Everything a stored run needs: data, split, options, per-strategy parameters, metrics with
+/// intervals and paired tests, timings.
+public struct EvaluationReport: Codable, Sendable {
+    public var dataset: DatasetSummary
+    public var split: SplitSpec
+    public var splitDescription: String
+    public var folds: Int
+    public var options: EvaluationOptions
+    public var candidates: String
+    public var strategies: [StrategyResult]
+    /// Filled in by the host that stores the run (e.g. `git describe`); the library cannot know it.
+    public var codeVersion: String?
+    public var intervals: String
+
+    public init(dataset: DatasetSummary, split: SplitSpec, splitDescription: String, folds: Int, options: EvaluationOptions,
+                candidates: String, strategies: [StrategyResult], codeVersion: String? = nil,
+                intervals: String = "95%: bootstrap over users within folds for RMSE/MAE, mean ± 1.96 SE over (fold, user) units otherwise") {
+        self.dataset = dataset
+        self.split = split
+        self.splitDescription = splitDescription
+        self.folds = folds
+        self.options = options
+        self.candidates = candidates
+        self.strategies = strategies
+        self.codeVersion = codeVersion
+        self.intervals = intervals
+    }
+
+    public var metricNames: [String] {
+        var seen: [String] = []
+        for s in strategies { for m in s.metrics where !seen.contains(m.name) { seen.append(m.name) } }
+        return seen
+    }
+
+    // MARK: rendering
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Long format: one row per strategy and metric (timings included), for scripts.
+    public func csv() -> String {
+        func field(_ s: String) -> String {
+            s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        var lines = ["strategy,parameters,metric,value,lower,upper,units,diff_vs_first,p_vs_first"]
+        for s in strategies {
+            let head = "\(field(s.label)),\(field(s.parameters.summary))"
+            for m in s.metrics {
+                let diff = m.vsFirst.map { String($0.difference) } ?? "", p = m.vsFirst.map { String($0.pValue) } ?? ""
+                lines.append("\(head),\(m.name),\(m.value),\(m.lower),\(m.upper),\(m.units),\(diff),\(p)")
+            }
+            for (name, v) in [("fit_seconds", s.timings.fitSeconds), ("predict_seconds", s.timings.predictSeconds),
+                              ("recommend_seconds", s.timings.recommendSeconds)] {
+                lines.append("\(head),\(name),\(v),,,,,")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Metrics down, strategies across; each cell is value ± half-interval, `*` when the paired
+    /// test against the first strategy gives p < 0.05.
+    public func table() -> String {
+        var out = """
+        dataset     \(dataset.name): \(dataset.users) users, \(dataset.items) items, \(dataset.ratings) ratings
+        split       \(splitDescription), \(folds) fold\(folds == 1 ? "" : "s")
+        candidates  \(candidates)
+        relevance   \(options.relevance), top-\(options.cutoff)
+        intervals   \(intervals); * = paired test vs \(strategies.first?.label ?? "-") p < 0.05
+
+        """
+        var rows: [[String]] = [["metric"] + strategies.map(\.label)]
+        for name in metricNames {
+            rows.append([name] + strategies.map { s in
+                guard let m = s.metric(name) else { return "–" }
+                let half = (m.upper - m.lower) / 2
+                let star = (m.vsFirst?.pValue ?? 1) < 0.05 ? "*" : " "
+                return String(format: "%.4f ±%.4f%@", m.value, half, star)
+            })
+        }
+        rows.append(["fallback predictions"] + strategies.map { s in
+            let f = s.fallbacks.values.reduce(0, +)
+            return s.predictions == 0 ? "–" : String(format: "%d/%d", f, s.predictions)
+        })
+        for (name, get) in [("fit s", \StrategyTimings.fitSeconds), ("predict s", \.predictSeconds), ("recommend s", \.recommendSeconds)] {
+            rows.append([name] + strategies.map { String(format: "%.3f", $0.timings[keyPath: get]) })
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        for (r, row) in rows.enumerated() {
+            out += row.enumerated().map { c, cell in
+                c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                       : String(repeating: " ", count: widths[c] - cell.count) + cell
+            }.joined(separator: "  ") + "\n"
+            if r == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+        }
+        return out
+    }
+
+    /// One panel per metric, one bar per strategy with its 95% interval as a whisker.
+    public func svg() -> String {
+        let names = metricNames
+        let colours = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"]
+        let panelW = 240.0, panelH = 180.0, columns = 4
+        let rows = (names.count + columns - 1) / columns
+        let legendH = 24.0 * Double(strategies.count) + 16
+        let width = panelW * Double(columns), height = panelH * Double(rows) + legendH + 30
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        var svg = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="11">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="8" y="18" font-size="13">\(esc(dataset.name)): \(esc(splitDescription)); bars = mean, whiskers = 95% interval</text>
+
+        """
+        for (p, name) in names.enumerated() {
+            let x0 = panelW * Double(p % columns), y0 = 30 + panelH * Double(p / columns)
+            let plotTop = y0 + 22, plotBottom = y0 + panelH - 20, plotLeft = x0 + 40, plotRight = x0 + panelW - 10
+            let ms = strategies.map { $0.metric(name) }
+            let top = max(ms.compactMap { $0?.upper }.max() ?? 1, 1e-9) * 1.1
+            func y(_ v: Double) -> Double { plotBottom - (plotBottom - plotTop) * max(0, min(v, top)) / top }
+            svg += "<text x=\"\(x0 + panelW / 2)\" y=\"\(y0 + 14)\" text-anchor=\"middle\" font-weight=\"bold\">\(esc(name))</text>\n"
+            svg += "<line x1=\"\(plotLeft)\" y1=\"\(plotBottom)\" x2=\"\(plotRight)\" y2=\"\(plotBottom)\" stroke=\"#333\"/>\n"
+            svg += "<line x1=\"\(plotLeft)\" y1=\"\(plotTop)\" x2=\"\(plotLeft)\" y2=\"\(plotBottom)\" stroke=\"#333\"/>\n"
+            for tick in [0.0, top / 2, top] {
+                svg += "<text x=\"\(plotLeft - 4)\" y=\"\(y(tick) + 4)\" text-anchor=\"end\">\(String(format: "%.3g", tick))</text>\n"
+            }
+            let slot = (plotRight - plotLeft) / Double(max(strategies.count, 1))
+            for (s, m) in ms.enumerated() {
+                guard let m else { continue }
+                let bx = plotLeft + slot * Double(s) + slot * 0.15, bw = slot * 0.7, cx = bx + bw / 2
+                svg += "<rect x=\"\(bx)\" y=\"\(y(m.value))\" width=\"\(bw)\" height=\"\(plotBottom - y(m.value))\" fill=\"\(colours[s % colours.count])\"/>\n"
+                svg += "<line x1=\"\(cx)\" y1=\"\(y(m.lower))\" x2=\"\(cx)\" y2=\"\(y(m.upper))\" stroke=\"black\"/>\n"
+                for v in [m.lower, m.upper] {
+                    svg += "<line x1=\"\(cx - 4)\" y1=\"\(y(v))\" x2=\"\(cx + 4)\" y2=\"\(y(v))\" stroke=\"black\"/>\n"
+                }
+            }
+        }
+        let ly = 30 + panelH * Double(rows) + 8
+        for (s, strategy) in strategies.enumerated() {
+            let yy = ly + 24 * Double(s)
+            svg += "<rect x=\"10\" y=\"\(yy)\" width=\"14\" height=\"14\" fill=\"\(colours[s % colours.count])\"/>\n"
+            let legend = strategy.label == strategy.name && !strategy.parameters.values.isEmpty
+                ? "\(strategy.label) (\(strategy.parameters.summary))" : strategy.label
+            svg += "<text x=\"30\" y=\"\(yy + 11)\">\(esc(legend))</text>\n"
+        }
+        return svg + "</svg>\n"
+    }
+}

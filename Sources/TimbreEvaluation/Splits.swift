@@ -1,0 +1,118 @@
+import TimbreCore
+
+/// How ratings are divided into training and test sets. Codable so a run records exactly the
+/// split it used; with the same seed and data, `splits(of:)` returns the same folds.
+public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
+    public enum Method: Codable, Sendable, Equatable {
+        /// Ratings shuffled and dealt into `folds` equal parts; each part is the test set once.
+        case randomKFold(folds: Int)
+        /// Users shuffled into `folds` parts; each test user has `fraction` of their ratings
+        /// (chosen at random, at least one) held out; everything else trains.
+        case userHoldout(folds: Int, fraction: Double)
+        /// One split: each user's latest `fraction` of ratings (by timestamp) are the test set.
+        case temporal(fraction: Double)
+        /// One split: one rating per user (with at least two) chosen at random is the test set.
+        case leaveOneOut
+    }
+
+    public var method: Method
+    public var seed: UInt64
+
+    public init(_ method: Method, seed: UInt64 = 0) {
+        self.method = method
+        self.seed = seed
+    }
+
+    public var description: String {
+        switch method {
+        case let .randomKFold(k): "random \(k)-fold over ratings (seed \(seed))"
+        case let .userHoldout(k, f): "users in \(k) folds, \(Int((f * 100).rounded()))% of each test user's ratings held out (seed \(seed))"
+        case let .temporal(f): "temporal: each user's last \(Int((f * 100).rounded()))% of ratings held out"
+        case .leaveOneOut: "leave-one-out: one random rating per user held out (seed \(seed))"
+        }
+    }
+
+    public func validate() throws {
+        switch method {
+        case let .randomKFold(k), let .userHoldout(k, _):
+            guard k >= 2 else { throw EvaluationError("a k-fold split needs at least 2 folds") }
+        default: break
+        }
+        switch method {
+        case let .userHoldout(_, f), let .temporal(f):
+            guard f > 0, f < 1 else { throw EvaluationError("the held-out fraction must be between 0 and 1") }
+        default: break
+        }
+    }
+
+    public func splits(of matrix: RatingMatrix) throws -> [TrainTestSplit] {
+        try validate()
+        var rng = SeededGenerator(seed: seed)
+        let all = matrix.triples
+        var testSets: [[Int]] // indices into `all`
+        switch method {
+        case let .randomKFold(k):
+            var order = Array(all.indices)
+            rng.shuffle(&order)
+            testSets = (0..<k).map { f in Array(order[(f * order.count / k)..<((f + 1) * order.count / k)]) }
+        case let .userHoldout(k, fraction):
+            var users = (0..<matrix.userCount).filter { matrix.byUser.count(Int32($0)) > 0 }
+            rng.shuffle(&users)
+            testSets = (0..<k).map { f in
+                var held: [Int] = []
+                for u in users[(f * users.count / k)..<((f + 1) * users.count / k)] {
+                    // `triples` is user-major, so a user's ratings are their CSR range.
+                    var rows = Array(matrix.byUser.range(Int32(u)))
+                    rng.shuffle(&rows)
+                    held += rows.prefix(Self.heldOutCount(rows.count, fraction))
+                }
+                return held
+            }
+        case let .temporal(fraction):
+            var held: [Int] = []
+            for u in 0..<Int32(matrix.userCount) {
+                let rows = Array(matrix.byUser.range(u)).sorted {
+                    (all[$0].timestamp, all[$0].item) < (all[$1].timestamp, all[$1].item)
+                }
+                held += rows.suffix(Self.heldOutCount(rows.count, fraction))
+            }
+            testSets = [held]
+        case .leaveOneOut:
+            var held: [Int] = []
+            for u in 0..<Int32(matrix.userCount) where matrix.byUser.count(u) >= 2 {
+                let r = matrix.byUser.range(u)
+                held.append(r.lowerBound + rng.below(r.count))
+            }
+            testSets = [held]
+        }
+        return testSets.enumerated().map { fold, held in
+            var inTest = [Bool](repeating: false, count: all.count)
+            for h in held { inTest[h] = true }
+            var train: [RatingTriple] = [], test: [RatingTriple] = []
+            train.reserveCapacity(all.count - held.count)
+            test.reserveCapacity(held.count)
+            for (i, t) in all.enumerated() {
+                if inTest[i] { test.append(t) } else { train.append(t) }
+            }
+            return TrainTestSplit(fold: fold, train: matrix.restricted(to: train), test: matrix.restricted(to: test))
+        }
+    }
+
+    /// round(fraction · n), but at least one rating held out and at least one kept for training.
+    static func heldOutCount(_ n: Int, _ fraction: Double) -> Int {
+        guard n >= 2 else { return 0 }
+        return min(n - 1, max(1, Int((fraction * Double(n)).rounded())))
+    }
+}
+
+/// One fold: both sides are matrices over the full vocabularies, so indices agree.
+public struct TrainTestSplit: Sendable {
+    public let fold: Int
+    public let train: RatingMatrix
+    public let test: RatingMatrix
+}
+
+public struct EvaluationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import TimbreCatalog
+import TimbreCore
+import TimbreStrategies
+
+struct CatalogOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "PostgreSQL connection URL or key=value string (default: $DATABASE_URL, then libpq's PG* variables).",
+        valueName: "url"))
+    var database: String?
+
+    /// Connects and checks that the catalog is migrated (unless `migrated` is false).
+    func connect(requireMigrated: Bool = true) throws -> PostgresConnection {
+        let url = database ?? ProcessInfo.processInfo.environment["DATABASE_URL"]
+        let db = try PostgresConnection(url: url)
+        if requireMigrated { try Migrator.bundled().requireCurrent(db) }
+        return db
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, csv
+}
+
+struct StrategyOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Strategy name (see `timbre strategies`).", valueName: "name"))
+    var strategy: String
+
+    @Option(name: [.customLong("param"), .customShort("p")], parsing: .singleValue, help: ArgumentHelp(
+        "Strategy parameter as name=value; repeat for several (e.g. -p k=40 -p similarity=cosine).",
+        valueName: "name=value"))
+    var parameters: [String] = []
+
+    func resolve() throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
+        var overrides: [String: String] = [:]
+        for p in parameters {
+            guard let eq = p.firstIndex(of: "=") else {
+                throw ValidationError("parameter '\(p)' should look like name=value")
+            }
+            overrides[String(p[..<eq])] = String(p[p.index(after: eq)...])
+        }
+        let type = try registeredStrategies.named(strategy)
+        let (instance, resolved) = try registeredStrategies.make(strategy, overrides: overrides)
+        return (type, instance, resolved)
+    }
+}
+
+/// Prints rows as an aligned text table.
+func renderTable(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
+    var widths = header.map(\.count)
+    for row in rows { for (c, cell) in row.enumerated() { widths[c] = max(widths[c], cell.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { c, cell in
+            let pad = String(repeating: " ", count: widths[c] - cell.count)
+            return rightAligned.contains(c) ? pad + cell : cell + pad
+        }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+    }
+    return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.map(line))
+        .joined(separator: "\n")
+}
+
+func csvField(_ s: String) -> String {
+    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import TimbreCatalog
+import TimbreCore
+import TimbreEvaluation
+import TimbreStrategies
+
+/// `timbre evaluate`: several strategies on the same seeded splits, side by side, on the catalog's
+/// ratings (the run is stored) or on a ratings file.
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare strategies offline on the same splits (rating and full-ranking top-N metrics).",
+        discussion: """
+        Evaluates on the catalog's ratings and stores the run (see `timbre runs`), or, with --ratings FILE, \
+        on a file in any layout `timbre import` reads, without a database and without storing.
+
+        Candidates for top-N are all items the user has not rated in training (full ranking, no sampled \
+        negatives). Every strategy sees the same splits; the first is the reference for the paired tests.
+        Strategy specs: NAME or NAME:key=value,key=value (e.g. item-knn:mode=implicit,similarity=cosine,centring=none,k=20).
+        """)
+
+    @OptionGroup var catalog: CatalogOptions
+
+    @Flag(help: "Do not store the run in the catalog.")
+    var noSave = false
+
+    enum SplitKind: String, ExpressibleByArgument, CaseIterable {
+        case kfold, holdout, temporal, loo
+    }
+
+    @Option(help: ArgumentHelp("Evaluate on this ratings file instead of the catalog.", valueName: "file"))
+    var ratings: String?
+
+    @Option(name: .customLong("strategy"), help: "Strategy to evaluate (repeat); the first is the reference for paired tests. Default: every registered strategy.")
+    var strategies: [String] = []
+
+    @Option(help: "kfold (random k-fold over ratings), holdout (users in folds, a fraction of each held out), temporal, loo.")
+    var split: SplitKind = .holdout
+
+    @Option(help: "Folds for kfold and holdout.")
+    var folds = 5
+
+    @Option(help: "Fraction held out per test user (holdout, temporal).")
+    var fraction = 0.2
+
+    @Option(help: "Seed of the split.")
+    var seed: UInt64 = 0
+
+    @Option(name: .customShort("n"), help: "Length of the top-N list.")
+    var cutoff = 10
+
+    @Option(help: "Count a held-out item as relevant only when rated at least this (default: any held-out item).")
+    var relevantAtLeast: Float?
+
+    @Option(help: "Output: table, json or csv.")
+    var format: OutputFormat = .table
+
+    @Option(help: "Also write the comparison as an SVG bar chart with 95% intervals.")
+    var plot: String?
+
+    func run() throws {
+        let db: PostgresConnection? = ratings == nil ? try catalog.connect() : nil
+        let matrix: RatingMatrix
+        let dataset: String
+        if let ratings {
+            matrix = try RatingMatrix.read(ratingsFile: ratings)
+            dataset = URL(fileURLWithPath: ratings).lastPathComponent
+        } else {
+            matrix = try db!.loadConsistentSnapshot().ratings
+            dataset = "catalog"
+        }
+        let method: SplitSpec.Method = switch split {
+        case .kfold: .randomKFold(folds: folds)
+        case .holdout: .userHoldout(folds: folds, fraction: fraction)
+        case .temporal: .temporal(fraction: fraction)
+        case .loo: .leaveOneOut
+        }
+        let options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut)
+        let specs = strategies.isEmpty ? registeredStrategies.names : strategies
+        var report = try Evaluation(split: SplitSpec(method, seed: seed), options: options)
+            .run(matrix, strategies: specs.map { try .parse($0, in: registeredStrategies) }, dataset: dataset)
+        report.codeVersion = TimbreVersion.string
+        if let db, !noSave {
+            let id = try db.saveEvaluationRun(report)
+            note("stored as evaluation run #\(id) (timbre runs show \(id))")
+        }
+        try printReport(report, format: format)
+        if let plot {
+            try report.svg().write(toFile: plot, atomically: true, encoding: .utf8)
+        }
+    }
+}
+
+func printReport(_ report: EvaluationReport, format: OutputFormat) throws {
+    switch format {
+    case .table: print(report.table(), terminator: "")
+    case .json: print(try report.json())
+    case .csv: print(report.csv(), terminator: "")
+    }
+}

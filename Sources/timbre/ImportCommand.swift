@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import TimbreCatalog
+import TimbreCore
+
+extension TableLayout: ExpressibleByArgument {}
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import ratings, items and users into the catalog in one transaction.",
+        discussion: """
+            Reads RecBole atomic files (.inter/.item/.user), MovieLens u.data/u.item/u.user, \
+            ratings.dat/movies.dat/users.dat (::), ratings.csv/movies.csv, and any CSV with a header \
+            naming user/item/rating[/timestamp] columns. The layout is guessed from the file name \
+            unless --layout is given.
+
+            Every line is checked before anything is written. A malformed line (wrong number of \
+            fields, a rating that is not a number or lies outside --scale, an item missing from \
+            --items and from the catalog) stops the import with the file and line number, and nothing \
+            is imported. Importing the same files again changes nothing.
+            """)
+
+    @OptionGroup var catalog: CatalogOptions
+
+    @Option(help: ArgumentHelp("Ratings file (user, item, rating[, timestamp]).", valueName: "file"))
+    var ratings: String?
+
+    @Option(help: ArgumentHelp("Items file (id, title, metadata).", valueName: "file"))
+    var items: String?
+
+    @Option(help: ArgumentHelp("Users file (id, attributes).", valueName: "file"))
+    var users: String?
+
+    @Option(help: "File layout: \(TableLayout.allCases.map(\.rawValue).joined(separator: ", ")) (default: from the file name).")
+    var layout: TableLayout?
+
+    @Option(help: ArgumentHelp("Allowed rating range, lowest:highest.", valueName: "lo:hi"))
+    var scale: String = "0.5:5"
+
+    @Option(help: "Output format of the summary: table or json.")
+    var format: OutputFormat = .table
+
+    func validate() throws {
+        guard ratings != nil || items != nil || users != nil else {
+            throw ValidationError("give at least one of --ratings, --items, --users")
+        }
+        guard RatingScale(scale) != nil else { throw ValidationError("--scale should look like 1:5, got '\(scale)'") }
+    }
+
+    func run() throws {
+        let db = try catalog.connect()
+        let importer = CatalogImporter(ratingsFile: ratings, itemsFile: items, usersFile: users,
+                                       layout: layout, scale: RatingScale(scale)!)
+        let start = Date()
+        let summary = try importer.run(db, progress: ProgressReporter("importing", total: nil, unit: "rows"))
+        let seconds = Date().timeIntervalSince(start)
+        switch format {
+        case .json: try printJSON(summary)
+        default:
+            print("""
+                users added \(summary.usersAdded); items added \(summary.itemsAdded), updated \(summary.itemsUpdated); \
+                ratings added \(summary.ratingsAdded), updated \(summary.ratingsUpdated) \
+                (\(String(format: "%.2f", seconds)) s)
+                """)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import TimbreCatalog
+import TimbreCore
+
+/// The newest stored model for the strategy and parameters, training one when there is none.
+func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, retrain: Bool) throws -> StoredModel {
+    let s = try strategy.resolve()
+    if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters) { return stored }
+    if !retrain { note("no stored \(s.type.name) model with these parameters; training one") }
+    return try trainAndSave(db, s)
+}
+
+struct RecommendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recommend",
+        abstract: "Print the top-N items for a user.",
+        discussion: """
+            Uses the newest stored model of the strategy with the same parameters (training and storing \
+            one first if there is none, or with --retrain). Items the user has rated are never recommended; \
+            the user's current ratings are read from the catalog, so ratings added after training count \
+            for strategies that use them, and users added after training are served too.
+            """)
+
+    @OptionGroup var catalog: CatalogOptions
+    @OptionGroup var strategy: StrategyOptions
+
+    @Option(help: ArgumentHelp("External id of the user.", valueName: "id"))
+    var user: String
+
+    @Option(name: .shortAndLong, help: "Number of items.")
+    var n: Int = 10
+
+    @Flag(help: "Train a fresh model even if one is stored.")
+    var retrain = false
+
+    @Option(help: "Output format: table, json or csv.")
+    var format: OutputFormat = .table
+
+    func validate() throws {
+        guard n > 0 else { throw ValidationError("-n must be at least 1") }
+    }
+
+    func run() throws {
+        let db = try catalog.connect()
+        let history = try db.ratings(ofUser: user)
+        let stored = try servingModel(db, strategy, retrain: retrain)
+        var scores: [Float] = []
+        let top = stored.recommend(stored.profile(user: user, ratings: history), n: n, scores: &scores)
+        let ids = top.map { stored.items[$0.item] }
+        let titles = try db.titles(ofItems: ids)
+        let list = top.enumerated().map { k, s in
+            Recommendation(rank: k + 1, item: ids[k], title: titles[ids[k]], score: s.score)
+        }
+        switch format {
+        case .json:
+            struct Output: Encodable { let user: String; let strategy: String; let modelID: Int64; let items: [Recommendation] }
+            try printJSON(Output(user: user, strategy: stored.strategy, modelID: stored.id, items: list))
+        case .csv:
+            print("rank,item,title,score")
+            for r in list { print("\(r.rank),\(csvField(r.item)),\(csvField(r.title ?? "")),\(r.score)") }
+        case .table:
+            print(renderTable(["rank", "item", "title", "score"],
+                              list.map { [String($0.rank), $0.item, $0.title ?? "", String(format: "%.4f", $0.score)] },
+                              rightAligned: [0, 3]))
+        }
+    }
+}
+
+struct PublishCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Compute top-N lists for every user and publish them for a downstream app.",
+        discussion: """
+            Writes one recommendation list (recommendation_lists + recommendation_entries) in a single \
+            transaction, so readers see the whole new list or the old one. Prints the list id.
+            """)
+
+    @OptionGroup var catalog: CatalogOptions
+    @OptionGroup var strategy: StrategyOptions
+
+    @Option(name: .shortAndLong, help: "Number of items per user.")
+    var n: Int = 10
+
+    @Flag(help: "Train a fresh model even if one is stored.")
+    var retrain = false
+
+    func run() throws {
+        let db = try catalog.connect()
+        let stored = try servingModel(db, strategy, retrain: retrain)
+        let snapshot = try db.loadConsistentSnapshot()
+        let ratings = snapshot.ratings
+        let start = Date()
+        let progress = ProgressReporter("recommending", total: ratings.userCount, unit: "users")
+        let lists = computeInParallel(count: ratings.userCount) { u -> [ScoredItem] in
+            defer { progress.advance() }
+            let history = zip(ratings.byUser.columns(Int32(u)), ratings.byUser.values(Int32(u))).map { (ratings.items[$0], $1) }
+            var scores: [Float] = []
+            return stored.recommend(stored.profile(user: ratings.users[Int32(u)], ratings: history), n: n, scores: &scores)
+        }
+        progress.finish()
+        var itemCatalogID: [String: Int64] = [:]
+        for (k, id) in snapshot.itemIDs.enumerated() { itemCatalogID[ratings.items[Int32(k)]] = id }
+        let listID: Int64 = try db.transaction {
+            let list = try db.query("""
+                INSERT INTO recommendation_lists (strategy, model_id, list_length) VALUES ($1, $2, $3) RETURNING id
+                """, [stored.strategy, String(stored.id), String(n)])
+            let listID = list.string(0, 0)!
+            try db.copyIn("COPY recommendation_entries (list_id, user_id, rank, item_id, score) FROM STDIN") { send in
+                var text = ""
+                for (u, top) in lists.enumerated() {
+                    for (k, s) in top.enumerated() {
+                        guard let item = itemCatalogID[stored.items[s.item]] else { continue }
+                        text += "\(listID)\t\(snapshot.userIDs[u])\t\(k + 1)\t\(item)\t\(s.score)\n"
+                    }
+                    if text.utf8.count > 1 << 16 { try send(Array(text.utf8)); text = "" }
+                }
+                if !text.isEmpty { try send(Array(text.utf8)) }
+            }
+            return Int64(listID)!
+        }
+        note(String(format: "published list #%lld: top-%d for %d users in %.2f s", listID, n, ratings.userCount, Date().timeIntervalSince(start)))
+        print(listID)
+    }
+}
+
+/// Runs `body` for 0..<count on all cores and returns the results in order.
+func computeInParallel<T: Sendable>(count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+    results.initialize(repeating: nil)
+    defer { results.deallocate() }
+    nonisolated(unsafe) let slots = results
+    DispatchQueue.concurrentPerform(iterations: count) { slots[$0] = body($0) }
+    return results.map { $0! }
+}

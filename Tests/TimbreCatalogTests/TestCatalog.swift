@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+@testable import TimbreCatalog
+
+/// A private schema in the test server started by scripts/test (PGHOST etc. in the environment),
+/// migrated and dropped again, so tests running in parallel never see each other's rows.
+final class TestCatalog {
+    static var available: Bool { ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil }
+
+    let schema: String
+    let db: PostgresConnection
+    /// Connection URL for the same schema, for the CLI.
+    let url: String
+
+    init(migrate: Bool = true) throws {
+        schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        let database = ProcessInfo.processInfo.environment["PGDATABASE"] ?? "postgres"
+        url = "postgresql:///\(database)?options=-csearch_path%3D\(schema)"
+        let admin = try PostgresConnection(url: nil)
+        try admin.execute("CREATE SCHEMA \(schema)")
+        db = try PostgresConnection(url: url)
+        if migrate { try Migrator.bundled().migrate(db) }
+    }
+
+    deinit {
+        _ = try? db.execute("DROP SCHEMA \(schema) CASCADE")
+    }
+
+    func count(_ table: String) throws -> Int {
+        try db.query("SELECT count(*) FROM \(table)").int(0, 0)!
+    }
+
+    func counts() throws -> [Int] { try ["users", "items", "ratings"].map(count) }
+}
+
+enum TestData {
+    /// MovieLens-100K as fetched by scripts/fetch-movielens.
+    static var movieLensDirectory: String {
+        get throws {
+            let dir = ProcessInfo.processInfo.environment["TIMBRE_ML100K_DIR"]
+                ?? (NSHomeDirectory() + "/.cache/timbre/ml-100k")
+            guard FileManager.default.fileExists(atPath: dir + "/ml-100k.inter") else {
+                throw TestDataMissing(description: "MovieLens-100K not found in \(dir): run scripts/fetch-movielens (scripts/test does)")
+            }
+            return dir
+        }
+    }
+
+    struct TestDataMissing: Error, CustomStringConvertible { let description: String }
+
+    /// Writes `text` to a new temporary file and returns its path.
+    static func file(_ name: String, _ text: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Runs the built `timbre` binary; returns exit status, stdout and stderr.
+    static func runTimbre(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timbre")
+        let fromSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/timbre")
+        let binary = [beside, fromSource].first { FileManager.default.isExecutableFile(atPath: $0.path) }
+        guard let binary else { throw TestDataMissing(description: "the timbre binary is not built (swift build)") }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}

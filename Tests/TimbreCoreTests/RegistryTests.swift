@@ -1,0 +1,32 @@
+import Testing
+import TimbreCore
+import TimbreStrategies
+
+@Suite struct RegistryTests {
+    @Test func registryListsThePlugins() {
+        let names = registeredStrategies.names
+        #expect(names.contains("popularity"))
+        #expect(names.contains("bias"))
+        #expect(Set(names).count == names.count)
+    }
+
+    @Test func unknownStrategyAndParameterAreNamed() throws {
+        #expect(throws: UnknownStrategyError.self) { try registeredStrategies.named("nope") }
+        do {
+            _ = try registeredStrategies.make("bias", overrides: ["dampening": "3"])
+            Issue.record("unknown parameter accepted")
+        } catch {
+            #expect("\(error)".contains("dampening") && "\(error)".contains("item-damping"))
+        }
+        do {
+            _ = try registeredStrategies.make("bias", overrides: ["iterations": "many"])
+            Issue.record("bad value accepted")
+        } catch {
+            #expect("\(error)".contains("iterations"))
+        }
+        let (_, p) = try registeredStrategies.make("bias", overrides: ["iterations": "3"])
+        let declared = try registeredStrategies.named("bias").parameters.first { $0.name == "item-damping" }?.defaultValue
+        #expect(p.int("iterations") == 3)
+        #expect(declared.map { .double(p.double("item-damping")) == $0 } == true, "unset parameters take their declared default")
+    }
+}

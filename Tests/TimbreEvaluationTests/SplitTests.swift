@@ -1,0 +1,77 @@
+import Testing
+import TimbreCore
+@testable import TimbreEvaluation
+
+struct Pair: Hashable { var user: Int32, item: Int32 }
+
+func pairs(_ m: RatingMatrix) -> [Pair] { m.triples.map { Pair(user: $0.user, item: $0.item) } }
+
+@Suite struct SplitTests {
+    let data = SyntheticCatalog(users: 200, items: 150, ratings: 5000, seed: 11).generate()
+
+    @Test(arguments: [SplitSpec.Method.randomKFold(folds: 5), .userHoldout(folds: 5, fraction: 0.2),
+                      .temporal(fraction: 0.25), .leaveOneOut])
+    func noRatingInBothTrainAndTest(method: SplitSpec.Method) throws {
+        let splits = try SplitSpec(method, seed: 7).splits(of: data)
+        for s in splits {
+            let train = Set(pairs(s.train)), test = pairs(s.test)
+            #expect(!test.isEmpty)
+            #expect(test.allSatisfy { !train.contains($0) })
+            #expect(train.count + test.count == data.ratingCount)
+        }
+        if case .randomKFold = method {
+            // Every rating is tested exactly once across the folds.
+            let tested = splits.flatMap { pairs($0.test) }
+            #expect(tested.count == data.ratingCount && Set(tested).count == data.ratingCount)
+        }
+    }
+
+    @Test func reproducibleWithASeedAndDifferentWithAnother() throws {
+        let spec = SplitSpec(.userHoldout(folds: 5, fraction: 0.2), seed: 42)
+        let a = try spec.splits(of: data).map { pairs($0.test) }
+        let b = try spec.splits(of: data).map { pairs($0.test) }
+        #expect(a == b)
+        let c = try SplitSpec(.userHoldout(folds: 5, fraction: 0.2), seed: 43).splits(of: data).map { pairs($0.test) }
+        #expect(a != c)
+    }
+
+    @Test func userHoldoutHoldsTheFractionOfEachTestUser() throws {
+        let splits = try SplitSpec(.userHoldout(folds: 5, fraction: 0.2), seed: 1).splits(of: data)
+        var testedUsers = Set<Int32>()
+        for s in splits {
+            for u in 0..<Int32(data.userCount) where s.test.byUser.count(u) > 0 {
+                #expect(testedUsers.insert(u).inserted, "each user is a test user in exactly one fold")
+                let n = data.byUser.count(u)
+                #expect(s.test.byUser.count(u) == max(1, Int((0.2 * Double(n)).rounded())))
+            }
+        }
+        #expect(testedUsers.count == data.userCount)
+    }
+
+    @Test func temporalHoldsEachUsersLatestRatings() throws {
+        let s = try SplitSpec(.temporal(fraction: 0.25)).splits(of: data)[0]
+        for u in 0..<Int32(data.userCount) {
+            let latestTrain = s.train.byUser.range(u).map { s.train.byUser.timestamps[$0] }.max() ?? .min
+            let earliestTest = s.test.byUser.range(u).map { s.test.byUser.timestamps[$0] }.min() ?? .max
+            #expect(latestTrain <= earliestTest)
+        }
+    }
+
+    @Test func leaveOneOutHoldsOnePerUser() throws {
+        let s = try SplitSpec(.leaveOneOut, seed: 3).splits(of: data)[0]
+        #expect((0..<Int32(data.userCount)).allSatisfy { s.test.byUser.count($0) == 1 })
+    }
+
+    @Test func specIsCodable() throws {
+        let spec = SplitSpec(.userHoldout(folds: 5, fraction: 0.2), seed: 9)
+        let data = try JSONEncoder().encode(spec)
+        #expect(try JSONDecoder().decode(SplitSpec.self, from: data) == spec)
+    }
+
+    @Test func badSpecsAreRejected() {
+        #expect(throws: EvaluationError.self) { try SplitSpec(.randomKFold(folds: 1)).splits(of: data) }
+        #expect(throws: EvaluationError.self) { try SplitSpec(.temporal(fraction: 1.5)).splits(of: data) }
+    }
+}
+
+import Foundation

@@ -1,0 +1,59 @@
+# Shared by scripts/*: package installation and a private PostgreSQL cluster.
+# Sourced, not run. Everything here is idempotent.
+
+repo_root() { cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd; }
+
+log() { printf '%s\n' "timbre: $*" >&2; }
+
+APT_PACKAGES=(pkg-config libpq-dev postgresql libsndfile1-dev libfftw3-dev libopenblas-dev libsoxr-dev libpng-dev python3-pip)
+
+# Installs the Debian packages Timbre builds and tests with, when any is missing.
+install_packages() {
+    local missing=()
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+pg_bindir() {
+    local d
+    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$d" ] || { log "PostgreSQL server binaries not found (is the postgresql package installed?)"; return 1; }
+    echo "$d"
+}
+
+# Runs a PostgreSQL server program; as root it runs as the postgres user, since PostgreSQL refuses root.
+pg_as_owner() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# pg_start DATADIR SOCKETDIR LOGFILE: creates the cluster if needed (trust auth, superuser
+# "timbre", listening only on a Unix socket in SOCKETDIR) and starts it unless it runs.
+pg_start() {
+    local data=$1 sock=$2 logfile=$3 bin
+    bin=$(pg_bindir) || return 1
+    mkdir -p "$data" "$sock"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$data" "$sock"; touch "$logfile"; chown postgres: "$logfile"; fi
+    chmod 700 "$data"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        pg_as_owner "$bin/initdb" -D "$data" -U timbre --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null \
+            || { log "initdb failed for $data"; return 1; }
+    fi
+    if pg_as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then return 0; fi
+    pg_as_owner "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$sock' -c fsync=off -c full_page_writes=off" start >/dev/null \
+        || { log "PostgreSQL did not start; its log is $logfile:"; tail -n 20 "$logfile" >&2; return 1; }
+}
+
+pg_stop() {
+    local data=$1 bin
+    bin=$(pg_bindir) || return 0
+    [ -f "$data/PG_VERSION" ] || return 0
+    pg_as_owner "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}
