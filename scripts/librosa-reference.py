@@ -35,6 +35,8 @@ def ensure_librosa():
         sys.exit("librosa still not importable after installing it")
     venv = os.environ.get("TIMBRE_LIBROSA_VENV", os.path.expanduser("~/.cache/timbre/librosa-venv"))
     python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python) and os.environ.get("TIMBRE_LIBROSA_NO_INSTALL"):
+        sys.exit("librosa is not installed (TIMBRE_LIBROSA_NO_INSTALL is set)")
     if not os.path.exists(python):
         import subprocess
         print(f"creating {venv} with librosa 0.11.0 from PyPI …", file=sys.stderr)

@@ -13,7 +13,7 @@ struct AudioCommand: ParsableCommand {
         librosa.load does. MFCCs equal librosa 0.11's feature.mfcc defaults to within 1e-3 absolute \
         or 1e-4 relative.
         """,
-        subcommands: [MFCC.self]
+        subcommands: [MFCC.self, Plot.self, Ingest.self, Bench.self]
     )
 }
 
@@ -101,6 +101,52 @@ extension AudioCommand {
                 text += "]}\n"
             }
             FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
+
+extension AudioCommand {
+    struct Plot: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Draw a track: waveform above its mel spectrogram (dB), with colour bar and time axis.",
+            discussion: """
+            Decodes FILE (22 050 Hz mono, as for MFCCs) and writes a PNG (libpng): the waveform \
+            (min/max per pixel column) on top, below it the 128-band Slaney mel power spectrogram in \
+            dB (librosa's power_to_db, 80 dB range) with a magma colour bar, frequency ticks in Hz and a \
+            time axis in seconds.
+
+            EXAMPLE
+              timbre audio plot song.ogg --out song.png --duration 60
+            """
+        )
+
+        @Argument(help: "Audio file.")
+        var file: String
+        @Option(help: "Output PNG path.")
+        var out: String
+        @OptionGroup var excerpt: ExcerptOptions
+        @Option(help: "Image width in pixels.")
+        var width = 1200
+        @OptionGroup var features: FeatureOptions
+
+        func validate() throws {
+            guard out.lowercased().hasSuffix(".png") else { throw ValidationError("--out must name a .png file (only PNG output is supported)") }
+            guard width >= 300 else { throw ValidationError("--width must be at least 300") }
+        }
+
+        func run() throws {
+            let configuration = features.mfccConfiguration
+            let audio = try AudioDecoder(targetSampleRate: configuration.sampleRate)
+                .decode(path: file, offset: excerpt.offset, duration: excerpt.duration)
+            let extractor = try MFCCExtractor(configuration: configuration)
+            var plot = TrackPlot()
+            plot.width = width
+            let title = URL(fileURLWithPath: file).lastPathComponent
+                + String(format: "  %.1f s, %d Hz, %d ch, %@", audio.sourceDuration, audio.sourceSampleRate,
+                         audio.sourceChannelCount, audio.sourceFormat.description)
+            let image = plot.render(samples: audio.samples, sampleRate: audio.sampleRate,
+                                    melDB: extractor.melSpectrogramDB(audio.samples), filterbank: extractor.filterbank, title: title)
+            try PNGWriter().write(image, to: out)
         }
     }
 }

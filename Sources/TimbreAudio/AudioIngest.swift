@@ -1,0 +1,175 @@
+import Foundation
+import Synchronization
+
+/// Everything the catalog stores about one track.
+public struct AnalysedTrack: Sendable {
+    public var path: String
+    public var contentSHA256: [UInt8]
+    public var format: AudioFileFormat
+    public var sampleRate: Int
+    public var channelCount: Int
+    public var duration: Double
+    public var mfcc: FeatureMatrix
+    public var configuration: MFCCConfiguration
+}
+
+/// Where ingest puts its results. One store per worker thread (a database connection is not
+/// shared between threads); implementations must make concurrent writers of the same content
+/// safe, e.g. a unique hash with ON CONFLICT DO NOTHING.
+public protocol AudioFeatureStore {
+    func contains(contentSHA256: [UInt8]) throws -> Bool
+    /// Stores the track atomically; returns false when the content was already there.
+    func store(_ track: AnalysedTrack) throws -> Bool
+}
+
+/// Below this peak (−90 dBFS) a file is treated as silent: its MFCCs would be constant.
+public let silencePeak: Float = 3.1623e-5
+
+/// Turns one file into an `AnalysedTrack`: hash, decode, down-mix, resample, MFCC.
+public struct TrackAnalyser {
+    public let decoder: AudioDecoder
+    public let extractor: MFCCExtractor
+
+    public init(configuration: MFCCConfiguration = MFCCConfiguration()) throws(AudioError) {
+        decoder = AudioDecoder(targetSampleRate: configuration.sampleRate)
+        extractor = try MFCCExtractor(configuration: configuration)
+    }
+
+    public func analyse(path: String, contentSHA256: [UInt8]? = nil, duration: Double? = nil) throws(AudioError) -> AnalysedTrack {
+        let hash: [UInt8]
+        if let contentSHA256 { hash = contentSHA256 } else { hash = try SHA256.digest(ofFile: path) }
+        let audio = try decoder.decode(path: path, duration: duration)
+        guard audio.peak >= silencePeak else { throw .silent(path: path) }
+        return AnalysedTrack(path: path, contentSHA256: hash, format: audio.sourceFormat, sampleRate: audio.sourceSampleRate,
+                             channelCount: audio.sourceChannelCount, duration: audio.sourceDuration,
+                             mfcc: extractor.mfcc(audio.samples), configuration: extractor.configuration)
+    }
+}
+
+public struct IngestFailure: Sendable {
+    public var path: String
+    public var reason: String
+    public var kind: String
+}
+
+/// Running totals of an ingest batch.
+public struct IngestSummary: Sendable {
+    public var total = 0
+    public var stored = 0
+    public var alreadyStored = 0
+    public var failures: [IngestFailure] = []
+    public var audioSeconds = 0.0
+    public var finished: Int { stored + alreadyStored + failures.count }
+}
+
+/// Analyses files on several threads and hands each track to a store as soon as it is done, so a
+/// killed run loses at most the tracks in flight.
+public struct IngestPipeline: Sendable {
+    public var configuration: MFCCConfiguration
+    public var workerCount: Int
+
+    public init(configuration: MFCCConfiguration = MFCCConfiguration(), workerCount: Int) {
+        self.configuration = configuration
+        self.workerCount = max(1, workerCount)
+    }
+
+    /// Audio file extensions picked up when walking folders (named files are always tried).
+    public static let audioExtensions: Set<String> = ["wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "au", "w64", "caf"]
+
+    /// Expands folders (recursively, sorted, skipping hidden entries) into files.
+    public static func files(in paths: [String], allFiles: Bool = false) -> [String] {
+        var result: [String] = []
+        let manager = FileManager.default
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                result.append(path)
+                continue
+            }
+            let base = URL(fileURLWithPath: path)
+            var found: [String] = []
+            if let walker = manager.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) {
+                for case let url as URL in walker {
+                    guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+                    if allFiles || audioExtensions.contains(url.pathExtension.lowercased()) { found.append(url.path) }
+                }
+            }
+            result += found.sorted()
+        }
+        return result
+    }
+
+    /// Runs the batch. `makeStore` is called once per worker thread; `progress` is called under a
+    /// lock after every file.
+    public func run(files: [String], makeStore: @escaping @Sendable () throws -> any AudioFeatureStore,
+                    progress: @escaping @Sendable (IngestSummary) -> Void = { _ in }) throws -> IngestSummary {
+        let shared = IngestSharedState(total: files.count)
+        let configuration = configuration
+        let workers = min(workerCount, max(1, files.count))
+        let done = DispatchGroup()
+        for _ in 0..<workers {
+            done.enter()
+            Thread.detachNewThread {
+                defer { done.leave() }
+                Self.work(files: files, shared: shared, configuration: configuration, makeStore: makeStore, progress: progress)
+            }
+        }
+        done.wait()
+        if let message = shared.setupError.withLock({ $0 }) { throw AudioError.library("ingest worker could not start: \(message)") }
+        return shared.summary.withLock { $0 }
+    }
+
+    private static func work(files: [String], shared: IngestSharedState, configuration: MFCCConfiguration,
+                             makeStore: () throws -> any AudioFeatureStore, progress: (IngestSummary) -> Void) {
+        let store: any AudioFeatureStore
+        let analyser: TrackAnalyser
+        do {
+            store = try makeStore()
+            analyser = try TrackAnalyser(configuration: configuration)
+        } catch {
+            shared.setupError.withLock { $0 = $0 ?? String(describing: error) }
+            return
+        }
+        while true {
+            let index = shared.next.add(1, ordering: .relaxed).oldValue
+            guard index < files.count else { return }
+            let path = files[index]
+            let outcome: Result<(stored: Bool, seconds: Double), AudioError>
+            do {
+                let hash = try SHA256.digest(ofFile: path)
+                if try store.contains(contentSHA256: hash) {
+                    outcome = .success((false, 0))
+                } else {
+                    let track = try analyser.analyse(path: path, contentSHA256: hash)
+                    outcome = .success((try store.store(track), track.duration))
+                }
+            } catch let error as AudioError {
+                outcome = .failure(error)
+            } catch {
+                outcome = .failure(.library("\(path): catalog: \(error)"))
+            }
+            shared.summary.withLock { totals in
+                switch outcome {
+                case .success(let result):
+                    if result.stored { totals.stored += 1 } else { totals.alreadyStored += 1 }
+                    totals.audioSeconds += result.seconds
+                case .failure(let error):
+                    totals.failures.append(IngestFailure(path: error.path ?? path, reason: error.description, kind: error.kind))
+                }
+                progress(totals)
+            }
+        }
+    }
+}
+
+/// Work counter and totals shared by the ingest threads.
+private final class IngestSharedState: Sendable {
+    let next = Atomic<Int>(0)
+    let summary: Mutex<IngestSummary>
+    let setupError = Mutex<String?>(nil)
+    init(total: Int) {
+        var summary = IngestSummary()
+        summary.total = total
+        self.summary = Mutex(summary)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import TimbreAudio
+import TimbreCatalog
+
+/// Stores analysed tracks in `items` + `audio_features`, one transaction per track.
+///
+/// Concurrency: every worker (thread or process) has its own connection. A track's item is keyed
+/// by its content hash (external_id "audio:sha256:<hex>") and `audio_features.content_sha256` is
+/// unique, so two workers racing on the same content both succeed and one row survives
+/// (INSERT … ON CONFLICT); no row claiming is needed because the work list is the set of files.
+final class AudioCatalogStore: AudioFeatureStore {
+    private let db: PostgresConnection
+
+    init(db: PostgresConnection) { self.db = db }
+
+    func contains(contentSHA256: [UInt8]) throws -> Bool {
+        try db.query("SELECT 1 FROM audio_features WHERE content_sha256 = $1", binary: [contentSHA256]).rowCount > 0
+    }
+
+    func store(_ track: AnalysedTrack) throws -> Bool {
+        let externalID = "audio:sha256:" + track.contentSHA256.hexString
+        let title = URL(fileURLWithPath: track.path).deletingPathExtension().lastPathComponent
+        let extractor = try JSONEncoder().encode(track.configuration.catalogDescription)
+        func text(_ value: String) -> [UInt8] { Array(value.utf8) }
+        return try db.transaction {
+            // DO UPDATE (a no-op) rather than DO NOTHING so RETURNING gives the id of an existing item.
+            let item = try db.query("""
+                INSERT INTO items (external_id, title, metadata) VALUES ($1::text, $2::text, $3::text::jsonb)
+                ON CONFLICT (external_id) DO UPDATE SET external_id = EXCLUDED.external_id
+                RETURNING id::text
+                """, binary: [text(externalID), text(title), text(#"{"source":"audio ingest"}"#)])
+            guard let itemID = item.string(0, 0) else { throw AudioError.library("\(track.path): catalog returned no item id") }
+            let inserted = try db.query("""
+                INSERT INTO audio_features (item_id, content_sha256, source_path, format, sample_rate, channels,
+                                            duration_s, n_coefficients, n_frames, extractor, mfcc)
+                VALUES ($1::text::bigint, $2, $3::text, $4::text, $5::text::integer, $6::text::integer,
+                        $7::text::double precision, $8::text::integer, $9::text::integer, $10::text::jsonb, $11)
+                ON CONFLICT DO NOTHING
+                """, binary: [
+                    text(itemID), track.contentSHA256, text(track.path), text(track.format.description),
+                    text(String(track.sampleRate)), text(String(track.channelCount)), text(String(track.duration)),
+                    text(String(track.mfcc.rowCount)), text(String(track.mfcc.columnCount)),
+                    Array(extractor), track.mfcc.littleEndianBytes,
+                ])
+            return inserted.affectedRows == 1
+        }
+    }
+}
