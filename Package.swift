@@ -40,9 +40,10 @@ let package = Package(
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "TimbreCore"),
-        .target(name: "TimbreAudio", dependencies: ["CSndFile", "CFFTW", "CSoxr", "CPNG"]),
+        .target(name: "TimbreAudio", dependencies: ["CSndFile", "CFFTW", "CSoxr", "CPNG", "COpenSSL"]),
         // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
         .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ"], path: ".",
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),

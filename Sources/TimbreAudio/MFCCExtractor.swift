@@ -69,6 +69,11 @@ public final class MFCCExtractor {
     /// Orthonormal DCT-II rows, coefficientCount × melBandCount.
     private let dctMatrix: [Float]
     private var power: [Float]
+    /// The filterbank flattened for the inner loop: filter m covers bins firstBins[m]… with
+    /// weights packedWeights[weightStarts[m] ..< weightStarts[m + 1]].
+    private let packedWeights: [Float]
+    private let weightStarts: [Int]
+    private let firstBins: [Int]
 
     public init(configuration: MFCCConfiguration = MFCCConfiguration()) throws(AudioError) {
         let c = configuration
@@ -93,6 +98,9 @@ public final class MFCCExtractor {
         }
         dctMatrix = dct
         power = [Float](repeating: 0, count: c.fftSize / 2 + 1)
+        packedWeights = filterbank.filters.flatMap(\.weights)
+        weightStarts = filterbank.filters.reduce(into: [0]) { $0.append($0.last! + $1.weights.count) }
+        firstBins = filterbank.filters.map(\.firstBin)
     }
 
     /// Frames librosa produces for `sampleCount` samples with centring: 1 + n / hop.
@@ -100,31 +108,28 @@ public final class MFCCExtractor {
 
     /// The mel power spectrogram in dB after top_db clipping, bands × frames.
     public func melSpectrogramDB(_ samples: [Float]) -> FeatureMatrix {
-        let frameMajor = melDBFrameMajor(samples)
-        let frames = frameCount(forSampleCount: samples.count)
-        let bands = configuration.melBandCount
-        var values = [Float](repeating: 0, count: frames * bands)
-        for t in 0..<frames { for m in 0..<bands { values[m * frames + t] = frameMajor[t * bands + m] } }
-        return FeatureMatrix(rowCount: bands, columnCount: frames, values: values)
+        FeatureMatrix(rowCount: configuration.melBandCount, columnCount: frameCount(forSampleCount: samples.count),
+                      values: melDBBandMajor(samples))
     }
 
     /// MFCCs, coefficientCount × frames (rows are coefficients).
     public func mfcc(_ samples: [Float]) -> FeatureMatrix {
-        let melDB = melDBFrameMajor(samples)
+        let melDB = melDBBandMajor(samples)
         let frames = frameCount(forSampleCount: samples.count)
         let bands = configuration.melBandCount
         let coefficients = configuration.coefficientCount
         var out = [Float](repeating: 0, count: coefficients * frames)
+        // Row k of the output accumulates dct[k, m] · band m across all frames at once: a loop over
+        // frames without a reduction, which the compiler vectorises (a per-frame dot product would not be).
         melDB.withUnsafeBufferPointer { db in
             dctMatrix.withUnsafeBufferPointer { dct in
                 out.withUnsafeMutableBufferPointer { out in
-                    for t in 0..<frames {
-                        let column = db.baseAddress! + t * bands
-                        for k in 0..<coefficients {
-                            let row = dct.baseAddress! + k * bands
-                            var sum: Float = 0
-                            for m in 0..<bands { sum += row[m] * column[m] }
-                            out[k * frames + t] = sum
+                    for k in 0..<coefficients {
+                        let row = out.baseAddress! + k * frames
+                        for m in 0..<bands {
+                            let weight = dct[k * bands + m]
+                            let band = db.baseAddress! + m * frames
+                            for t in 0..<frames { row[t] += weight * band[t] }
                         }
                     }
                 }
@@ -133,8 +138,8 @@ public final class MFCCExtractor {
         return FeatureMatrix(rowCount: coefficients, columnCount: frames, values: out)
     }
 
-    /// dB mel spectrogram stored frame after frame (bands contiguous), clipped at max − top_db.
-    private func melDBFrameMajor(_ samples: [Float]) -> [Float] {
+    /// dB mel spectrogram, bands × frames, clipped at max − top_db.
+    private func melDBBandMajor(_ samples: [Float]) -> [Float] {
         let c = configuration
         let n = samples.count
         let frames = frameCount(forSampleCount: n)
@@ -143,11 +148,14 @@ public final class MFCCExtractor {
         let half = nfft / 2
         let bins = nfft / 2 + 1
         var melDB = [Float](repeating: 0, count: frames * bands)
-        var loudest = -Float.infinity
+        var loudestPower: Float = 0
         let input = fft.input.baseAddress!
         let spectrum = fft.output.baseAddress!
-        let filters = filterbank.filters
 
+        packedWeights.withUnsafeBufferPointer { packed in
+        weightStarts.withUnsafeBufferPointer { weightStarts in
+        firstBins.withUnsafeBufferPointer { firstBins in
+        let weights = packed.baseAddress!
         samples.withUnsafeBufferPointer { signal in
             window.withUnsafeBufferPointer { window in
                 power.withUnsafeMutableBufferPointer { power in
@@ -169,22 +177,19 @@ public final class MFCCExtractor {
                                 let re = spectrum[2 * k], im = spectrum[2 * k + 1]
                                 power[k] = re * re + im * im
                             }
-                            let row = melDB.baseAddress! + t * bands
-                            for (m, filter) in filters.enumerated() {
-                                var sum: Float = 0
-                                filter.weights.withUnsafeBufferPointer { weights in
-                                    let p = power.baseAddress! + filter.firstBin
-                                    for j in 0..<weights.count { sum += weights[j] * p[j] }
-                                }
-                                row[m] = sum
-                            }
                             for m in 0..<bands {
-                                let db = 10 * log10f(max(1e-10, row[m]))
-                                row[m] = db
-                                loudest = max(loudest, db)
+                                let start = weightStarts[m]
+                                let sum = Self.dot(weights + start, power.baseAddress! + firstBins[m], count: weightStarts[m + 1] - start)
+                                melDB[m * frames + t] = sum
+                                loudestPower = max(loudestPower, sum)
                             }
                         }
+                        // dB in one pass over the whole matrix: a branch-free loop the compiler vectorises.
+                        for i in 0..<melDB.count { melDB[i] = Self.decibels(melDB[i]) }
+                        // log is monotonic, so the loudest dB value is the dB of the loudest power.
+                        let loudest = Self.decibels(loudestPower)
                         if let topDB = c.topDB {
+                            // Same rounding as librosa: float32 max minus top_db.
                             let floor = loudest - topDB
                             for i in 0..<melDB.count where melDB[i] < floor { melDB[i] = floor }
                         }
@@ -192,6 +197,44 @@ public final class MFCCExtractor {
                 }
             }
         }
+        }
+        }
+        }
         return melDB
+    }
+
+    /// Dot product with four independent accumulators (one running sum is a serial
+    /// dependency chain of adds).
+    @inline(__always)
+    private static func dot(_ weights: UnsafePointer<Float>, _ values: UnsafePointer<Float>, count: Int) -> Float {
+        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+        var j = 0
+        while j + 4 <= count {
+            s0 += weights[j] * values[j]
+            s1 += weights[j + 1] * values[j + 1]
+            s2 += weights[j + 2] * values[j + 2]
+            s3 += weights[j + 3] * values[j + 3]
+            j += 4
+        }
+        while j < count { s0 += weights[j] * values[j]; j += 1 }
+        return (s0 + s1) + (s2 + s3)
+    }
+
+    /// 10 · log10(max(x, 1e-10)) without a libm call: split off the binary exponent, then
+    /// ln m = 2 atanh((m−1)/(m+1)) by its series on m ∈ [√½, √2) in Double (error < 1e-9,
+    /// well below one Float32 ulp of the result).
+    @inline(__always)
+    static func decibels(_ power: Float) -> Float {
+        let x = max(power, 1e-10)
+        let bits = x.bitPattern
+        var exponent = Int32(bitPattern: (bits >> 23) & 0xff) - 127
+        var mantissa = Double(Float(bitPattern: (bits & 0x007f_ffff) | 0x3f80_0000))
+        let upper = mantissa > 1.4142135623730951
+        mantissa = upper ? mantissa * 0.5 : mantissa
+        exponent = upper ? exponent + 1 : exponent
+        let s = (mantissa - 1) / (mantissa + 1), s2 = s * s
+        let series = 1 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 / 11))))
+        let naturalLog = 2 * s * series + Double(exponent) * 0.6931471805599453
+        return Float(naturalLog * 4.342944819032518)
     }
 }

@@ -1,105 +1,62 @@
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
+import COpenSSL
+import Foundation
 
-/// SHA-256 (FIPS 180-4), used as the content key of a track: a renamed or moved file hashes the
-/// same and is recognised as the same track.
-public struct SHA256: Sendable {
-    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
-    private var pending: [UInt8] = []
-    private var length: UInt64 = 0
+/// SHA-256 through OpenSSL's libcrypto (which uses the CPU's SHA extensions where present: hashing
+/// a track is then a small fraction of decoding it). The content key of a track: a renamed or
+/// moved file hashes the same and is recognised as the same track. The only place that talks to
+/// libcrypto.
+public final class SHA256 {
+    private let context: OpaquePointer
 
-    private static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
-
-    public init() {}
-
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        length &+= UInt64(bytes.count)
-        var offset = 0
-        if !pending.isEmpty {
-            let take = min(64 - pending.count, bytes.count)
-            pending.append(contentsOf: bytes[0..<take])
-            offset = take
-            if pending.count == 64 {
-                pending.withUnsafeBytes { compress($0.baseAddress!) }
-                pending.removeAll(keepingCapacity: true)
-            }
-        }
-        while bytes.count - offset >= 64 {
-            compress(bytes.baseAddress! + offset)
-            offset += 64
-        }
-        if offset < bytes.count { pending.append(contentsOf: bytes[offset...]) }
+    public init() throws(AudioError) {
+        guard let context = EVP_MD_CTX_new() else { throw .library("EVP_MD_CTX_new failed") }
+        self.context = context
+        guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else { throw .library("EVP_DigestInit_ex(sha256) failed") }
     }
 
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+    deinit { EVP_MD_CTX_free(context) }
 
-    public mutating func finalize() -> [UInt8] {
-        let bitLength = length &* 8
-        var tail: [UInt8] = [0x80]
-        tail += [UInt8](repeating: 0, count: (55 - Int(length % 64) + 64) % 64)
-        tail += (0..<8).map { UInt8(truncatingIfNeeded: bitLength >> (56 - 8 * UInt64($0))) }
-        update(tail)
-        let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
-        return words.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * UInt32($0))) } }
+    public func update(_ bytes: UnsafeRawBufferPointer) throws(AudioError) {
+        guard bytes.count == 0 || EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) == 1 else {
+            throw .library("EVP_DigestUpdate failed")
+        }
     }
 
-    private mutating func compress(_ block: UnsafeRawPointer) {
-        var w = [UInt32](repeating: 0, count: 64)
-        for i in 0..<16 { w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
-        for i in 16..<64 {
-            let s0 = w[i - 15].rotatedRight(7) ^ w[i - 15].rotatedRight(18) ^ (w[i - 15] >> 3)
-            let s1 = w[i - 2].rotatedRight(17) ^ w[i - 2].rotatedRight(19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-        }
-        var (a, b, c, d, e, f, g, h) = state
-        for i in 0..<64 {
-            let s1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
-            let choice = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ choice &+ Self.k[i] &+ w[i]
-            let s0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
-            let majority = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ majority
-            (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-        }
-        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
+    public func update(_ bytes: [UInt8]) throws(AudioError) {
+        let ok = bytes.withUnsafeBytes { raw in raw.count == 0 || EVP_DigestUpdate(context, raw.baseAddress, raw.count) == 1 }
+        guard ok else { throw .library("EVP_DigestUpdate failed") }
+    }
+
+    /// The 32-byte digest; the hasher cannot be used afterwards.
+    public func finalize() throws(AudioError) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        guard EVP_DigestFinal_ex(context, &digest, &length) == 1, length == 32 else { throw .library("EVP_DigestFinal_ex failed") }
+        return Array(digest.prefix(32))
     }
 
     /// Digest of a whole file, read in 1 MiB blocks.
     public static func digest(ofFile path: String) throws(AudioError) -> [UInt8] {
         guard let file = fopen(path, "rb") else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { fclose(file) }
-        var hasher = SHA256()
+        let hasher = try SHA256()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while true {
             let count = fread(buffer.baseAddress, 1, buffer.count, file)
-            if count > 0 { hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
+            if count > 0 { try hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
             if count < buffer.count {
                 if ferror(file) != 0 { throw .unreadable(path: path, reason: "read error") }
                 break
             }
         }
-        return hasher.finalize()
+        return try hasher.finalize()
     }
 }
 
-extension UInt32 {
-    @inline(__always) fileprivate func rotatedRight(_ n: UInt32) -> UInt32 { (self >> n) | (self << (32 - n)) }
-}
-
 extension Array where Element == UInt8 {
-    public var hexString: String { map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() }
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+    }
 }

@@ -40,6 +40,7 @@ extension AudioCommand {
             let fftMS = median(repeats) { for _ in 0..<frames { fft.transform() } }
 
             let mfccMS = median(repeats) { _ = analyser.extractor.mfcc(sample) }
+            let melMS = median(repeats) { _ = analyser.extractor.melSpectrogramDB(sample) }
 
             var rows: [(String, Double, Double, Double)] = []
             for file in files {
@@ -70,6 +71,7 @@ extension AudioCommand {
             print(String(format: "per %.0f s clip (%d frames), medians of %d runs, release build", clip, frames, repeats))
             print(String(format: "  FFT floor (%d × rfft 2048, FFTW)     %8.2f ms", frames, fftMS))
             print(String(format: "  our MFCC                             %8.2f ms   (%.2f× FFT floor)", mfccMS, mfccMS / fftMS))
+            print(String(format: "    of which STFT + mel + dB           %8.2f ms", melMS))
             for (file, decodeMS, ingestMS, hashMS) in rows {
                 print("  \(URL(fileURLWithPath: file).lastPathComponent)")
                 print(String(format: "    decode floor (libsndfile alone)    %8.2f ms", decodeMS))
