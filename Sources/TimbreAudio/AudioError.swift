@@ -5,7 +5,8 @@ public enum AudioError: Error, Sendable, Equatable, CustomStringConvertible {
     case empty(path: String)
     case unsupported(path: String, reason: String)
     case corrupt(path: String, reason: String)
-    case truncated(path: String, expectedFrames: Int, decodedFrames: Int)
+    /// `expectedFrames` is nil when the stream has no end marker, so its length is unknown.
+    case truncated(path: String, expectedFrames: Int?, decodedFrames: Int)
     case silent(path: String)
     case invalidArgument(String)
     case library(String)
@@ -40,8 +41,10 @@ public enum AudioError: Error, Sendable, Equatable, CustomStringConvertible {
         case .empty(let path): "\(path): empty file (0 bytes or no audio frames)"
         case .unsupported(let path, let reason): "\(path): not a supported audio file: \(reason)"
         case .corrupt(let path, let reason): "\(path): corrupt audio: \(reason)"
-        case .truncated(let path, let expected, let decoded):
+        case .truncated(let path, let expected?, let decoded):
             "\(path): truncated audio: header promises \(expected) frames, only \(decoded) decodable"
+        case .truncated(let path, nil, let decoded):
+            "\(path): truncated audio: stream stops without its end marker after \(decoded) frames"
         case .silent(let path): "\(path): silent audio (peak below -90 dBFS)"
         case .invalidArgument(let message): "invalid argument: \(message)"
         case .library(let message): message
