@@ -68,7 +68,9 @@ public final class MFCCExtractor {
     private let window: [Float]
     /// Orthonormal DCT-II rows, coefficientCount × melBandCount.
     private let dctMatrix: [Float]
+    /// Power spectra of one batch of frames, bin-major.
     private var power: [Float]
+    private static let batch = 8
     /// The filterbank flattened for the inner loop: filter m covers bins firstBins[m]… with
     /// weights packedWeights[weightStarts[m] ..< weightStarts[m + 1]].
     private let packedWeights: [Float]
@@ -97,7 +99,7 @@ public final class MFCCExtractor {
             }
         }
         dctMatrix = dct
-        power = [Float](repeating: 0, count: c.fftSize / 2 + 1)
+        power = [Float](repeating: 0, count: (c.fftSize / 2 + 1) * Self.batch)
         packedWeights = filterbank.filters.flatMap(\.weights)
         weightStarts = filterbank.filters.reduce(into: [0]) { $0.append($0.last! + $1.weights.count) }
         firstBins = filterbank.filters.map(\.firstBin)
@@ -160,29 +162,58 @@ public final class MFCCExtractor {
             window.withUnsafeBufferPointer { window in
                 power.withUnsafeMutableBufferPointer { power in
                     melDB.withUnsafeMutableBufferPointer { melDB in
-                        for t in 0..<frames {
-                            // Frame t covers padded[t·hop ..< t·hop + nfft], i.e. signal[t·hop − nfft/2 …].
-                            let start = t * c.hopLength - half
-                            if start >= 0 && start + nfft <= n {
-                                let source = signal.baseAddress! + start
-                                for i in 0..<nfft { input[i] = source[i] * window[i] }
-                            } else {
-                                for i in 0..<nfft {
-                                    let index = start + i
-                                    input[i] = index >= 0 && index < n ? signal[index] * window[i] : 0
+                        // Frames go through in batches of `batch`: the power spectra of a batch are stored
+                        // bin-major (bin k of all frames side by side), so applying a filter is a
+                        // multiply-add across the frames of the batch, which the compiler vectorises,
+                        // and each band's results land contiguously in the band-major output.
+                        let batch = Self.batch
+                        let powers = power.baseAddress!
+                        var accumulator = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
+                        withUnsafeMutableBytes(of: &accumulator) { raw in
+                        let sums = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                        var first = 0
+                        while first < frames {
+                            let count = min(batch, frames - first)
+                            for f in 0..<batch {
+                                let t = first + f
+                                if t >= frames {
+                                    for k in 0..<bins { powers[k * batch + f] = 0 }
+                                    continue
+                                }
+                                // Frame t covers padded[t·hop ..< t·hop + nfft], i.e. signal[t·hop − nfft/2 …].
+                                let start = t * c.hopLength - half
+                                if start >= 0 && start + nfft <= n {
+                                    let source = signal.baseAddress! + start
+                                    for i in 0..<nfft { input[i] = source[i] * window[i] }
+                                } else {
+                                    for i in 0..<nfft {
+                                        let index = start + i
+                                        input[i] = index >= 0 && index < n ? signal[index] * window[i] : 0
+                                    }
+                                }
+                                fft.transform()
+                                for k in 0..<bins {
+                                    let re = spectrum[2 &* k], im = spectrum[2 &* k &+ 1]
+                                    powers[k &* batch &+ f] = re * re + im * im
                                 }
                             }
-                            fft.transform()
-                            for k in 0..<bins {
-                                let re = spectrum[2 * k], im = spectrum[2 * k + 1]
-                                power[k] = re * re + im * im
-                            }
                             for m in 0..<bands {
-                                let start = weightStarts[m]
-                                let sum = Self.dot(weights + start, power.baseAddress! + firstBins[m], count: weightStarts[m + 1] - start)
-                                melDB[m * frames + t] = sum
-                                loudestPower = max(loudestPower, sum)
+                                for f in 0..<8 { sums[f] = 0 }
+                                let weightStart = weightStarts[m]
+                                var row = powers + firstBins[m] * batch
+                                for j in weightStart..<weightStarts[m + 1] {
+                                    let weight = weights[j]
+                                    for f in 0..<8 { sums[f] += weight * row[f] }
+                                    row += batch
+                                }
+                                let out = melDB.baseAddress! + m * frames + first
+                                for f in 0..<count {
+                                    out[f] = sums[f]
+                                    loudestPower = max(loudestPower, sums[f])
+                                }
                             }
+                            first += batch
+                        }
                         }
                         // dB in one pass over the whole matrix: a branch-free loop the compiler vectorises.
                         for i in 0..<melDB.count { melDB[i] = Self.decibels(melDB[i]) }
@@ -201,23 +232,6 @@ public final class MFCCExtractor {
         }
         }
         return melDB
-    }
-
-    /// Dot product with four independent accumulators (one running sum is a serial
-    /// dependency chain of adds).
-    @inline(__always)
-    private static func dot(_ weights: UnsafePointer<Float>, _ values: UnsafePointer<Float>, count: Int) -> Float {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-        var j = 0
-        while j + 4 <= count {
-            s0 += weights[j] * values[j]
-            s1 += weights[j + 1] * values[j + 1]
-            s2 += weights[j + 2] * values[j + 2]
-            s3 += weights[j + 3] * values[j + 3]
-            j += 4
-        }
-        while j < count { s0 += weights[j] * values[j]; j += 1 }
-        return (s0 + s1) + (s2 + s3)
     }
 
     /// 10 · log10(max(x, 1e-10)) without a libm call: split off the binary exponent, then

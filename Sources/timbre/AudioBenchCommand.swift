@@ -25,6 +25,8 @@ extension AudioCommand {
         var repeats = 9
         @Option(help: "Threads for the parallel ingest measurement.")
         var jobs = 2
+        @Flag(help: "Only time the FFT floor and our MFCC (for profiling).")
+        var mfccOnly = false
         @Option(help: "Path of scripts/librosa-reference.py (empty to skip librosa).")
         var librosaScript = "scripts/librosa-reference.py"
 
@@ -42,6 +44,10 @@ extension AudioCommand {
             let mfccMS = median(repeats) { _ = analyser.extractor.mfcc(sample) }
             let melMS = median(repeats) { _ = analyser.extractor.melSpectrogramDB(sample) }
 
+            if mfccOnly {
+                print(String(format: "FFT floor %.2f ms, MFCC %.2f ms (mel dB %.2f ms) per %.0f s clip", fftMS, mfccMS, melMS, clip))
+                return
+            }
             var rows: [(String, Double, Double, Double)] = []
             for file in files {
                 let decodeMS = try median(max(3, repeats / 2)) { try decodeFloor(file) }
