@@ -234,21 +234,20 @@ public final class MFCCExtractor {
         return melDB
     }
 
-    /// 10 · log10(max(x, 1e-10)) without a libm call: split off the binary exponent, then
-    /// ln m = 2 atanh((m−1)/(m+1)) by its series on m ∈ [√½, √2) in Double (error < 1e-9,
-    /// well below one Float32 ulp of the result).
+    /// 10 · log10(max(x, 1e-10)) without a libm call, branch-free so the dB pass vectorises:
+    /// split off the binary exponent, then ln m = 2 atanh((m−1)/(m+1)) by its series on
+    /// m ∈ [√½, √2) (truncation < 1e-9; rounding keeps the result within ~1e-5 dB of exact).
     @inline(__always)
     static func decibels(_ power: Float) -> Float {
         let x = max(power, 1e-10)
         let bits = x.bitPattern
-        var exponent = Int32(bitPattern: (bits >> 23) & 0xff) - 127
-        var mantissa = Double(Float(bitPattern: (bits & 0x007f_ffff) | 0x3f80_0000))
-        let upper = mantissa > 1.4142135623730951
-        mantissa = upper ? mantissa * 0.5 : mantissa
-        exponent = upper ? exponent + 1 : exponent
+        let upper = (bits & 0x007f_ffff) > 0x0035_04f3  // mantissa > √2
+        let exponent = Float(Int32(bitPattern: (bits >> 23) & 0xff) - (upper ? 126 : 127))
+        let mantissa = Float(bitPattern: (bits & 0x007f_ffff) | (upper ? 0x3f00_0000 : 0x3f80_0000))
         let s = (mantissa - 1) / (mantissa + 1), s2 = s * s
-        let series = 1 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 / 11))))
-        let naturalLog = 2 * s * series + Double(exponent) * 0.6931471805599453
-        return Float(naturalLog * 4.342944819032518)
+        let series: Float = 1 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9))))
+        // ln 2 split in two so exponent · ln 2 keeps Float precision for large exponents.
+        let naturalLog = (2 * s * series + exponent * 1.42860677e-06) + exponent * 0.693145752
+        return naturalLog * 4.34294482
     }
 }

@@ -82,6 +82,19 @@ import Testing
     }
 }
 
+@Suite struct Decibels {
+    /// The libm-free dB conversion stays within 2e-5 dB of 10·log10 over the whole clipped range.
+    @Test func matchesLog10() {
+        var x: Float = 1e-12
+        while x < 1e12 {
+            let exact = 10 * log10(max(Double(x), 1e-10))
+            #expect(abs(Double(MFCCExtractor.decibels(x)) - exact) < 2e-5, "x = \(x)")
+            x *= 1.0137
+        }
+        #expect(MFCCExtractor.decibels(0) == MFCCExtractor.decibels(1e-10))
+    }
+}
+
 @Suite struct MelFilterbankMatchesLibrosa {
     @Test func slaneyScaleRoundTrips() {
         for hz in [0.0, 100, 999.9, 1000, 4000, 11_025] {
