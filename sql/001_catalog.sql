@@ -104,3 +104,6 @@ CREATE TABLE recommendation_entries (
     score   real    NOT NULL,
     PRIMARY KEY (list_id, user_id, rank)
 );
+-- Deleting a user or item cascades here.
+CREATE INDEX recommendation_entries_user_id_idx ON recommendation_entries (user_id);
+CREATE INDEX recommendation_entries_item_id_idx ON recommendation_entries (item_id);

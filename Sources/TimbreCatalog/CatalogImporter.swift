@@ -3,6 +3,7 @@ import TimbreCore
 
 public struct ImportSummary: Sendable, Equatable, Codable {
     public var usersAdded = 0
+    public var usersUpdated = 0
     public var itemsAdded = 0
     public var itemsUpdated = 0
     public var ratingsAdded = 0
@@ -47,12 +48,14 @@ public struct CatalogImporter {
             if let users {
                 try db.execute("CREATE TEMP TABLE stage_users (external_id text, attributes jsonb) ON COMMIT DROP")
                 try db.copyRows("COPY stage_users FROM STDIN", users, progress: progress) { [$0.id, $0.attributesJSON] }
-                summary.usersAdded += try db.execute("""
+                let result = try db.execute("""
                     INSERT INTO users (external_id, attributes) SELECT external_id, attributes FROM stage_users
                     ON CONFLICT (external_id) DO UPDATE SET attributes = EXCLUDED.attributes
                     WHERE users.attributes IS DISTINCT FROM EXCLUDED.attributes
                     RETURNING (xmax = 0)
-                    """).countTrue()
+                    """)
+                summary.usersAdded += result.countTrue()
+                summary.usersUpdated += result.rowCount - result.countTrue()
             }
             if let items {
                 try db.execute("CREATE TEMP TABLE stage_items (external_id text, title text, metadata jsonb) ON COMMIT DROP")

@@ -13,18 +13,31 @@ public struct MigrationStatus: Sendable {
 
 /// Applies the numbered SQL files of `sql/` in order, each in its own transaction, recording
 /// them in `schema_migrations` (in the current schema). Already-applied files are skipped, so
-/// running twice is a no-op; an applied file whose text changed is reported, not re-run.
+/// running twice is a no-op. Reading the status writes nothing, so read-only roles and replicas
+/// can serve.
 public struct Migrator {
     public let migrations: [Migration]
 
     public init(migrations: [Migration]) { self.migrations = migrations.sorted { $0.version < $1.version } }
 
-    /// The migrations shipped with Timbre (the `sql/` folder, bundled as a resource).
+    /// The migrations shipped with Timbre: `$TIMBRE_SQL_DIR`, else the sql/ folder bundled beside
+    /// the executable (`Timbre_TimbreCatalog.resources/sql`, which must travel with the binary).
     public static func bundled() throws -> Migrator {
+        if let dir = ProcessInfo.processInfo.environment["TIMBRE_SQL_DIR"] {
+            return try Migrator(folder: URL(fileURLWithPath: dir))
+        }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let beside = executable.deletingLastPathComponent().appendingPathComponent("Timbre_TimbreCatalog.resources/sql")
+        if FileManager.default.fileExists(atPath: beside.path) { return try Migrator(folder: beside) }
+        #if os(Linux)
+        // SwiftPM's Bundle.module would stop the process here rather than throw.
+        throw DatabaseError("the sql/ migrations are not beside \(executable.path) (copy the Timbre_TimbreCatalog.resources folder with the binary, or set TIMBRE_SQL_DIR to the repository's sql/ folder)")
+        #else
         guard let folder = Bundle.module.url(forResource: "sql", withExtension: nil) else {
             throw DatabaseError("the bundled sql/ migrations are missing from this build")
         }
         return try Migrator(folder: folder)
+        #endif
     }
 
     public init(folder: URL) throws {
@@ -53,7 +66,9 @@ public struct Migrator {
     }
 
     public func status(_ db: PostgresConnection) throws -> [MigrationStatus] {
-        try ensureTable(db)
+        guard try db.query("SELECT to_regclass('schema_migrations') IS NOT NULL").string(0, 0) == "t" else {
+            return migrations.map { MigrationStatus(migration: $0, appliedAt: nil) }
+        }
         let rows = try db.query("SELECT version, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS') FROM schema_migrations")
         var applied: [Int: String] = [:]
         for r in 0..<rows.rowCount { applied[rows.int(r, 0)!] = rows.string(r, 1) }
@@ -64,11 +79,15 @@ public struct Migrator {
     @discardableResult
     public func migrate(_ db: PostgresConnection) throws -> [Migration] {
         var done: [Migration] = []
+        try db.transaction {
+            // Several workers may start at once: one creates the table, the others wait.
+            try db.execute("SELECT pg_advisory_xact_lock(7466348)")
+            try ensureTable(db)
+        }
         for entry in try status(db) where entry.appliedAt == nil {
             let m = entry.migration
             try db.transaction {
-                // Serialise concurrent migrators (several workers starting at once).
-                try db.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                try db.execute("SELECT pg_advisory_xact_lock(7466348)")
                 let already = try db.query("SELECT 1 FROM schema_migrations WHERE version = $1", [String(m.version)])
                 guard already.rowCount == 0 else { return }
                 do { try db.execute(m.sql) } catch let error as DatabaseError {

@@ -27,10 +27,8 @@ extension PostgresConnection {
                           trainedOn ratings: RatingMatrix) throws -> Int64 {
         var writer = ModelWriter()
         writer.write(UInt32(0x544D_4252)) // "TMBR": the envelope's format marker
-        writer.write(ratings.users.ids.count)
-        for id in ratings.users.ids { writer.write(id) }
-        writer.write(ratings.items.ids.count)
-        for id in ratings.items.ids { writer.write(id) }
+        writer.write(ratings.users.ids)
+        writer.write(ratings.items.ids)
         model.encode(to: &writer)
         let trainedOn = "{\"users\": \(ratings.userCount), \"items\": \(ratings.itemCount), \"ratings\": \(ratings.ratingCount)}"
         let result = try query("""
@@ -64,8 +62,8 @@ extension PostgresConnection {
         var reader = ModelReader(result.bytes(0, 1)!)
         do {
             guard try reader.read(UInt32.self) == 0x544D_4252 else { throw ModelDecodingError(description: "not a Timbre model envelope") }
-            let users = Vocabulary(try (0..<reader.read(Int.self)).map { _ in try reader.read(String.self) })
-            let items = Vocabulary(try (0..<reader.read(Int.self)).map { _ in try reader.read(String.self) })
+            let users = Vocabulary(try reader.read([String].self))
+            let items = Vocabulary(try reader.read([String].self))
             let model = try strategy.decodeModel(from: &reader)
             try reader.expectEnd()
             return StoredModel(id: id, strategy: strategy.name, parameters: parameters, users: users, items: items,

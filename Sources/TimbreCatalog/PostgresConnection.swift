@@ -35,6 +35,10 @@ public final class PostgresConnection {
         }
         // Notices (e.g. "relation already exists, skipping") are not errors; keep stderr clean.
         PQsetNoticeProcessor(c, { _, _ in }, nil)
+        // Swift strings are UTF-8 whatever the database's own encoding is.
+        guard PQsetClientEncoding(c, "UTF8") == 0 else {
+            throw DatabaseError("\(target) cannot use the UTF8 client encoding: \(String(cString: PQerrorMessage(c)))")
+        }
         try execute("SET client_min_messages TO warning")
     }
 

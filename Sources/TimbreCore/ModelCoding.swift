@@ -24,6 +24,11 @@ public struct ModelWriter: Sendable {
     }
 
     public mutating func write(_ text: String) { write(Array(text.utf8)) }
+
+    public mutating func write(_ texts: [String]) {
+        write(Int64(texts.count))
+        for t in texts { write(t) }
+    }
 }
 
 public struct ModelDecodingError: Error, CustomStringConvertible {
@@ -67,6 +72,12 @@ public struct ModelReader: Sendable {
     public mutating func read(_: [Float].Type = [Float].self) throws -> [Float] {
         let count = try readCount(elementSize: 4)
         return try (0..<count).map { _ in try read(Float.self) }
+    }
+
+    public mutating func read(_: [String].Type = [String].self) throws -> [String] {
+        // Each string takes at least its 8-byte length.
+        let count = try readCount(elementSize: 8)
+        return try (0..<count).map { _ in try read(String.self) }
     }
 
     public mutating func read(_: String.Type = String.self) throws -> String {

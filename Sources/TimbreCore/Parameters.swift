@@ -18,7 +18,7 @@ public enum ParameterValue: Sendable, Hashable, Codable, CustomStringConvertible
     func parsedLike(_ text: String) -> ParameterValue? {
         switch self {
         case .int: Int(text).map(ParameterValue.int)
-        case .double: Double(text).map(ParameterValue.double)
+        case .double: Double(text).flatMap { $0.isFinite ? ParameterValue.double($0) : nil }
         case .bool: Bool(text).map(ParameterValue.bool)
         case .string: .string(text)
         }

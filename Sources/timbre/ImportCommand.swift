@@ -59,7 +59,7 @@ struct ImportCommand: ParsableCommand {
         case .json: try printJSON(summary)
         default:
             print("""
-                users added \(summary.usersAdded); items added \(summary.itemsAdded), updated \(summary.itemsUpdated); \
+                users added \(summary.usersAdded), updated \(summary.usersUpdated); items added \(summary.itemsAdded), updated \(summary.itemsUpdated); \
                 ratings added \(summary.ratingsAdded), updated \(summary.ratingsUpdated) \
                 (\(String(format: "%.2f", seconds)) s)
                 """)

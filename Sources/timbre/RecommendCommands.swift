@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import TimbreCatalog
 import TimbreCore
@@ -86,6 +85,10 @@ struct PublishCommand: ParsableCommand {
     @Flag(help: "Train a fresh model even if one is stored.")
     var retrain = false
 
+    func validate() throws {
+        guard n > 0 else { throw ValidationError("-n must be at least 1") }
+    }
+
     func run() throws {
         let db = try catalog.connect()
         let stored = try servingModel(db, strategy, retrain: retrain)
@@ -93,12 +96,14 @@ struct PublishCommand: ParsableCommand {
         let ratings = snapshot.ratings
         let start = Date()
         let progress = ProgressReporter("recommending", total: ratings.userCount, unit: "users")
-        let lists = computeInParallel(count: ratings.userCount) { u -> [ScoredItem] in
-            defer { progress.advance() }
-            let history = zip(ratings.byUser.columns(Int32(u)), ratings.byUser.values(Int32(u))).map { (ratings.items[$0], $1) }
+        let lists = concurrentChunks(ratings.userCount) { users -> [[ScoredItem]] in
             var scores: [Float] = []
-            return stored.recommend(stored.profile(user: ratings.users[Int32(u)], ratings: history), n: n, scores: &scores)
-        }
+            return users.map { u in
+                let history = zip(ratings.byUser.columns(Int32(u)), ratings.byUser.values(Int32(u))).map { (ratings.items[$0], $1) }
+                defer { progress.advance() }
+                return stored.recommend(stored.profile(user: ratings.users[Int32(u)], ratings: history), n: n, scores: &scores)
+            }
+        }.flatMap { $0 }
         progress.finish()
         var itemCatalogID: [String: Int64] = [:]
         for (k, id) in snapshot.itemIDs.enumerated() { itemCatalogID[ratings.items[Int32(k)]] = id }
@@ -123,14 +128,4 @@ struct PublishCommand: ParsableCommand {
         note(String(format: "published list #%lld: top-%d for %d users in %.2f s", listID, n, ratings.userCount, Date().timeIntervalSince(start)))
         print(listID)
     }
-}
-
-/// Runs `body` for 0..<count on all cores and returns the results in order.
-func computeInParallel<T: Sendable>(count: Int, _ body: @Sendable (Int) -> T) -> [T] {
-    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
-    results.initialize(repeating: nil)
-    defer { results.deallocate() }
-    nonisolated(unsafe) let slots = results
-    DispatchQueue.concurrentPerform(iterations: count) { slots[$0] = body($0) }
-    return results.map { $0! }
 }

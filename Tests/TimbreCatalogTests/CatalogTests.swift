@@ -71,6 +71,7 @@ struct ImportTests {
         ("not a number", "user_id:token\titem_id:token\trating:float\n1\t10\t4\n2\t11\t3\n3\t12\tfour\n", 4, "is not a number"),
         ("outside scale", "user_id:token\titem_id:token\trating:float\n1\t10\t4\n2\t11\t6\n", 3, "outside the scale"),
         ("duplicate pair", "user_id:token\titem_id:token\trating:float\n1\t10\t4\n1\t10\t5\n", 3, "already rated item 10 on line 2"),
+        ("timestamp out of range", "user_id:token\titem_id:token\trating:float\ttimestamp:float\n1\t10\t4\t881250949\n2\t10\t4\t1e19\n", 3, "between the years 1 and 9999"),
     ])
     func badLineIsRejectedWithItsLineNumber(_ name: String, _ text: String, _ line: Int, _ message: String) throws {
         let catalog = try TestCatalog()
@@ -91,7 +92,7 @@ struct ImportTests {
 
     @Test func unknownItemIsRejectedWhenItemsAreGiven() throws {
         let catalog = try TestCatalog()
-        let items = try TestData.file("movies.csv", "movieId,title,genres\n1,\"Toy Story (1995)\",Animation|Comedy\n2,\"Heat, the film\",Action\n")
+        let items = try TestData.file("movies.csv", "movieId,title,genres\n1,\"Toy Story (1995)\",Animation|Comedy\n2,\"Heat, the film\",Action\n9,Untitled,(no genres listed)\n")
         let ratings = try TestData.file("ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n1,2,4,964981247\n2,3,2.5,964982224\n")
         do {
             _ = try CatalogImporter(ratingsFile: ratings, itemsFile: items).run(catalog.db)
@@ -104,7 +105,8 @@ struct ImportTests {
         // Without the bad line it goes through, quoted CSV fields intact.
         let fixed = try TestData.file("ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n1,2,4,964981247\n")
         let summary = try CatalogImporter(ratingsFile: fixed, itemsFile: items).run(catalog.db)
-        #expect(summary.ratingsAdded == 2 && summary.itemsAdded == 2 && summary.usersAdded == 1)
+        #expect(summary.ratingsAdded == 2 && summary.itemsAdded == 3 && summary.usersAdded == 1)
+        #expect(try catalog.db.query("SELECT metadata->'genres' FROM items WHERE external_id = '9'").string(0, 0) == "[]")
         let title = try catalog.db.query("SELECT title, metadata->'genres' FROM items WHERE external_id = '2'")
         #expect(title.string(0, 0) == "Heat, the film")
         #expect(title.string(0, 1) == #"["Action"]"#)

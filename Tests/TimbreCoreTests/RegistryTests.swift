@@ -25,6 +25,9 @@ import TimbreStrategies
             #expect("\(error)".contains("iterations"))
         }
         let (_, p) = try registeredStrategies.make("bias", overrides: ["iterations": "3"])
+        for bad in ["inf", "nan", "-inf"] {
+            #expect(throws: ParameterError.self, "\(bad)") { try registeredStrategies.make("bias", overrides: ["item-damping": bad]) }
+        }
         let declared = try registeredStrategies.named("bias").parameters.first { $0.name == "item-damping" }?.defaultValue
         #expect(p.int("iterations") == 3)
         #expect(declared.map { .double(p.double("item-damping")) == $0 } == true, "unset parameters take their declared default")

@@ -18,11 +18,16 @@ install_packages() {
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# pg_bindir [DATADIR]: the server binaries of the cluster's own major version, else the newest.
 pg_bindir() {
     local d
+    if [ -n "${1:-}" ] && [ -f "$1/PG_VERSION" ] && [ -d "/usr/lib/postgresql/$(cat "$1/PG_VERSION")/bin" ]; then
+        echo "/usr/lib/postgresql/$(cat "$1/PG_VERSION")/bin"
+        return 0
+    fi
     d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
     [ -n "$d" ] || { log "PostgreSQL server binaries not found (is the postgresql package installed?)"; return 1; }
     echo "$d"
@@ -37,7 +42,7 @@ pg_as_owner() {
 # "timbre", listening only on a Unix socket in SOCKETDIR) and starts it unless it runs.
 pg_start() {
     local data=$1 sock=$2 logfile=$3 bin
-    bin=$(pg_bindir) || return 1
+    bin=$(pg_bindir "$data") || return 1
     mkdir -p "$data" "$sock"
     if [ "$(id -u)" -eq 0 ]; then chown postgres: "$data" "$sock"; touch "$logfile"; chown postgres: "$logfile"; fi
     chmod 700 "$data"
@@ -53,7 +58,7 @@ pg_start() {
 
 pg_stop() {
     local data=$1 bin
-    bin=$(pg_bindir) || return 0
+    bin=$(pg_bindir "$data") || return 0
     [ -f "$data/PG_VERSION" ] || return 0
     pg_as_owner "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }

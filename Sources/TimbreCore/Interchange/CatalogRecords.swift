@@ -33,7 +33,7 @@ public struct RatingScale: Sendable, Equatable, CustomStringConvertible {
         self.highest = highest
     }
 
-    /// Parses "1:5" or "0.5-5".
+    /// Parses "1:5" or "0.5,5".
     public init?(_ text: String) {
         let parts = text.split(whereSeparator: { $0 == ":" || $0 == "," }).map(String.init)
         guard parts.count == 2, let lo = Float(parts[0]), let hi = Float(parts[1]), lo <= hi else { return nil }
@@ -72,8 +72,9 @@ extension DelimitedTable {
             if let t {
                 let ts = row[t]
                 if !ts.isEmpty {
-                    guard let seconds = Double(ts), seconds.isFinite else {
-                        throw InputFileError(file: file, line: line, "timestamp '\(ts)' is not a number of seconds")
+                    // Years 1 to 9999, what PostgreSQL's timestamptz holds.
+                    guard let seconds = Double(ts), seconds >= -62_135_596_800, seconds < 253_402_300_800 else {
+                        throw InputFileError(file: file, line: line, "timestamp '\(ts)' is not a number of seconds between the years 1 and 9999")
                     }
                     timestamp = Int64(seconds)
                 }
@@ -102,8 +103,9 @@ extension DelimitedTable {
                 let v = row[c]
                 switch name.lowercased() {
                 case "class", "genres", "genre":
-                    let separator: Character = v.contains("|") ? "|" : " "
-                    metadata["genres"] = v.split(separator: separator).map(String.init).filter { $0 != "(no genres listed)" }
+                    // RecBole's `class` is a space-separated token_seq; MovieLens CSV/.dat use '|'.
+                    let separator: Character = name.lowercased() == "class" ? " " : "|"
+                    metadata["genres"] = v == "(no genres listed)" ? [] : v.split(separator: separator).map(String.init)
                 default:
                     if !v.isEmpty { metadata[name] = v }
                 }

@@ -24,7 +24,8 @@ public enum TableLayout: String, Sendable, CaseIterable {
     case movielens100k
     /// MovieLens-1M/10M `ratings.dat` / `movies.dat` / `users.dat`: `::`-separated, no header.
     case movielensDat
-    /// CSV with a header (MovieLens `ratings.csv`, `movies.csv`, or any plain CSV); RFC 4180 quoting.
+    /// CSV with a header (MovieLens `ratings.csv`, `movies.csv`, or any plain CSV); RFC 4180 quoting,
+    /// except that a quoted field may not span lines.
     case csv
 
     /// Guesses the layout from the file name.
