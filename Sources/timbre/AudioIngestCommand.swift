@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TimbreAudio
+import TimbreAudioCatalog
 import TimbreCatalog
 
 extension AudioCommand {

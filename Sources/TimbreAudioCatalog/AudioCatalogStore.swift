@@ -8,16 +8,16 @@ import TimbreCatalog
 /// by its content hash (external_id "audio:sha256:<hex>") and `audio_features.content_sha256` is
 /// unique, so two workers racing on the same content both succeed and one row survives
 /// (INSERT … ON CONFLICT); no row claiming is needed because the work list is the set of files.
-final class AudioCatalogStore: AudioFeatureStore {
+public final class AudioCatalogStore: AudioFeatureStore {
     private let db: PostgresConnection
 
-    init(db: PostgresConnection) { self.db = db }
+    public init(db: PostgresConnection) { self.db = db }
 
-    func contains(contentSHA256: [UInt8]) throws -> Bool {
+    public func contains(contentSHA256: [UInt8]) throws -> Bool {
         try db.query("SELECT 1 FROM audio_features WHERE content_sha256 = $1", binary: [contentSHA256]).rowCount > 0
     }
 
-    func store(_ track: AnalysedTrack) throws -> Bool {
+    public func store(_ track: AnalysedTrack) throws -> Bool {
         let externalID = "audio:sha256:" + track.contentSHA256.hexString
         let title = URL(fileURLWithPath: track.path).deletingPathExtension().lastPathComponent
         let extractor = try JSONEncoder().encode(track.configuration.catalogDescription)

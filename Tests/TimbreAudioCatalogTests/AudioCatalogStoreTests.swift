@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+import TimbreAudio
+import TimbreAudioCatalog
+import TimbreCatalog
+
+/// Runs against the throw-away PostgreSQL server that scripts/test starts, each test in its own
+/// migrated schema.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil,
+                "needs the PostgreSQL server that scripts/test starts"))
+struct AudioCatalogStoreTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("TimbreAudioTests/Fixtures")
+
+    /// A fresh schema; returns its URL (for per-worker connections) and a connection to drop it.
+    func makeSchema() throws -> (url: String, admin: PostgresConnection, schema: String) {
+        let schema = "a_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        let database = ProcessInfo.processInfo.environment["PGDATABASE"] ?? "postgres"
+        let url = "postgresql:///\(database)?options=-csearch_path%3D\(schema)"
+        let admin = try PostgresConnection(url: nil)
+        try admin.execute("CREATE SCHEMA \(schema)")
+        try Migrator.bundled().migrate(try PostgresConnection(url: url))
+        return (url, admin, String(schema))
+    }
+
+    @Test func ingestStoresEachTrackOnceWithItsFacts() throws {
+        let (url, admin, schema) = try makeSchema()
+        defer { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
+        let files = IngestPipeline.files(in: [Self.fixtures.path])
+        let pipeline = IngestPipeline(workerCount: 2)
+        let first = try pipeline.run(files: files, makeStore: { AudioCatalogStore(db: try PostgresConnection(url: url)) })
+        #expect(first.stored == 5 && first.failures.count == 5)
+        let again = try pipeline.run(files: files, makeStore: { AudioCatalogStore(db: try PostgresConnection(url: url)) })
+        #expect(again.stored == 0 && again.alreadyStored == 5)
+
+        let db = try PostgresConnection(url: url)
+        let row = try db.query("""
+            SELECT a.format, a.sample_rate, a.channels, a.n_coefficients, a.n_frames, octet_length(a.mfcc), i.external_id
+            FROM audio_features a JOIN items i ON i.id = a.item_id WHERE a.source_path LIKE $1
+            """, ["%wesnoth-battle.ogg"])
+        #expect(row.rowCount == 1)
+        #expect(row.string(0, 0) == "ogg/vorbis" && row.int(0, 1) == 44_100 && row.int(0, 2) == 2)
+        #expect(row.int(0, 3) == 20 && row.int(0, 4) == 173 && row.int(0, 5) == 4 * 20 * 173)
+        #expect(row.string(0, 6)?.hasPrefix("audio:sha256:") == true)
+        #expect(try db.query("SELECT count(*) FROM items").int(0, 0) == 5)
+    }
+
+    /// Two stores racing on the same content: one row survives, neither fails.
+    @Test func concurrentStoresOfOneTrackKeepOneRow() throws {
+        let (url, admin, schema) = try makeSchema()
+        defer { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
+        let path = Self.fixtures.appendingPathComponent("wesnoth-knolls.mp3").path
+        let track = try TrackAnalyser().analyse(path: path)
+        let first = AudioCatalogStore(db: try PostgresConnection(url: url))
+        let second = AudioCatalogStore(db: try PostgresConnection(url: url))
+        #expect(try first.store(track) == true)
+        #expect(try second.store(track) == false)
+        #expect(try second.contains(contentSHA256: track.contentSHA256))
+    }
+}
