@@ -5,7 +5,7 @@ repo_root() { cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd; }
 
 log() { printf '%s\n' "timbre: $*" >&2; }
 
-APT_PACKAGES=(pkg-config libpq-dev postgresql libsndfile1-dev libfftw3-dev libopenblas-dev libsoxr-dev libpng-dev python3-pip)
+APT_PACKAGES=(pkg-config libpq-dev libssl-dev postgresql libsndfile1-dev libfftw3-dev libopenblas-dev libsoxr-dev libpng-dev python3-pip)
 
 # Installs the Debian packages Timbre builds and tests with, when any is missing.
 install_packages() {
