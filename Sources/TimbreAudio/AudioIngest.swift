@@ -22,6 +22,26 @@ public protocol AudioFeatureStore {
     func store(_ track: AnalysedTrack) throws -> Bool
 }
 
+/// Hands out the files of a batch to ingest workers. One instance per worker thread; `done`
+/// is called for every path `next` returned, with the failure reason if it failed.
+public protocol IngestQueue {
+    mutating func next() throws -> String?
+    mutating func done(_ path: String, failure: String?) throws
+}
+
+/// The in-process queue: threads take the batch's files in order through one atomic counter.
+private struct LocalIngestQueue: IngestQueue {
+    let files: [String]
+    let shared: IngestSharedState
+
+    mutating func next() -> String? {
+        let index = shared.next.add(1, ordering: .relaxed).oldValue
+        return index < files.count ? files[index] : nil
+    }
+
+    mutating func done(_ path: String, failure: String?) {}
+}
+
 /// Below this peak (−90 dBFS) a file is treated as silent: its MFCCs would be constant.
 public let silencePeak: Float = 3.1623e-5
 
@@ -99,11 +119,14 @@ public struct IngestPipeline: Sendable {
         return result
     }
 
-    /// Runs the batch. `makeStore` is called once per worker thread; `progress` is called under a
-    /// lock after every file.
+    /// Runs the batch. `makeStore` and `makeQueue` are called once per worker thread (the default
+    /// queue shares `files` between this process's threads); `progress` is called under a lock
+    /// after every file.
     public func run(files: [String], makeStore: @escaping @Sendable () throws -> any AudioFeatureStore,
+                    makeQueue: (@Sendable () throws -> any IngestQueue)? = nil,
                     progress: @escaping @Sendable (IngestSummary) -> Void = { _ in }) throws -> IngestSummary {
         let shared = IngestSharedState(total: files.count)
+        let makeQueue = makeQueue ?? { LocalIngestQueue(files: files, shared: shared) }
         let configuration = configuration
         let workers = min(workerCount, max(1, files.count))
         let done = DispatchGroup()
@@ -111,29 +134,35 @@ public struct IngestPipeline: Sendable {
             done.enter()
             Thread.detachNewThread {
                 defer { done.leave() }
-                Self.work(files: files, shared: shared, configuration: configuration, makeStore: makeStore, progress: progress)
+                Self.work(shared: shared, configuration: configuration, makeStore: makeStore, makeQueue: makeQueue, progress: progress)
             }
         }
         done.wait()
-        if let message = shared.setupError.withLock({ $0 }) { throw AudioError.library("ingest worker could not start: \(message)") }
+        if let message = shared.workerError.withLock({ $0 }) { throw AudioError.library("ingest worker stopped: \(message)") }
         return shared.summary.withLock { $0 }
     }
 
-    private static func work(files: [String], shared: IngestSharedState, configuration: MFCCConfiguration,
-                             makeStore: () throws -> any AudioFeatureStore, progress: (IngestSummary) -> Void) {
+    private static func work(shared: IngestSharedState, configuration: MFCCConfiguration,
+                             makeStore: () throws -> any AudioFeatureStore, makeQueue: () throws -> any IngestQueue,
+                             progress: (IngestSummary) -> Void) {
         let store: any AudioFeatureStore
+        var queue: any IngestQueue
         let analyser: TrackAnalyser
         do {
             store = try makeStore()
+            queue = try makeQueue()
             analyser = try TrackAnalyser(configuration: configuration)
         } catch {
-            shared.setupError.withLock { $0 = $0 ?? String(describing: error) }
+            shared.workerError.withLock { $0 = $0 ?? String(describing: error) }
             return
         }
         while true {
-            let index = shared.next.add(1, ordering: .relaxed).oldValue
-            guard index < files.count else { return }
-            let path = files[index]
+            let claimed: String?
+            do { claimed = try queue.next() } catch {
+                shared.workerError.withLock { $0 = $0 ?? "work queue: \(error)" }
+                return
+            }
+            guard let path = claimed else { return }
             let outcome: Result<(stored: Bool, seconds: Double), AudioError>
             do {
                 let hash = try SHA256.digest(ofFile: path)
@@ -147,6 +176,12 @@ public struct IngestPipeline: Sendable {
                 outcome = .failure(error)
             } catch {
                 outcome = .failure(.library("\(path): catalog: \(error)"))
+            }
+            do {
+                if case .failure(let error) = outcome { try queue.done(path, failure: error.description) } else { try queue.done(path, failure: nil) }
+            } catch {
+                shared.workerError.withLock { $0 = $0 ?? "work queue: \(error)" }
+                return
             }
             shared.summary.withLock { totals in
                 switch outcome {
@@ -166,7 +201,7 @@ public struct IngestPipeline: Sendable {
 private final class IngestSharedState: Sendable {
     let next = Atomic<Int>(0)
     let summary: Mutex<IngestSummary>
-    let setupError = Mutex<String?>(nil)
+    let workerError = Mutex<String?>(nil)
     init(total: Int) {
         var summary = IngestSummary()
         summary.total = total

@@ -11,6 +11,7 @@ public final class ProgressReporter: @unchecked Sendable {
     private var lastDraw = Date.distantPast
     private let lock = NSLock()
     private var done = 0
+    private var detail = ""
 
     public init(_ label: String, total: Int?, unit: String = "", enabled: Bool = isatty(STDERR_FILENO) == 1) {
         self.label = label
@@ -19,10 +20,14 @@ public final class ProgressReporter: @unchecked Sendable {
         self.enabled = enabled
     }
 
-    public func advance(by n: Int = 1) {
+    public var elapsed: Double { max(Date().timeIntervalSince(start), 1e-6) }
+
+    /// Counts `n` more done; `detail` (e.g. a second rate) is shown after the counts.
+    public func advance(by n: Int = 1, detail: String? = nil) {
         lock.lock()
         defer { lock.unlock() }
         done += n
+        if let detail { self.detail = detail }
         guard enabled, Date().timeIntervalSince(lastDraw) > 0.1 else { return }
         lastDraw = Date()
         draw()
@@ -37,13 +42,13 @@ public final class ProgressReporter: @unchecked Sendable {
     }
 
     private func draw() {
-        let elapsed = max(Date().timeIntervalSince(start), 1e-6)
         let rate = Double(done) / elapsed
         var text = "\r\u{1B}[K\(label): \(done)"
         if let total {
             text += "/\(total) (\(total > 0 ? done * 100 / total : 100)%)"
         }
         text += String(format: "  %.0f%@/s", rate, unit.isEmpty ? "" : " \(unit)")
+        if !detail.isEmpty { text += "  " + detail }
         if let total, rate > 0, done < total {
             text += "  ETA \(Self.duration(Double(total - done) / rate))"
         }

@@ -3,6 +3,7 @@ import Foundation
 import TimbreAudio
 import TimbreAudioCatalog
 import TimbreCatalog
+import TimbreCore
 
 extension AudioCommand {
     struct Ingest: ParsableCommand {
@@ -19,8 +20,12 @@ extension AudioCommand {
 
             Files that are corrupt, truncated, empty, silent, not audio or unsupported are reported \
             with their path and reason; the batch goes on. Progress (tracks, audio-hours per second, \
-            ETA) is shown on stderr when it is a terminal. Several `timbre audio ingest` processes \
-            may run against one catalog at once: the unique content hash makes concurrent inserts safe.
+            ETA) is shown on stderr when it is a terminal.
+
+            Several `timbre audio ingest` processes (on one machine or several sharing the files and \
+            the catalog) may run over the same paths at once: the files are queued in the catalog \
+            (audio_ingest_queue) and each worker claims the next with FOR UPDATE SKIP LOCKED, so they \
+            split the work; a killed worker's file returns to the queue.
 
             EXIT STATUS
               0 if every file was stored or already present, 1 if any failed.
@@ -37,54 +42,31 @@ extension AudioCommand {
         @OptionGroup var features: FeatureOptions
 
         func run() throws {
-            let files = IngestPipeline.files(in: paths, allFiles: allFiles)
+            // Absolute paths: the queue is shared with other processes.
+            let files = IngestPipeline.files(in: paths, allFiles: allFiles).map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             guard !files.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: ", "))") }
             // Fail fast on a missing or unmigrated catalog before starting workers.
-            _ = try catalog.connect()
+            try CatalogIngestQueue.enqueue(files, in: try catalog.connect())
             let catalog = catalog
-            let meter = ProgressMeter(enabled: isatty(STDERR_FILENO) == 1)
+            let progress = ProgressReporter("ingest", total: files.count, unit: "tracks")
             let summary = try IngestPipeline(configuration: features.mfccConfiguration, workerCount: jobs)
                 .run(files: files, makeStore: { AudioCatalogStore(db: try catalog.connect()) },
-                     progress: { meter.update($0) })
-            meter.finish()
+                     makeQueue: { try CatalogIngestQueue(db: try catalog.connect(), files: files) },
+                     progress: { summary in
+                         progress.advance(detail: String(format: "%.3f audio-h/s, %d failed",
+                                                         summary.audioSeconds / 3600 / progress.elapsed, summary.failures.count))
+                     })
+            progress.finish()
             for failure in summary.failures { note("failed: \(failure.reason)") }
+            let elsewhere = summary.total - summary.finished
             print("\(summary.total) files: \(summary.stored) stored, \(summary.alreadyStored) already in the catalog, "
-                  + "\(summary.failures.count) failed; \(String(format: "%.2f", summary.audioSeconds / 3600)) audio-hours analysed")
+                  + "\(summary.failures.count) failed" + (elsewhere > 0 ? ", \(elsewhere) taken by other workers" : "")
+                  + "; \(String(format: "%.2f", summary.audioSeconds / 3600)) audio-hours analysed")
             if !summary.failures.isEmpty {
                 let kinds = Dictionary(grouping: summary.failures, by: \.kind).map { "\($0.value.count) \($0.key)" }.sorted()
                 print("failures: " + kinds.joined(separator: ", "))
                 throw ExitCode(1)
             }
         }
-    }
-}
-
-/// One status line on stderr, redrawn at most five times a second.
-final class ProgressMeter: @unchecked Sendable {
-    // Only touched from IngestPipeline's progress callback, which runs under its lock.
-    private let enabled: Bool
-    private let start = Date()
-    private var lastDraw = Date.distantPast
-    private var drew = false
-
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func update(_ summary: IngestSummary) {
-        guard enabled else { return }
-        let now = Date()
-        guard now.timeIntervalSince(lastDraw) >= 0.2 || summary.finished == summary.total else { return }
-        lastDraw = now
-        let elapsed = max(now.timeIntervalSince(start), 1e-3)
-        let rate = summary.audioSeconds / 3600 / elapsed
-        let perFile = elapsed / Double(max(summary.finished, 1))
-        let eta = perFile * Double(summary.total - summary.finished)
-        let line = String(format: "\r%d/%d tracks  %.3f audio-h/s  ETA %d:%02d  (%d failed)", summary.finished, summary.total,
-                          rate, Int(eta) / 60, Int(eta) % 60, summary.failures.count)
-        FileHandle.standardError.write(Data(line.utf8))
-        drew = true
-    }
-
-    func finish() {
-        if drew { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

@@ -1,0 +1,61 @@
+import Foundation
+import TimbreAudio
+import TimbreCatalog
+
+/// The ingest work list in PostgreSQL (`audio_ingest_queue`), so that every worker thread of every
+/// `timbre audio ingest` process, on any machine sharing the catalog, takes distinct files.
+/// A worker claims a file with `FOR UPDATE SKIP LOCKED` and keeps the row locked (its transaction
+/// open) while it analyses; `done` marks it finished and commits. A killed worker's transaction
+/// rolls back with its connection, so its file is simply claimed by the next worker.
+public struct CatalogIngestQueue: IngestQueue {
+    private let db: PostgresConnection
+    private var inTransaction = false
+
+    /// Adds `files` to the queue (marking them to do again if an earlier run finished them: the
+    /// content hash then decides quickly whether there is anything to analyse).
+    public static func enqueue(_ files: [String], in db: PostgresConnection) throws {
+        try db.transaction {
+            try db.execute("CREATE TEMP TABLE ingest_batch (path text PRIMARY KEY) ON COMMIT DROP")
+            try db.copyIn("COPY ingest_batch FROM STDIN (FORMAT csv)") { send in
+                try send(Array(Set(files).map(csvQuoted).joined(separator: "\n").utf8) + [0x0A])
+            }
+            try db.execute("""
+                INSERT INTO audio_ingest_queue (path) SELECT path FROM ingest_batch
+                ON CONFLICT (path) DO UPDATE SET finished_at = NULL, error = NULL, enqueued_at = now()
+                """)
+        }
+    }
+
+    /// One worker's view of the queue, restricted to `files` (this run's batch): its own
+    /// connection, holding the batch in a temporary table for the claim query.
+    public init(db: PostgresConnection, files: [String]) throws {
+        self.db = db
+        try db.execute("CREATE TEMP TABLE IF NOT EXISTS my_batch (path text PRIMARY KEY)")
+        try db.copyIn("COPY my_batch FROM STDIN (FORMAT csv)") { send in
+            try send(Array(Set(files).map(csvQuoted).joined(separator: "\n").utf8) + [0x0A])
+        }
+    }
+
+    public mutating func next() throws -> String? {
+        try db.execute("BEGIN")
+        inTransaction = true
+        let claimed = try db.execute("""
+            SELECT q.path FROM audio_ingest_queue q JOIN my_batch b ON b.path = q.path
+            WHERE q.finished_at IS NULL ORDER BY q.path LIMIT 1 FOR UPDATE OF q SKIP LOCKED
+            """)
+        guard claimed.rowCount == 1 else {
+            try db.execute("COMMIT")
+            inTransaction = false
+            return nil
+        }
+        return claimed.string(0, 0)
+    }
+
+    public mutating func done(_ path: String, failure: String?) throws {
+        try db.query("UPDATE audio_ingest_queue SET finished_at = now(), error = $2 WHERE path = $1", [path, failure])
+        try db.execute("COMMIT")
+        inTransaction = false
+    }
+}
+
+private func csvQuoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }

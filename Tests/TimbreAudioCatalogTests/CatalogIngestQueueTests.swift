@@ -1,0 +1,60 @@
+import Foundation
+import Synchronization
+import Testing
+import TimbreAudio
+import TimbreAudioCatalog
+import TimbreCatalog
+
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil,
+                "needs the PostgreSQL server that scripts/test starts"))
+struct CatalogIngestQueueTests {
+    @Test func twoConcurrentRunsSplitTheBatchAndAnalyseEachFileOnce() throws {
+        let (url, admin, schema) = try AudioCatalogStoreTests().makeSchema()
+        defer { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
+        let files = IngestPipeline.files(in: [AudioCatalogStoreTests.fixtures.path])
+        try CatalogIngestQueue.enqueue(files, in: try PostgresConnection(url: url))
+        // Two "processes", each with two workers, started together over the same files.
+        let runs = Mutex<[Int: IngestSummary]>([:])
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            let summary = try? IngestPipeline(workerCount: 2).run(
+                files: files, makeStore: { AudioCatalogStore(db: try PostgresConnection(url: url)) },
+                makeQueue: { try CatalogIngestQueue(db: try PostgresConnection(url: url), files: files) })
+            runs.withLock { $0[k] = summary }
+        }
+        let a = try #require(runs.withLock { $0[0] }), b = try #require(runs.withLock { $0[1] })
+        // Every file went to exactly one run: nothing analysed twice, nothing skipped.
+        #expect(a.finished + b.finished == files.count)
+        #expect(a.stored + b.stored == 5 && a.alreadyStored + b.alreadyStored == 0)
+        #expect(a.failures.count + b.failures.count == 5)
+        let db = try PostgresConnection(url: url)
+        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").int(0, 0) == 0)
+        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE error IS NOT NULL").int(0, 0) == 5)
+        #expect(try db.query("SELECT count(*) FROM audio_features").int(0, 0) == 5)
+    }
+
+    @Test func aClaimedFileIsSkippedByOthersAndFreedWhenItsWorkerDies() throws {
+        let (url, admin, schema) = try AudioCatalogStoreTests().makeSchema()
+        defer { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
+        let files = ["/music/a.ogg", "/music/b.ogg"]
+        try CatalogIngestQueue.enqueue(files, in: try PostgresConnection(url: url))
+        var other = try CatalogIngestQueue(db: try PostgresConnection(url: url), files: files)
+        do {
+            var dying = try CatalogIngestQueue(db: try PostgresConnection(url: url), files: files)
+            #expect(try dying.next() == "/music/a.ogg")
+            // While a.ogg is held, the other worker gets b.ogg, then nothing.
+            #expect(try other.next() == "/music/b.ogg")
+            try other.done("/music/b.ogg", failure: nil)
+            #expect(try other.next() == nil)
+        } // the dying worker's connection closes without `done`
+        // The server rolls the dead session back asynchronously: allow it a moment.
+        var freed: String?
+        for _ in 0..<50 {
+            freed = try other.next()
+            if freed != nil { break }
+            usleep(100_000)
+        }
+        #expect(freed == "/music/a.ogg")
+        try other.done("/music/a.ogg", failure: "silent")
+        #expect(try other.next() == nil)
+    }
+}
