@@ -55,7 +55,7 @@ func ml100k() throws {
         print(String(format: "%-10@  %.4f   %.4f %@ (≤ %.3f) %@", s.label, ours, ref, what, goal, ours <= goal ? "met" : "MISSED"))
     }
 
-    let rankingStrategies = try ["popularity", "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=3",
+    let rankingStrategies = try ["popularity", "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=4",
                                  "item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0", "bias"].map(strategy)
     let rankingRun = try Evaluation(split: holdout, options: EvaluationOptions(ratingMetrics: false))
         .run(m, strategies: rankingStrategies, dataset: "ml-100k")
@@ -97,7 +97,7 @@ func ml100k() throws {
                  timed.strategies[0].metric("RMSE")!.value))
 
     for spec in ["item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0",
-                 "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=3", "item-knn"] {
+                 "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=4", "item-knn"] {
         let s = try strategy(spec)
         t = ProcessTimes.now()
         let model = try s.strategy.fitAny(TrainingData(ratings: m))

@@ -57,7 +57,7 @@ import TimbreStrategies
         let report = try Evaluation(split: SplitSpec(.userHoldout(folds: 5, fraction: 0.2), seed: 0),
                                     options: EvaluationOptions(ratingMetrics: false))
             .run(data, strategies: [
-                "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=3",
+                "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=4",
                 "item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0",
             ].map { try .parse($0, in: registeredStrategies) }, dataset: "ml-100k")
         let ndcg = try report.strategies.map { try #require($0.metric("NDCG@10")).value }
