@@ -45,4 +45,15 @@ public final class AudioCatalogStore: AudioFeatureStore {
             return inserted.affectedRows == 1
         }
     }
+
+    /// The stored MFCC sequence of a track (by item external id), or nil if it has none.
+    public func mfcc(ofItem externalID: String) throws -> FeatureMatrix? {
+        let row = try db.query("""
+            SELECT a.n_coefficients, a.n_frames, a.mfcc FROM audio_features a JOIN items i ON i.id = a.item_id
+            WHERE i.external_id = $1
+            """, binary: [Array(externalID.utf8)], resultsBinary: true)
+        guard row.rowCount == 1 else { return nil }
+        func int32(_ c: Int) -> Int { Int(row.bytes(0, c)!.reduce(Int32(0)) { $0 << 8 | Int32($1) }) }
+        return try FeatureMatrix(littleEndianBytes: row.bytes(0, 2)!, rowCount: int32(0), columnCount: int32(1))
+    }
 }

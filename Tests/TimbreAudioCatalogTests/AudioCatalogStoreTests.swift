@@ -58,3 +58,35 @@ struct AudioCatalogStoreTests {
         #expect(try second.contains(contentSHA256: track.contentSHA256))
     }
 }
+
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil,
+                "needs the PostgreSQL server that scripts/test starts"))
+struct StoredSequenceTests {
+    /// Training windows come from the stored sequence: it reads back bit-exact, and its 3 s windows
+    /// are the extractor's own output, sliced.
+    @Test func storedSequenceReadsBackAndSegmentsWithoutDecoding() throws {
+        let (url, admin, schema) = try AudioCatalogStoreTests().makeSchema()
+        defer { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
+        let path = AudioCatalogStoreTests.fixtures.appendingPathComponent("wesnoth-battle.ogg").path
+        let track = try TrackAnalyser().analyse(path: path)
+        let store = AudioCatalogStore(db: try PostgresConnection(url: url))
+        #expect(try store.store(track))
+        let stored = try #require(try store.mfcc(ofItem: "audio:sha256:" + track.contentSHA256.hexString))
+        #expect(stored == track.mfcc)
+        #expect(try store.mfcc(ofItem: "no-such-item") == nil)
+
+        let windows = stored.segments(seconds: 3)
+        // 130 frames per 3 s window, a new window every 129 frames, no incomplete tail.
+        #expect(windows.count == (stored.columnCount - 130) / 129 + 1)
+        for (k, w) in windows.enumerated() {
+            #expect(w.rowCount == 20 && w.columnCount == 130)
+            #expect(w[3, 0] == stored[3, 129 * k] && w[19, 129] == stored[19, 129 * k + 129])
+        }
+    }
+
+    @Test func thirtySecondsGiveTenWindows() {
+        let thirty = FeatureMatrix(rowCount: 20, columnCount: 1 + 30 * 22_050 / 512, values: .init(repeating: 0, count: 20 * 1292))
+        #expect(thirty.segments(seconds: 3).count == 10)
+        #expect(thirty.segments(seconds: 60).isEmpty)
+    }
+}
