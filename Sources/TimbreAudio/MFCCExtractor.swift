@@ -168,9 +168,6 @@ public final class MFCCExtractor {
                         // and each band's results land contiguously in the band-major output.
                         let batch = Self.batch
                         let powers = power.baseAddress!
-                        var accumulator = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
-                        withUnsafeMutableBytes(of: &accumulator) { raw in
-                        let sums = raw.baseAddress!.assumingMemoryBound(to: Float.self)
                         var first = 0
                         while first < frames {
                             let count = min(batch, frames - first)
@@ -198,13 +195,12 @@ public final class MFCCExtractor {
                                 }
                             }
                             for m in 0..<bands {
-                                for f in 0..<8 { sums[f] = 0 }
-                                let weightStart = weightStarts[m]
-                                var row = powers + firstBins[m] * batch
-                                for j in weightStart..<weightStarts[m + 1] {
-                                    let weight = weights[j]
-                                    for f in 0..<8 { sums[f] += weight * row[f] }
-                                    row += batch
+                                // A SIMD value, so the eight sums stay in registers across the loop.
+                                var sums = SIMD8<Float>()
+                                var row = UnsafeRawPointer(powers + firstBins[m] * batch)
+                                for j in weightStarts[m]..<weightStarts[m + 1] {
+                                    sums += weights[j] * row.loadUnaligned(as: SIMD8<Float>.self)
+                                    row += batch * MemoryLayout<Float>.stride
                                 }
                                 let out = melDB.baseAddress! + m * frames + first
                                 for f in 0..<count {
@@ -214,16 +210,11 @@ public final class MFCCExtractor {
                             }
                             first += batch
                         }
-                        }
-                        // dB in one pass over the whole matrix: a branch-free loop the compiler vectorises.
-                        for i in 0..<melDB.count { melDB[i] = Self.decibels(melDB[i]) }
-                        // log is monotonic, so the loudest dB value is the dB of the loudest power.
-                        let loudest = Self.decibels(loudestPower)
-                        if let topDB = c.topDB {
-                            // Same rounding as librosa: float32 max minus top_db.
-                            let floor = loudest - topDB
-                            for i in 0..<melDB.count where melDB[i] < floor { melDB[i] = floor }
-                        }
+                        // log is monotonic, so the loudest dB value is the dB of the loudest power, known
+                        // before any dB is taken; same rounding as librosa: float32 max minus top_db.
+                        let floor = c.topDB.map { Self.decibels(loudestPower) - $0 } ?? -.infinity
+                        // dB and top_db clipping in one branch-free pass, which the compiler vectorises.
+                        for i in 0..<melDB.count { melDB[i] = max(Self.decibels(melDB[i]), floor) }
                     }
                 }
             }
