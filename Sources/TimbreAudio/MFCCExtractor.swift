@@ -150,7 +150,6 @@ public final class MFCCExtractor {
         let half = nfft / 2
         let bins = nfft / 2 + 1
         var melDB = [Float](repeating: 0, count: frames * bands)
-        var loudestPower: Float = 0
         let input = fft.input.baseAddress!
         let spectrum = fft.output.baseAddress!
 
@@ -203,15 +202,13 @@ public final class MFCCExtractor {
                                     row += batch * MemoryLayout<Float>.stride
                                 }
                                 let out = melDB.baseAddress! + m * frames + first
-                                for f in 0..<count {
-                                    out[f] = sums[f]
-                                    loudestPower = max(loudestPower, sums[f])
-                                }
+                                for f in 0..<count { out[f] = sums[f] }
                             }
                             first += batch
                         }
                         // log is monotonic, so the loudest dB value is the dB of the loudest power, known
                         // before any dB is taken; same rounding as librosa: float32 max minus top_db.
+                        let loudestPower = UnsafeBufferPointer(melDB).largestMagnitude
                         let floor = c.topDB.map { Self.decibels(loudestPower) - $0 } ?? -.infinity
                         // dB and top_db clipping in one branch-free pass, which the compiler vectorises.
                         for i in 0..<melDB.count { melDB[i] = max(Self.decibels(melDB[i]), floor) }
