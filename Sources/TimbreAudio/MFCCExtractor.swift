@@ -123,15 +123,24 @@ public final class MFCCExtractor {
         var out = [Float](repeating: 0, count: coefficients * frames)
         // Row k of the output accumulates dct[k, m] · band m across all frames at once: a loop over
         // frames without a reduction, which the compiler vectorises (a per-frame dot product would not be).
+        // Four bands per pass keep the partial sum in a register instead of reloading the row; the
+        // additions stay in band order, so the result is the same to the bit.
         melDB.withUnsafeBufferPointer { db in
             dctMatrix.withUnsafeBufferPointer { dct in
                 out.withUnsafeMutableBufferPointer { out in
                     for k in 0..<coefficients {
                         let row = out.baseAddress! + k * frames
-                        for m in 0..<bands {
-                            let weight = dct[k * bands + m]
+                        let weights = dct.baseAddress! + k * bands
+                        var m = 0
+                        while m + 4 <= bands {
+                            let (w0, w1, w2, w3) = (weights[m], weights[m + 1], weights[m + 2], weights[m + 3])
+                            let b0 = db.baseAddress! + m * frames, b1 = b0 + frames, b2 = b1 + frames, b3 = b2 + frames
+                            for t in 0..<frames { row[t] = row[t] + w0 * b0[t] + w1 * b1[t] + w2 * b2[t] + w3 * b3[t] }
+                            m += 4
+                        }
+                        for m in m..<bands {
                             let band = db.baseAddress! + m * frames
-                            for t in 0..<frames { row[t] += weight * band[t] }
+                            for t in 0..<frames { row[t] += weights[m] * band[t] }
                         }
                     }
                 }
