@@ -4,10 +4,9 @@ import Foundation
 /// A planned single-precision real-to-complex FFT with its own aligned buffers. The only place
 /// that talks to FFTW.
 ///
-/// Fill `input` (all of it, every time: the transform overwrites it), call `transform()`, read
-/// the spectrum from `output` (size/2 + 1 complex bins, interleaved re/im). With `spectrumCount`
-/// > 1, `transform(intoSpectrum:)` writes spectrum j at `output + j × spectrumStride`, so a
-/// caller can keep several frames' spectra side by side.
+/// Fill `input`, call `transform()`, read the spectrum from `output` (size/2 + 1 complex bins,
+/// interleaved re/im). With `spectrumCount` > 1, `transform(intoSpectrum:)` writes spectrum j at
+/// `output + j × spectrumStride`, so a caller can keep several frames' spectra side by side.
 /// Not `Sendable`: the buffers are working memory; give each thread its own instance.
 public final class RealFFT {
     public let size: Int
@@ -32,9 +31,7 @@ public final class RealFFT {
         case measure
         /// Picks an algorithm heuristically; for one-off transforms.
         case estimate
-        /// FFTW_DESTROY_INPUT: `input` is refilled before every transform, so FFTW may use it as
-        /// scratch; preserving it made the r2c plan copy it first (fftwf_cpy2d in profiles).
-        var flags: UInt32 { (self == .measure ? UInt32(FFTW_MEASURE) : UInt32(FFTW_ESTIMATE)) | UInt32(FFTW_DESTROY_INPUT) }
+        var flags: UInt32 { self == .measure ? UInt32(FFTW_MEASURE) : UInt32(FFTW_ESTIMATE) }
     }
 
     public init(size: Int, spectrumCount: Int = 1, rigor: Rigor = .measure) throws(AudioError) {
