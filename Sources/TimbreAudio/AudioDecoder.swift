@@ -13,11 +13,18 @@ public struct DecodedAudio: Sendable {
 
     /// Largest absolute sample value.
     public var peak: Float {
-        samples.withUnsafeBufferPointer { buffer in
-            var peak: Float = 0
-            for value in buffer { peak = max(peak, abs(value)) }
-            return peak
-        }
+        samples.withUnsafeBufferPointer(\.largestMagnitude)
+    }
+}
+
+extension UnsafeBufferPointer<Float> {
+    /// max |x| (0 when empty). Compares |x| as bits: non-negative floats order like their bit
+    /// patterns, and an integer max reduction vectorises where a Float one does not (the
+    /// compiler may not reorder Float max).
+    var largestMagnitude: Float {
+        var bits: UInt32 = 0
+        for value in self { bits = Swift.max(bits, value.bitPattern & 0x7fff_ffff) }
+        return Float(bitPattern: bits)
     }
 }
 

@@ -70,6 +70,7 @@ public final class MFCCExtractor {
     private let dctMatrix: [Float]
     /// Power spectra of one batch of frames, bin-major.
     private var power: [Float]
+    /// Frames per batch; the power and mel loops below are written for exactly eight (SIMD8).
     private static let batch = 8
     /// The filterbank flattened for the inner loop: filter m covers bins firstBins[m]… with
     /// weights packedWeights[weightStarts[m] ..< weightStarts[m + 1]].
@@ -87,7 +88,7 @@ public final class MFCCExtractor {
         self.configuration = c
         filterbank = try MelFilterbank(sampleRate: c.sampleRate, fftSize: c.fftSize, bandCount: c.melBandCount,
                                        minimumFrequency: c.minimumFrequency, maximumFrequency: c.maximumFrequency)
-        fft = try RealFFT(size: c.fftSize)
+        fft = try RealFFT(size: c.fftSize, spectrumCount: Self.batch)
         // scipy.signal.get_window('hann', n, fftbins=True): the periodic window.
         window = (0..<c.fftSize).map { i in Float(0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(c.fftSize))) }
         let bands = c.melBandCount
@@ -123,15 +124,24 @@ public final class MFCCExtractor {
         var out = [Float](repeating: 0, count: coefficients * frames)
         // Row k of the output accumulates dct[k, m] · band m across all frames at once: a loop over
         // frames without a reduction, which the compiler vectorises (a per-frame dot product would not be).
+        // Four bands per pass keep the partial sum in a register instead of reloading the row; the
+        // additions stay in band order, so the result is the same to the bit.
         melDB.withUnsafeBufferPointer { db in
             dctMatrix.withUnsafeBufferPointer { dct in
                 out.withUnsafeMutableBufferPointer { out in
                     for k in 0..<coefficients {
                         let row = out.baseAddress! + k * frames
-                        for m in 0..<bands {
-                            let weight = dct[k * bands + m]
+                        let weights = dct.baseAddress! + k * bands
+                        var m = 0
+                        while m + 4 <= bands {
+                            let (w0, w1, w2, w3) = (weights[m], weights[m + 1], weights[m + 2], weights[m + 3])
+                            let b0 = db.baseAddress! + m * frames, b1 = b0 + frames, b2 = b1 + frames, b3 = b2 + frames
+                            for t in 0..<frames { row[t] = row[t] + w0 * b0[t] + w1 * b1[t] + w2 * b2[t] + w3 * b3[t] }
+                            m += 4
+                        }
+                        for m in m..<bands {
                             let band = db.baseAddress! + m * frames
-                            for t in 0..<frames { row[t] += weight * band[t] }
+                            for t in 0..<frames { row[t] += weights[m] * band[t] }
                         }
                     }
                 }
@@ -150,9 +160,9 @@ public final class MFCCExtractor {
         let half = nfft / 2
         let bins = nfft / 2 + 1
         var melDB = [Float](repeating: 0, count: frames * bands)
-        var loudestPower: Float = 0
         let input = fft.input.baseAddress!
-        let spectrum = fft.output.baseAddress!
+        let spectra = fft.output.baseAddress!
+        let spectrumStride = fft.spectrumStride
 
         packedWeights.withUnsafeBufferPointer { packed in
         weightStarts.withUnsafeBufferPointer { weightStarts in
@@ -168,16 +178,13 @@ public final class MFCCExtractor {
                         // and each band's results land contiguously in the band-major output.
                         let batch = Self.batch
                         let powers = power.baseAddress!
-                        var accumulator = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
-                        withUnsafeMutableBytes(of: &accumulator) { raw in
-                        let sums = raw.baseAddress!.assumingMemoryBound(to: Float.self)
                         var first = 0
                         while first < frames {
                             let count = min(batch, frames - first)
                             for f in 0..<batch {
                                 let t = first + f
                                 if t >= frames {
-                                    for k in 0..<bins { powers[k * batch + f] = 0 }
+                                    (spectra + f * spectrumStride).update(repeating: 0, count: 2 * bins)
                                     continue
                                 }
                                 // Frame t covers padded[t·hop ..< t·hop + nfft], i.e. signal[t·hop − nfft/2 …].
@@ -191,39 +198,51 @@ public final class MFCCExtractor {
                                         input[i] = index >= 0 && index < n ? signal[index] * window[i] : 0
                                     }
                                 }
-                                fft.transform()
-                                for k in 0..<bins {
-                                    let re = spectrum[2 &* k], im = spectrum[2 &* k &+ 1]
-                                    powers[k &* batch &+ f] = re * re + im * im
+                                fft.transform(intoSpectrum: f)
+                            }
+                            // Power spectra, four bins of all eight frames at a time: |X|² of each frame's
+                            // bins k…k+3, then a transpose in registers into the bin-major layout.
+                            var k = 0
+                            while k + 4 <= bins {
+                                let spectrum = spectra + 2 * k
+                                let (a0, a1, a2, a3) = Self.transpose(
+                                    Self.power4(spectrum), Self.power4(spectrum + spectrumStride),
+                                    Self.power4(spectrum + 2 * spectrumStride), Self.power4(spectrum + 3 * spectrumStride))
+                                let (b0, b1, b2, b3) = Self.transpose(
+                                    Self.power4(spectrum + 4 * spectrumStride), Self.power4(spectrum + 5 * spectrumStride),
+                                    Self.power4(spectrum + 6 * spectrumStride), Self.power4(spectrum + 7 * spectrumStride))
+                                let out = UnsafeMutableRawPointer(powers + k * batch)
+                                out.storeBytes(of: SIMD8(lowHalf: a0, highHalf: b0), toByteOffset: 0, as: SIMD8<Float>.self)
+                                out.storeBytes(of: SIMD8(lowHalf: a1, highHalf: b1), toByteOffset: 32, as: SIMD8<Float>.self)
+                                out.storeBytes(of: SIMD8(lowHalf: a2, highHalf: b2), toByteOffset: 64, as: SIMD8<Float>.self)
+                                out.storeBytes(of: SIMD8(lowHalf: a3, highHalf: b3), toByteOffset: 96, as: SIMD8<Float>.self)
+                                k += 4
+                            }
+                            for k in k..<bins {
+                                for f in 0..<batch {
+                                    let re = spectra[f * spectrumStride + 2 * k], im = spectra[f * spectrumStride + 2 * k + 1]
+                                    powers[k * batch + f] = re * re + im * im
                                 }
                             }
                             for m in 0..<bands {
-                                for f in 0..<8 { sums[f] = 0 }
-                                let weightStart = weightStarts[m]
-                                var row = powers + firstBins[m] * batch
-                                for j in weightStart..<weightStarts[m + 1] {
-                                    let weight = weights[j]
-                                    for f in 0..<8 { sums[f] += weight * row[f] }
-                                    row += batch
+                                // A SIMD value, so the eight sums stay in registers across the loop.
+                                var sums = SIMD8<Float>()
+                                var row = UnsafeRawPointer(powers + firstBins[m] * batch)
+                                for j in weightStarts[m]..<weightStarts[m + 1] {
+                                    sums += weights[j] * row.loadUnaligned(as: SIMD8<Float>.self)
+                                    row += batch * MemoryLayout<Float>.stride
                                 }
                                 let out = melDB.baseAddress! + m * frames + first
-                                for f in 0..<count {
-                                    out[f] = sums[f]
-                                    loudestPower = max(loudestPower, sums[f])
-                                }
+                                for f in 0..<count { out[f] = sums[f] }
                             }
                             first += batch
                         }
-                        }
-                        // dB in one pass over the whole matrix: a branch-free loop the compiler vectorises.
-                        for i in 0..<melDB.count { melDB[i] = Self.decibels(melDB[i]) }
-                        // log is monotonic, so the loudest dB value is the dB of the loudest power.
-                        let loudest = Self.decibels(loudestPower)
-                        if let topDB = c.topDB {
-                            // Same rounding as librosa: float32 max minus top_db.
-                            let floor = loudest - topDB
-                            for i in 0..<melDB.count where melDB[i] < floor { melDB[i] = floor }
-                        }
+                        // log is monotonic, so the loudest dB value is the dB of the loudest power, known
+                        // before any dB is taken; same rounding as librosa: float32 max minus top_db.
+                        let loudestPower = UnsafeBufferPointer(melDB).largestMagnitude
+                        let floor = c.topDB.map { Self.decibels(loudestPower) - $0 } ?? -.infinity
+                        // dB and top_db clipping in one branch-free pass, which the compiler vectorises.
+                        for i in 0..<melDB.count { melDB[i] = max(Self.decibels(melDB[i]), floor) }
                     }
                 }
             }
@@ -232,6 +251,25 @@ public final class MFCCExtractor {
         }
         }
         return melDB
+    }
+
+    /// |X|² of the four complex bins at `spectrum` (interleaved re, im).
+    @inline(__always)
+    private static func power4(_ spectrum: UnsafePointer<Float>) -> SIMD4<Float> {
+        let pairs = UnsafeRawPointer(spectrum).loadUnaligned(as: SIMD8<Float>.self)
+        let squared = pairs * pairs
+        return squared.evenHalf + squared.oddHalf
+    }
+
+    /// Rows a, b, c, d of a 4 × 4 block to its columns.
+    @inline(__always)
+    private static func transpose(_ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>)
+        -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+        let ab = SIMD8(lowHalf: a, highHalf: b), cd = SIMD8(lowHalf: c, highHalf: d)
+        // (a0 a2 b0 b2), (a1 a3 b1 b3), (c0 c2 d0 d2), (c1 c3 d1 d3)
+        let even = SIMD8(lowHalf: ab.evenHalf, highHalf: cd.evenHalf)
+        let odd = SIMD8(lowHalf: ab.oddHalf, highHalf: cd.oddHalf)
+        return (even.evenHalf, odd.evenHalf, even.oddHalf, odd.oddHalf)
     }
 
     /// 10 · log10(max(x, 1e-10)) without a libm call, branch-free so the dB pass vectorises:
