@@ -1,5 +1,6 @@
 import CSndFile
 import Foundation
+import Synchronization
 
 /// The container and codec of a file as libsndfile reports them.
 public struct AudioFileFormat: Sendable, Hashable, CustomStringConvertible {
@@ -52,12 +53,19 @@ public final class SoundFile {
     public let format: AudioFileFormat
     public let isSeekable: Bool
     private let handle: OpaquePointer
+    private static let opening = Mutex(())
 
     public init(path: String) throws(AudioError) {
         self.path = path
         var info = SF_INFO()
-        guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
-            let reason = String(cString: sf_strerror(nil))
+        // libsndfile reports a failed open through one global error slot: open and read it under
+        // one lock, or parallel workers can blame a file for another file's failure.
+        let (opened, openError) = Self.opening.withLock { _ in
+            let h = sf_open(path, Int32(SFM_READ), &info)
+            return (h, h == nil ? String(cString: sf_strerror(nil)) : "")
+        }
+        guard let handle = opened else {
+            let reason = openError
             if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size == 0 {
                 throw .empty(path: path)
             }
