@@ -3,29 +3,19 @@ import Testing
 import TimbreAudio
 import TimbreAudioCatalog
 import TimbreCatalog
+import TimbreTestSupport
 
 /// Runs against the throw-away PostgreSQL server that scripts/test starts, each test in its own
 /// migrated schema.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil,
-                "needs the PostgreSQL server that scripts/test starts"))
+@Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
 struct AudioCatalogStoreTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("TimbreAudioTests/Fixtures")
 
-    /// A fresh schema; returns its URL (for per-worker connections) and a connection to drop it.
-    func makeSchema() throws -> (url: String, admin: PostgresConnection, schema: String) {
-        let schema = "a_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        let database = ProcessInfo.processInfo.environment["PGDATABASE"] ?? "postgres"
-        let url = "postgresql:///\(database)?options=-csearch_path%3D\(schema)"
-        let admin = try PostgresConnection(url: nil)
-        try admin.execute("CREATE SCHEMA \(schema)")
-        try Migrator.bundled().migrate(try PostgresConnection(url: url))
-        return (url, admin, String(schema))
-    }
-
     @Test func ingestStoresEachTrackOnceWithItsFacts() throws {
-        let (url, admin, schema) = try makeSchema()
-        defer { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        let url = catalog.url
         let files = IngestPipeline.files(in: [Self.fixtures.path])
         let pipeline = IngestPipeline(workerCount: 2)
         let first = try pipeline.run(files: files, makeStore: { AudioCatalogStore(db: try PostgresConnection(url: url)) })
@@ -47,8 +37,9 @@ struct AudioCatalogStoreTests {
 
     /// Two stores racing on the same content: one row survives, neither fails.
     @Test func concurrentStoresOfOneTrackKeepOneRow() throws {
-        let (url, admin, schema) = try makeSchema()
-        defer { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        let url = catalog.url
         let path = Self.fixtures.appendingPathComponent("wesnoth-knolls.mp3").path
         let track = try TrackAnalyser().analyse(path: path)
         let first = AudioCatalogStore(db: try PostgresConnection(url: url))
@@ -59,14 +50,14 @@ struct AudioCatalogStoreTests {
     }
 }
 
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil,
-                "needs the PostgreSQL server that scripts/test starts"))
+@Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
 struct StoredSequenceTests {
     /// Training windows come from the stored sequence: it reads back bit-exact, and its 3 s windows
     /// are the extractor's own output, sliced.
     @Test func storedSequenceReadsBackAndSegmentsWithoutDecoding() throws {
-        let (url, admin, schema) = try AudioCatalogStoreTests().makeSchema()
-        defer { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        let url = catalog.url
         let path = AudioCatalogStoreTests.fixtures.appendingPathComponent("wesnoth-battle.ogg").path
         let track = try TrackAnalyser().analyse(path: path)
         let store = AudioCatalogStore(db: try PostgresConnection(url: url))

@@ -4,13 +4,14 @@ import Testing
 import TimbreAudio
 import TimbreAudioCatalog
 import TimbreCatalog
+import TimbreTestSupport
 
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil,
-                "needs the PostgreSQL server that scripts/test starts"))
+@Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
 struct CatalogIngestQueueTests {
     @Test func twoConcurrentRunsSplitTheBatchAndAnalyseEachFileOnce() throws {
-        let (url, admin, schema) = try AudioCatalogStoreTests().makeSchema()
-        defer { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        let url = catalog.url
         let files = IngestPipeline.files(in: [AudioCatalogStoreTests.fixtures.path])
         try CatalogIngestQueue.enqueue(files, in: try PostgresConnection(url: url))
         // Two "processes", each with two workers, started together over the same files.
@@ -33,8 +34,9 @@ struct CatalogIngestQueueTests {
     }
 
     @Test func aClaimedFileIsSkippedByOthersAndFreedWhenItsWorkerDies() throws {
-        let (url, admin, schema) = try AudioCatalogStoreTests().makeSchema()
-        defer { _ = try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        let url = catalog.url
         let files = ["/music/a.ogg", "/music/b.ogg"]
         try CatalogIngestQueue.enqueue(files, in: try PostgresConnection(url: url))
         var other = try CatalogIngestQueue(db: try PostgresConnection(url: url), files: files)

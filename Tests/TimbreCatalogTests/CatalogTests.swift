@@ -2,12 +2,14 @@ import Foundation
 import Testing
 import TimbreCore
 import TimbreStrategies
+import TimbreTestSupport
 @testable import TimbreCatalog
 
 @Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
 struct MigrationTests {
     @Test func migrateTwiceIsANoOp() throws {
         let catalog = try TestCatalog(migrate: false)
+        defer { withExtendedLifetime(catalog) {} }
         let migrator = try Migrator.bundled()
         let first = try migrator.migrate(catalog.db)
         #expect(first.map(\.version) == migrator.migrations.map(\.version))
@@ -21,6 +23,7 @@ struct MigrationTests {
 
     @Test func unmigratedCatalogIsReportedClearly() throws {
         let catalog = try TestCatalog(migrate: false)
+        defer { withExtendedLifetime(catalog) {} }
         #expect(throws: DatabaseError.self) { try Migrator.bundled().requireCurrent(catalog.db) }
         do { try Migrator.bundled().requireCurrent(catalog.db) } catch {
             #expect("\(error)".contains("timbre db migrate"))
@@ -29,6 +32,7 @@ struct MigrationTests {
 
     @Test func schemaRejectsBadRows() throws {
         let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
         try catalog.db.execute("INSERT INTO users (external_id) VALUES ('u'); INSERT INTO items (external_id) VALUES ('i')")
         // NaN rating, and a rating for a user that does not exist.
         #expect(throws: DatabaseError.self) {
@@ -47,6 +51,7 @@ struct MigrationTests {
 struct ImportTests {
     @Test func realMovieLensImportsAndReimportsIdempotently() throws {
         let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
         let dir = try TestData.movieLensDirectory
         let importer = CatalogImporter(ratingsFile: dir + "/ml-100k.inter", itemsFile: dir + "/ml-100k.item",
                                        usersFile: dir + "/ml-100k.user", scale: RatingScale(lowest: 1, highest: 5))
@@ -75,6 +80,7 @@ struct ImportTests {
     ])
     func badLineIsRejectedWithItsLineNumber(_ name: String, _ text: String, _ line: Int, _ message: String) throws {
         let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
         let good = try TestData.file("good.inter", "user_id:token\titem_id:token\trating:float\n7\t70\t3\n")
         _ = try CatalogImporter(ratingsFile: good, scale: RatingScale(lowest: 1, highest: 5)).run(catalog.db)
         let before = try catalog.counts()
@@ -92,6 +98,7 @@ struct ImportTests {
 
     @Test func unknownItemIsRejectedWhenItemsAreGiven() throws {
         let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
         let items = try TestData.file("movies.csv", "movieId,title,genres\n1,\"Toy Story (1995)\",Animation|Comedy\n2,\"Heat, the film\",Action\n9,Untitled,(no genres listed)\n")
         let ratings = try TestData.file("ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n1,2,4,964981247\n2,3,2.5,964982224\n")
         do {
@@ -114,6 +121,7 @@ struct ImportTests {
 
     @Test func movieLensLayoutsAreRead() throws {
         let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
         let udata = try TestData.file("u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n")
         let dat = try TestData.file("ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n")
         _ = try CatalogImporter(ratingsFile: udata).run(catalog.db)
@@ -132,6 +140,7 @@ struct ImportTests {
 struct SnapshotAndModelTests {
     @Test func snapshotRoundTripsIdsAndValuesExactly() throws {
         let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
         let dir = try TestData.movieLensDirectory
         _ = try CatalogImporter(ratingsFile: dir + "/ml-100k.inter", itemsFile: dir + "/ml-100k.item").run(catalog.db)
         let snapshot = try catalog.db.loadConsistentSnapshot().ratings
@@ -152,6 +161,7 @@ struct SnapshotAndModelTests {
 
     @Test func storedModelScoresLikeTheFittedOne() throws {
         let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
         let dir = try TestData.movieLensDirectory
         _ = try CatalogImporter(ratingsFile: dir + "/ml-100k.inter").run(catalog.db)
         for name in registeredStrategies.names {
@@ -177,6 +187,7 @@ struct SnapshotAndModelTests {
 struct CommandLineTests {
     @Test func recommendForUnknownUserFailsClearly() throws {
         let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
         let ratings = try TestData.file("r.csv", "user,item,rating\na,x,5\nb,y,3\n")
         _ = try CatalogImporter(ratingsFile: ratings).run(catalog.db)
         let result = try TestData.runTimbre(["recommend", "--database", catalog.url, "--user", "nobody", "--strategy", "bias"])
@@ -187,6 +198,7 @@ struct CommandLineTests {
 
     @Test func recommendPrintsJSONForAKnownUser() throws {
         let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
         let ratings = try TestData.file("r.csv", "user,item,rating\na,x,5\na,y,1\nb,x,4\nb,z,5\nc,z,4\n")
         _ = try CatalogImporter(ratingsFile: ratings).run(catalog.db)
         let result = try TestData.runTimbre(["recommend", "--database", catalog.url, "--user", "a", "--strategy", "popularity",
@@ -215,6 +227,7 @@ struct CommandLineTests {
 struct EvaluationRunTests {
     @Test func evaluateStoresARunThatShowsTheSameFigures() throws {
         let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
         let dir = try TestData.movieLensDirectory
         _ = try CatalogImporter(ratingsFile: dir + "/ml-100k.inter").run(catalog.db)
         let evaluated = try TestData.runTimbre(["evaluate", "--database", catalog.url, "--split", "kfold", "--folds", "3",

@@ -1,18 +1,20 @@
 import Foundation
-import Testing
-@testable import TimbreCatalog
+import TimbreCatalog
+import TimbreEvaluation
 
 /// A private schema in the test server started by scripts/test (PGHOST etc. in the environment),
-/// migrated and dropped again, so tests running in parallel never see each other's rows.
-final class TestCatalog {
-    static var available: Bool { ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil }
+/// migrated and dropped again when this object goes, so tests running in parallel never see each
+/// other's rows. Keep it alive for the whole test (`defer { withExtendedLifetime(catalog) {} }`
+/// where only its `url` is used).
+public final class TestCatalog {
+    public static var available: Bool { ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil }
 
-    let schema: String
-    let db: PostgresConnection
+    public let schema: String
+    public let db: PostgresConnection
     /// Connection URL for the same schema, for the CLI.
-    let url: String
+    public let url: String
 
-    init(migrate: Bool = true) throws {
+    public init(migrate: Bool = true) throws {
         schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         let database = ProcessInfo.processInfo.environment["PGDATABASE"] ?? "postgres"
         url = "postgresql:///\(database)?options=-csearch_path%3D\(schema)"
@@ -26,19 +28,18 @@ final class TestCatalog {
         _ = try? db.execute("DROP SCHEMA \(schema) CASCADE")
     }
 
-    func count(_ table: String) throws -> Int {
+    public func count(_ table: String) throws -> Int {
         try db.query("SELECT count(*) FROM \(table)").int(0, 0)!
     }
 
-    func counts() throws -> [Int] { try ["users", "items", "ratings"].map(count) }
+    public func counts() throws -> [Int] { try ["users", "items", "ratings"].map(count) }
 }
 
-enum TestData {
+public enum TestData {
     /// MovieLens-100K as fetched by scripts/fetch-movielens.
-    static var movieLensDirectory: String {
+    public static var movieLensDirectory: String {
         get throws {
-            let dir = ProcessInfo.processInfo.environment["TIMBRE_ML100K_DIR"]
-                ?? (NSHomeDirectory() + "/.cache/timbre/ml-100k")
+            let dir = MovieLensFixture.directory
             guard FileManager.default.fileExists(atPath: dir + "/ml-100k.inter") else {
                 throw TestDataMissing(description: "MovieLens-100K not found in \(dir): run scripts/fetch-movielens (scripts/test does)")
             }
@@ -46,10 +47,10 @@ enum TestData {
         }
     }
 
-    struct TestDataMissing: Error, CustomStringConvertible { let description: String }
+    public struct TestDataMissing: Error, CustomStringConvertible { public let description: String }
 
     /// Writes `text` to a new temporary file and returns its path.
-    static func file(_ name: String, _ text: String) throws -> String {
+    public static func file(_ name: String, _ text: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent(name).path
@@ -58,7 +59,7 @@ enum TestData {
     }
 
     /// Runs the built `timbre` binary; returns exit status, stdout and stderr.
-    static func runTimbre(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    public static func runTimbre(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timbre")
         let fromSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build/debug/timbre")
@@ -72,8 +73,8 @@ enum TestData {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         try process.run()
