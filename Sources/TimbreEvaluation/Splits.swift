@@ -45,24 +45,30 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Shuffles run over users and ratings in external-id order, not dense-index order, so one
+    /// seed gives one split of the same data however it was loaded (a file, the catalog).
     public func splits(of matrix: RatingMatrix) throws -> [TrainTestSplit] {
         try validate()
         var rng = SeededGenerator(seed: seed)
         let all = matrix.triples
+        let users = (0..<Int32(matrix.userCount)).sorted { matrix.users[$0] < matrix.users[$1] }
+        // A user's ratings (indices into `all`, which is user-major) in item external-id order.
+        func ratings(of u: Int32) -> [Int] {
+            Array(matrix.byUser.range(u)).sorted { matrix.items[all[$0].item] < matrix.items[all[$1].item] }
+        }
         var testSets: [[Int]] // indices into `all`
         switch method {
         case let .randomKFold(k):
-            var order = Array(all.indices)
+            var order = users.flatMap(ratings(of:))
             rng.shuffle(&order)
             testSets = (0..<k).map { f in Array(order[(f * order.count / k)..<((f + 1) * order.count / k)]) }
         case let .userHoldout(k, fraction):
-            var users = (0..<matrix.userCount).filter { matrix.byUser.count(Int32($0)) > 0 }
-            rng.shuffle(&users)
+            var rated = users.filter { matrix.byUser.count($0) > 0 }
+            rng.shuffle(&rated)
             testSets = (0..<k).map { f in
                 var held: [Int] = []
-                for u in users[(f * users.count / k)..<((f + 1) * users.count / k)] {
-                    // `triples` is user-major, so a user's ratings are their CSR range.
-                    var rows = Array(matrix.byUser.range(Int32(u)))
+                for u in rated[(f * rated.count / k)..<((f + 1) * rated.count / k)] {
+                    var rows = ratings(of: u)
                     rng.shuffle(&rows)
                     held += rows.prefix(Self.heldOutCount(rows.count, fraction))
                 }
@@ -70,18 +76,19 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
             }
         case let .temporal(fraction):
             var held: [Int] = []
-            for u in 0..<Int32(matrix.userCount) {
-                let rows = Array(matrix.byUser.range(u)).sorted {
-                    (all[$0].timestamp, all[$0].item) < (all[$1].timestamp, all[$1].item)
-                }
+            for u in users {
+                // Stable sort: equal timestamps keep item external-id order.
+                let rows = ratings(of: u).enumerated().sorted {
+                    (all[$0.element].timestamp, $0.offset) < (all[$1.element].timestamp, $1.offset)
+                }.map(\.element)
                 held += rows.suffix(Self.heldOutCount(rows.count, fraction))
             }
             testSets = [held]
         case .leaveOneOut:
             var held: [Int] = []
-            for u in 0..<Int32(matrix.userCount) where matrix.byUser.count(u) >= 2 {
-                let r = matrix.byUser.range(u)
-                held.append(r.lowerBound + rng.below(r.count))
+            for u in users where matrix.byUser.count(u) >= 2 {
+                let rows = ratings(of: u)
+                held.append(rows[rng.below(rows.count)])
             }
             testSets = [held]
         }
