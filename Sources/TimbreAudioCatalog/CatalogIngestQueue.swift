@@ -9,16 +9,13 @@ import TimbreCatalog
 /// rolls back with its connection, so its file is simply claimed by the next worker.
 public struct CatalogIngestQueue: IngestQueue {
     private let db: PostgresConnection
-    private var inTransaction = false
 
     /// Adds `files` to the queue (marking them to do again if an earlier run finished them: the
     /// content hash then decides quickly whether there is anything to analyse).
     public static func enqueue(_ files: [String], in db: PostgresConnection) throws {
         try db.transaction {
             try db.execute("CREATE TEMP TABLE ingest_batch (path text PRIMARY KEY) ON COMMIT DROP")
-            try db.copyIn("COPY ingest_batch FROM STDIN (FORMAT csv)") { send in
-                try send(Array(Set(files).map(csvQuoted).joined(separator: "\n").utf8) + [0x0A])
-            }
+            try db.copyRows("COPY ingest_batch FROM STDIN", Array(Set(files))) { [$0] }
             try db.execute("""
                 INSERT INTO audio_ingest_queue (path) SELECT path FROM ingest_batch
                 ON CONFLICT (path) DO UPDATE SET finished_at = NULL, error = NULL, enqueued_at = now()
@@ -31,21 +28,17 @@ public struct CatalogIngestQueue: IngestQueue {
     public init(db: PostgresConnection, files: [String]) throws {
         self.db = db
         try db.execute("CREATE TEMP TABLE IF NOT EXISTS my_batch (path text PRIMARY KEY)")
-        try db.copyIn("COPY my_batch FROM STDIN (FORMAT csv)") { send in
-            try send(Array(Set(files).map(csvQuoted).joined(separator: "\n").utf8) + [0x0A])
-        }
+        try db.copyRows("COPY my_batch FROM STDIN", Array(Set(files))) { [$0] }
     }
 
     public mutating func next() throws -> String? {
         try db.execute("BEGIN")
-        inTransaction = true
         let claimed = try db.execute("""
             SELECT q.path FROM audio_ingest_queue q JOIN my_batch b ON b.path = q.path
             WHERE q.finished_at IS NULL ORDER BY q.path LIMIT 1 FOR UPDATE OF q SKIP LOCKED
             """)
         guard claimed.rowCount == 1 else {
             try db.execute("COMMIT")
-            inTransaction = false
             return nil
         }
         return claimed.string(0, 0)
@@ -54,8 +47,5 @@ public struct CatalogIngestQueue: IngestQueue {
     public mutating func done(_ path: String, failure: String?) throws {
         try db.query("UPDATE audio_ingest_queue SET finished_at = now(), error = $2 WHERE path = $1", [path, failure])
         try db.execute("COMMIT")
-        inTransaction = false
     }
 }
-
-private func csvQuoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }

@@ -106,7 +106,7 @@ extension QueryResult {
 
 extension PostgresConnection {
     /// Streams `records` into a `COPY … FROM STDIN` (text format) in chunks of rows.
-    func copyRows<R>(_ sql: String, _ records: [R], progress: ProgressReporter?, fields: (R) -> [String?]) throws {
+    public func copyRows<R>(_ sql: String, _ records: [R], progress: ProgressReporter? = nil, fields: (R) -> [String?]) throws {
         try copyIn(sql) { send in
             var buffer: [UInt8] = []
             buffer.reserveCapacity(1 << 16)

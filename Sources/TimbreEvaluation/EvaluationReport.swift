@@ -101,12 +101,9 @@ public struct EvaluationReport: Codable, Sendable {
 
     /// Long format: one row per strategy and metric (timings included), for scripts.
     public func csv() -> String {
-        func field(_ s: String) -> String {
-            s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
         var lines = ["strategy,parameters,metric,value,lower,upper,units,diff_vs_first,p_vs_first"]
         for s in strategies {
-            let head = "\(field(s.label)),\(field(s.parameters.summary))"
+            let head = "\(csvField(s.label)),\(csvField(s.parameters.summary))"
             for m in s.metrics {
                 let diff = m.vsFirst.map { String($0.difference) } ?? "", p = m.vsFirst.map { String($0.pValue) } ?? ""
                 lines.append("\(head),\(m.name),\(m.value),\(m.lower),\(m.upper),\(m.units),\(diff),\(p)")
@@ -146,15 +143,7 @@ public struct EvaluationReport: Codable, Sendable {
         for (name, get) in [("fit s", \StrategyTimings.fitSeconds), ("predict s", \.predictSeconds), ("recommend s", \.recommendSeconds)] {
             rows.append([name] + strategies.map { String(format: "%.3f", $0.timings[keyPath: get]) })
         }
-        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
-        for (r, row) in rows.enumerated() {
-            out += row.enumerated().map { c, cell in
-                c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
-                       : String(repeating: " ", count: widths[c] - cell.count) + cell
-            }.joined(separator: "  ") + "\n"
-            if r == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
-        }
-        return out
+        return out + renderTable(rows[0], Array(rows.dropFirst()), rightAligned: Set(1..<rows[0].count)) + "\n"
     }
 
     /// One panel per metric, one bar per strategy with its 95% interval as a whisker.

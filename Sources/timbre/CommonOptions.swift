@@ -46,24 +46,6 @@ struct StrategyOptions: ParsableArguments {
     }
 }
 
-/// Prints rows as an aligned text table.
-func renderTable(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
-    var widths = header.map(\.count)
-    for row in rows { for (c, cell) in row.enumerated() { widths[c] = max(widths[c], cell.count) } }
-    func line(_ cells: [String]) -> String {
-        cells.enumerated().map { c, cell in
-            let pad = String(repeating: " ", count: widths[c] - cell.count)
-            return rightAligned.contains(c) ? pad + cell : cell + pad
-        }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-    }
-    return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.map(line))
-        .joined(separator: "\n")
-}
-
-func csvField(_ s: String) -> String {
-    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-}
-
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TimbreCatalog
+import TimbreCore
 
 struct DatabaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -112,17 +112,12 @@ struct PublishCommand: ParsableCommand {
                 INSERT INTO recommendation_lists (strategy, model_id, list_length) VALUES ($1, $2, $3) RETURNING id
                 """, [stored.strategy, String(stored.id), String(n)])
             let listID = list.string(0, 0)!
-            try db.copyIn("COPY recommendation_entries (list_id, user_id, rank, item_id, score) FROM STDIN") { send in
-                var text = ""
-                for (u, top) in lists.enumerated() {
-                    for (k, s) in top.enumerated() {
-                        guard let item = itemCatalogID[stored.items[s.item]] else { continue }
-                        text += "\(listID)\t\(snapshot.userIDs[u])\t\(k + 1)\t\(item)\t\(s.score)\n"
-                    }
-                    if text.utf8.count > 1 << 16 { try send(Array(text.utf8)); text = "" }
+            let entries = lists.enumerated().flatMap { u, top in
+                top.enumerated().compactMap { k, s in
+                    itemCatalogID[stored.items[s.item]].map { [listID, String(snapshot.userIDs[u]), String(k + 1), String($0), String(s.score)] }
                 }
-                if !text.isEmpty { try send(Array(text.utf8)) }
             }
+            try db.copyRows("COPY recommendation_entries (list_id, user_id, rank, item_id, score) FROM STDIN", entries) { $0 }
             return Int64(listID)!
         }
         note(String(format: "published list #%lld: top-%d for %d users in %.2f s", listID, n, ratings.userCount, Date().timeIntervalSince(start)))

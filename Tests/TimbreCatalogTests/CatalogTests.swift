@@ -211,6 +211,24 @@ struct CommandLineTests {
         #expect(output.items.first?.score == 2)
     }
 
+    @Test func publishWritesTopNForEveryUserAndNothingTheyRated() throws {
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        // Rating counts x 3, y 2, z 2, w 1: no two items a user could get tie.
+        let ratings = try TestData.file("r.csv", "user,item,rating\na,x,5\na,y,1\nb,x,4\nb,z,5\nc,z,4\nc,w,2\nd,x,3\nd,y,4\n")
+        _ = try CatalogImporter(ratingsFile: ratings).run(catalog.db)
+        let result = try TestData.runTimbre(["publish", "--database", catalog.url, "--strategy", "popularity", "-n", "2"])
+        #expect(result.status == 0, "\(result.err)")
+        let list = try catalog.db.query("""
+            SELECT u.external_id, e.rank, i.external_id FROM recommendation_entries e
+            JOIN users u ON u.id = e.user_id JOIN items i ON i.id = e.item_id
+            WHERE e.list_id = $1 ORDER BY 1, 2
+            """, [result.out.trimmingCharacters(in: .whitespacesAndNewlines)])
+        var got: [String: [String]] = [:]
+        for r in 0..<list.rowCount { got[list.string(r, 0)!, default: []].append(list.string(r, 2)!) }
+        #expect(got == ["a": ["z", "w"], "b": ["y", "w"], "c": ["x", "y"], "d": ["z", "w"]])
+    }
+
     @Test func connectionErrorsNameTheServerButNotThePassword() throws {
         do {
             _ = try PostgresConnection(url: "postgresql://someone:hunter2secret@127.0.0.1:1/somedb?connect_timeout=2")
