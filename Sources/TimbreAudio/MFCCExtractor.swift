@@ -64,7 +64,7 @@ public struct FeatureMatrix: Sendable, Equatable {
 public final class MFCCExtractor {
     public let configuration: MFCCConfiguration
     public let filterbank: MelFilterbank
-    private let fft: RealFFT
+    private let fft: ComplexFFT
     private let window: [Float]
     /// Orthonormal DCT-II rows, coefficientCount × melBandCount.
     private let dctMatrix: [Float]
@@ -88,7 +88,7 @@ public final class MFCCExtractor {
         self.configuration = c
         filterbank = try MelFilterbank(sampleRate: c.sampleRate, fftSize: c.fftSize, bandCount: c.melBandCount,
                                        minimumFrequency: c.minimumFrequency, maximumFrequency: c.maximumFrequency)
-        fft = try RealFFT(size: c.fftSize, spectrumCount: Self.batch)
+        fft = try ComplexFFT(size: c.fftSize, spectrumCount: Self.batch / 2)
         // scipy.signal.get_window('hann', n, fftbins=True): the periodic window.
         window = (0..<c.fftSize).map { i in Float(0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(c.fftSize))) }
         let bands = c.melBandCount
@@ -101,7 +101,9 @@ public final class MFCCExtractor {
         }
         dctMatrix = dct
         power = [Float](repeating: 0, count: (c.fftSize / 2 + 1) * Self.batch)
-        packedWeights = filterbank.filters.flatMap(\.weights)
+        // The power spectra below come out as 4·|X|² (see separatedPowers); a quarter is exact in
+        // binary floating point, so folding it into the weights changes no result.
+        packedWeights = filterbank.filters.flatMap(\.weights).map { $0 * 0.25 }
         weightStarts = filterbank.filters.reduce(into: [0]) { $0.append($0.last! + $1.weights.count) }
         firstBins = filterbank.filters.map(\.firstBin)
     }
@@ -181,36 +183,43 @@ public final class MFCCExtractor {
                         var first = 0
                         while first < frames {
                             let count = min(batch, frames - first)
-                            for f in 0..<batch {
-                                let t = first + f
-                                if t >= frames {
-                                    (spectra + f * spectrumStride).update(repeating: 0, count: 2 * bins)
-                                    continue
-                                }
+                            // Frames first + 2p and first + 2p + 1 go through one complex FFT as its real
+                            // and imaginary parts.
+                            for pair in 0..<(batch / 2) {
+                                let a = first + 2 * pair
                                 // Frame t covers padded[t·hop ..< t·hop + nfft], i.e. signal[t·hop − nfft/2 …].
-                                let start = t * c.hopLength - half
-                                if start >= 0 && start + nfft <= n {
-                                    let source = signal.baseAddress! + start
-                                    for i in 0..<nfft { input[i] = source[i] * window[i] }
+                                let startA = a * c.hopLength - half, startB = startA + c.hopLength
+                                if a + 1 < frames && startA >= 0 && startB + nfft <= n {
+                                    Self.interleaveWindowed(signal.baseAddress! + startA, signal.baseAddress! + startB,
+                                                            window: window.baseAddress!, count: nfft, into: input)
                                 } else {
                                     for i in 0..<nfft {
-                                        let index = start + i
-                                        input[i] = index >= 0 && index < n ? signal[index] * window[i] : 0
+                                        let indexA = startA + i, indexB = startB + i
+                                        input[2 * i] = a < frames && indexA >= 0 && indexA < n ? signal[indexA] * window[i] : 0
+                                        input[2 * i + 1] = a + 1 < frames && indexB >= 0 && indexB < n ? signal[indexB] * window[i] : 0
                                     }
                                 }
-                                fft.transform(intoSpectrum: f)
+                                fft.transform(intoSpectrum: pair)
+                                // Bin N − k for k = 0 is bin 0: a copy in the spare slot keeps the loop below
+                                // free of wrap-around.
+                                let spectrum = spectra + pair * spectrumStride
+                                spectrum[2 * nfft] = spectrum[0]
+                                spectrum[2 * nfft + 1] = spectrum[1]
                             }
-                            // Power spectra, four bins of all eight frames at a time: |X|² of each frame's
-                            // bins k…k+3, then a transpose in registers into the bin-major layout.
+                            // With Z = FFT(a + i·b): A[k] = (Z[k] + conj Z[N−k]) / 2, B[k] = (Z[k] − conj Z[N−k]) / 2i.
+                            // |A|² and |B|² are computed four bins at a time without the 1/4 (it is in the
+                            // mel weights), then a transpose in registers puts them in the bin-major batch.
                             var k = 0
                             while k + 4 <= bins {
-                                let spectrum = spectra + 2 * k
-                                let (a0, a1, a2, a3) = Self.transpose(
-                                    Self.power4(spectrum), Self.power4(spectrum + spectrumStride),
-                                    Self.power4(spectrum + 2 * spectrumStride), Self.power4(spectrum + 3 * spectrumStride))
-                                let (b0, b1, b2, b3) = Self.transpose(
-                                    Self.power4(spectrum + 4 * spectrumStride), Self.power4(spectrum + 5 * spectrumStride),
-                                    Self.power4(spectrum + 6 * spectrumStride), Self.power4(spectrum + 7 * spectrumStride))
+                                let (p0, p1) = Self.separatedPowers(spectra + 2 * k, mirrored: spectra + 2 * (nfft - k - 3))
+                                let (p2, p3) = Self.separatedPowers(spectra + spectrumStride + 2 * k,
+                                                                    mirrored: spectra + spectrumStride + 2 * (nfft - k - 3))
+                                let (p4, p5) = Self.separatedPowers(spectra + 2 * spectrumStride + 2 * k,
+                                                                    mirrored: spectra + 2 * spectrumStride + 2 * (nfft - k - 3))
+                                let (p6, p7) = Self.separatedPowers(spectra + 3 * spectrumStride + 2 * k,
+                                                                    mirrored: spectra + 3 * spectrumStride + 2 * (nfft - k - 3))
+                                let (a0, a1, a2, a3) = Self.transpose(p0, p1, p2, p3)
+                                let (b0, b1, b2, b3) = Self.transpose(p4, p5, p6, p7)
                                 let out = UnsafeMutableRawPointer(powers + k * batch)
                                 out.storeBytes(of: SIMD8(lowHalf: a0, highHalf: b0), toByteOffset: 0, as: SIMD8<Float>.self)
                                 out.storeBytes(of: SIMD8(lowHalf: a1, highHalf: b1), toByteOffset: 32, as: SIMD8<Float>.self)
@@ -219,9 +228,13 @@ public final class MFCCExtractor {
                                 k += 4
                             }
                             for k in k..<bins {
-                                for f in 0..<batch {
-                                    let re = spectra[f * spectrumStride + 2 * k], im = spectra[f * spectrumStride + 2 * k + 1]
-                                    powers[k * batch + f] = re * re + im * im
+                                for pair in 0..<(batch / 2) {
+                                    let z = spectra + pair * spectrumStride
+                                    let (ar, ai) = (z[2 * k], z[2 * k + 1])
+                                    let (br, bi) = (z[2 * (nfft - k)], z[2 * (nfft - k) + 1])
+                                    let (sr, si, dr, di) = (ar + br, ai - bi, ar - br, ai + bi)
+                                    powers[k * batch + 2 * pair] = sr * sr + si * si
+                                    powers[k * batch + 2 * pair + 1] = dr * dr + di * di
                                 }
                             }
                             for m in 0..<bands {
@@ -253,12 +266,39 @@ public final class MFCCExtractor {
         return melDB
     }
 
-    /// |X|² of the four complex bins at `spectrum` (interleaved re, im).
+    /// 4·|A[k]|² and 4·|B[k]|² for bins k…k+3 of the two real frames a, b inside Z = FFT(a + i·b):
+    /// `spectrum` points at Z[k] (interleaved re, im), `mirrored` at Z[N−k−3], so its four bins
+    /// reversed are Z[N−k] … Z[N−k−3].
     @inline(__always)
-    private static func power4(_ spectrum: UnsafePointer<Float>) -> SIMD4<Float> {
-        let pairs = UnsafeRawPointer(spectrum).loadUnaligned(as: SIMD8<Float>.self)
-        let squared = pairs * pairs
-        return squared.evenHalf + squared.oddHalf
+    private static func separatedPowers(_ spectrum: UnsafePointer<Float>, mirrored: UnsafePointer<Float>)
+        -> (SIMD4<Float>, SIMD4<Float>) {
+        let z = UnsafeRawPointer(spectrum).loadUnaligned(as: SIMD8<Float>.self)
+        let m = UnsafeRawPointer(mirrored).loadUnaligned(as: SIMD8<Float>.self)
+        let (zr, zi) = (z.evenHalf, z.oddHalf)
+        let (me, mo) = (m.evenHalf, m.oddHalf)
+        let (mr, mi) = (SIMD4(me[3], me[2], me[1], me[0]), SIMD4(mo[3], mo[2], mo[1], mo[0]))
+        let (sr, si, dr, di) = (zr + mr, zi - mi, zr - mr, zi + mi)
+        return (sr * sr + si * si, dr * dr + di * di)
+    }
+
+    /// Writes (a[i]·w[i], b[i]·w[i]) pairs: two windowed frames as one complex input.
+    @inline(__always)
+    private static func interleaveWindowed(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, window: UnsafePointer<Float>,
+                                           count: Int, into output: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i + 4 <= count {
+            let w = UnsafeRawPointer(window + i).loadUnaligned(as: SIMD4<Float>.self)
+            let x = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Float>.self) * w
+            let y = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD4<Float>.self) * w
+            UnsafeMutableRawPointer(output + 2 * i).storeBytes(
+                of: SIMD8(x[0], y[0], x[1], y[1], x[2], y[2], x[3], y[3]), as: SIMD8<Float>.self)
+            i += 4
+        }
+        while i < count {
+            output[2 * i] = a[i] * window[i]
+            output[2 * i + 1] = b[i] * window[i]
+            i += 1
+        }
     }
 
     /// Rows a, b, c, d of a 4 × 4 block to its columns.

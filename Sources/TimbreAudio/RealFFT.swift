@@ -22,10 +22,6 @@ public final class RealFFT {
     public let spectrumStride: Int
     private let plan: fftwf_plan
 
-    /// FFTW's planner keeps global tables (wisdom) and is not thread-safe; plan creation and
-    /// destruction are serialised here, execution is not.
-    private static let plannerLock = NSLock()
-
     public enum Rigor: Sendable {
         /// Times candidate algorithms once per size (later plans of the same size reuse wisdom).
         case measure
@@ -45,7 +41,7 @@ public final class RealFFT {
               let outputBase = fftwf_alloc_real(spectrumStride * spectrumCount) else {
             throw .library("fftwf_alloc failed for size \(size)")
         }
-        let plan = Self.plannerLock.withLock {
+        let plan = FFTWPlanner.lock.withLock {
             fftwf_plan_dft_r2c_1d(Int32(size), inputBase, Self.complex(outputBase), rigor.flags)
         }
         guard let plan else {
@@ -61,7 +57,7 @@ public final class RealFFT {
     }
 
     deinit {
-        Self.plannerLock.withLock { fftwf_destroy_plan(plan) }
+        FFTWPlanner.lock.withLock { fftwf_destroy_plan(plan) }
         fftwf_free(input.baseAddress)
         fftwf_free(output.baseAddress)
     }
@@ -73,7 +69,13 @@ public final class RealFFT {
         fftwf_execute_dft_r2c(plan, input.baseAddress, Self.complex(output.baseAddress! + index * spectrumStride))
     }
 
-    private static func complex(_ floats: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<fftwf_complex> {
+    static func complex(_ floats: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<fftwf_complex> {
         UnsafeMutableRawPointer(floats).assumingMemoryBound(to: fftwf_complex.self)
     }
+}
+
+/// FFTW's planner keeps global tables (wisdom) and is not thread-safe: every plan creation and
+/// destruction in this module goes through this lock; execution does not.
+enum FFTWPlanner {
+    static let lock = NSLock()
 }
