@@ -66,8 +66,11 @@ public final class MFCCExtractor {
     public let filterbank: MelFilterbank
     private let fft: ComplexFFT
     private let window: [Float]
+    /// The window with every value twice (w0 w0 w1 w1 …), to multiply interleaved frame pairs.
+    private let pairedWindow: [Float]
     /// Orthonormal DCT-II rows, coefficientCount × melBandCount.
     private let dctMatrix: [Float]
+    private let dct: SymmetricDCT
     /// Power spectra of one batch of frames, bin-major.
     private var power: [Float]
     /// Frames per batch; the power and mel loops below are written for exactly eight (SIMD8).
@@ -91,6 +94,7 @@ public final class MFCCExtractor {
         fft = try ComplexFFT(size: c.fftSize, spectrumCount: Self.batch / 2)
         // scipy.signal.get_window('hann', n, fftbins=True): the periodic window.
         window = (0..<c.fftSize).map { i in Float(0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(c.fftSize))) }
+        pairedWindow = window.flatMap { [$0, $0] }
         let bands = c.melBandCount
         var dct = [Float](repeating: 0, count: c.coefficientCount * bands)
         for k in 0..<c.coefficientCount {
@@ -100,6 +104,7 @@ public final class MFCCExtractor {
             }
         }
         dctMatrix = dct
+        self.dct = SymmetricDCT(matrix: dct, coefficientCount: c.coefficientCount, bandCount: bands)
         power = [Float](repeating: 0, count: (c.fftSize / 2 + 1) * Self.batch)
         // The power spectra below come out as 4·|X|² (see separatedPowers); a quarter is exact in
         // binary floating point, so folding it into the weights changes no result.
@@ -113,47 +118,50 @@ public final class MFCCExtractor {
 
     /// The mel power spectrogram in dB after top_db clipping, bands × frames.
     public func melSpectrogramDB(_ samples: [Float]) -> FeatureMatrix {
-        FeatureMatrix(rowCount: configuration.melBandCount, columnCount: frameCount(forSampleCount: samples.count),
-                      values: melDBBandMajor(samples))
+        var (values, floor) = melDBBandMajor(samples)
+        for i in values.indices { values[i] = max(values[i], floor) }
+        return FeatureMatrix(rowCount: configuration.melBandCount, columnCount: frameCount(forSampleCount: samples.count),
+                             values: values)
     }
 
     /// MFCCs, coefficientCount × frames (rows are coefficients).
     public func mfcc(_ samples: [Float]) -> FeatureMatrix {
-        let melDB = melDBBandMajor(samples)
+        let (melDB, floor) = melDBBandMajor(samples)
         let frames = frameCount(forSampleCount: samples.count)
         let bands = configuration.melBandCount
         let coefficients = configuration.coefficientCount
         var out = [Float](repeating: 0, count: coefficients * frames)
-        // Row k of the output accumulates dct[k, m] · band m across all frames at once: a loop over
-        // frames without a reduction, which the compiler vectorises (a per-frame dot product would not be).
-        // Four bands per pass keep the partial sum in a register instead of reloading the row; the
-        // additions stay in band order, so the result is the same to the bit.
         melDB.withUnsafeBufferPointer { db in
-            dctMatrix.withUnsafeBufferPointer { dct in
-                out.withUnsafeMutableBufferPointer { out in
+        out.withUnsafeMutableBufferPointer { out in
+        dct.weights.withUnsafeBufferPointer { weights in
+        dct.rows.withUnsafeBufferPointer { rows in
+        dct.even.withUnsafeBufferPointer { even in
+                let db = db.baseAddress!, out = out.baseAddress!
+                let tiled = frames / 8 * 8
+                var t = 0
+                while t < tiled {
+                    dct.transform(db + t, rowStride: frames, floor: floor, into: out + t,
+                                  weights: weights.baseAddress!, rows: rows.baseAddress!, even: even.baseAddress!)
+                    t += 8
+                }
+                // The last frames one at a time, straight from the DCT matrix.
+                for t in tiled..<frames {
                     for k in 0..<coefficients {
-                        let row = out.baseAddress! + k * frames
-                        let weights = dct.baseAddress! + k * bands
-                        var m = 0
-                        while m + 4 <= bands {
-                            let (w0, w1, w2, w3) = (weights[m], weights[m + 1], weights[m + 2], weights[m + 3])
-                            let b0 = db.baseAddress! + m * frames, b1 = b0 + frames, b2 = b1 + frames, b3 = b2 + frames
-                            for t in 0..<frames { row[t] = row[t] + w0 * b0[t] + w1 * b1[t] + w2 * b2[t] + w3 * b3[t] }
-                            m += 4
-                        }
-                        for m in m..<bands {
-                            let band = db.baseAddress! + m * frames
-                            for t in 0..<frames { row[t] += weights[m] * band[t] }
-                        }
+                        var sum: Float = 0
+                        for m in 0..<bands { sum += dctMatrix[k * bands + m] * max(db[m * frames + t], floor) }
+                        out[k * frames + t] = sum
                     }
                 }
-            }
+        }
+        }
+        }
+        }
         }
         return FeatureMatrix(rowCount: coefficients, columnCount: frames, values: out)
     }
 
-    /// dB mel spectrogram, bands × frames, clipped at max − top_db.
-    private func melDBBandMajor(_ samples: [Float]) -> [Float] {
+    /// dB mel spectrogram, bands × frames, not yet clipped, and the clip floor (max − top_db).
+    private func melDBBandMajor(_ samples: [Float]) -> (values: [Float], floor: Float) {
         let c = configuration
         let n = samples.count
         let frames = frameCount(forSampleCount: n)
@@ -162,6 +170,7 @@ public final class MFCCExtractor {
         let half = nfft / 2
         let bins = nfft / 2 + 1
         var melDB = [Float](repeating: 0, count: frames * bands)
+        var loudest = SIMD8<Float>(repeating: -.infinity)
         let input = fft.input.baseAddress!
         let spectra = fft.output.baseAddress!
         let spectrumStride = fft.spectrumStride
@@ -172,6 +181,7 @@ public final class MFCCExtractor {
         let weights = packed.baseAddress!
         samples.withUnsafeBufferPointer { signal in
             window.withUnsafeBufferPointer { window in
+            pairedWindow.withUnsafeBufferPointer { pairedWindow in
                 power.withUnsafeMutableBufferPointer { power in
                     melDB.withUnsafeMutableBufferPointer { melDB in
                         // Frames go through in batches of `batch`: the power spectra of a batch are stored
@@ -191,7 +201,7 @@ public final class MFCCExtractor {
                                 let startA = a * c.hopLength - half, startB = startA + c.hopLength
                                 if a + 1 < frames && startA >= 0 && startB + nfft <= n {
                                     Self.interleaveWindowed(signal.baseAddress! + startA, signal.baseAddress! + startB,
-                                                            window: window.baseAddress!, count: nfft, into: input)
+                                                            pairedWindow: pairedWindow.baseAddress!, count: nfft, into: input)
                                 } else {
                                     for i in 0..<nfft {
                                         let indexA = startA + i, indexB = startB + i
@@ -238,32 +248,43 @@ public final class MFCCExtractor {
                                 }
                             }
                             for m in 0..<bands {
-                                // A SIMD value, so the eight sums stay in registers across the loop.
-                                var sums = SIMD8<Float>()
+                                // SIMD values, so the eight sums stay in registers across the loop; two of
+                                // them (even and odd weights), so consecutive additions do not wait on
+                                // each other.
+                                var even = SIMD8<Float>(), odd = SIMD8<Float>()
                                 var row = UnsafeRawPointer(powers + firstBins[m] * batch)
-                                for j in weightStarts[m]..<weightStarts[m + 1] {
-                                    sums += weights[j] * row.loadUnaligned(as: SIMD8<Float>.self)
-                                    row += batch * MemoryLayout<Float>.stride
+                                var j = weightStarts[m]
+                                let end = weightStarts[m + 1]
+                                while j + 2 <= end {
+                                    even += weights[j] * row.loadUnaligned(as: SIMD8<Float>.self)
+                                    odd += weights[j + 1] * row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                                    row += 2 * batch * MemoryLayout<Float>.stride
+                                    j += 2
                                 }
+                                if j < end { even += weights[j] * row.loadUnaligned(as: SIMD8<Float>.self) }
+                                // dB here, while the sums are in registers; the top_db clip needs the
+                                // loudest value of the whole input, so it is applied by the callers.
+                                let decibels = Self.decibels(even + odd)
+                                loudest = lanewiseMax(loudest, decibels)
                                 let out = melDB.baseAddress! + m * frames + first
-                                for f in 0..<count { out[f] = sums[f] }
+                                if count == batch {
+                                    UnsafeMutableRawPointer(out).storeBytes(of: decibels, as: SIMD8<Float>.self)
+                                } else {
+                                    for f in 0..<count { out[f] = decibels[f] }
+                                }
                             }
                             first += batch
                         }
-                        // log is monotonic, so the loudest dB value is the dB of the loudest power, known
-                        // before any dB is taken; same rounding as librosa: float32 max minus top_db.
-                        let loudestPower = UnsafeBufferPointer(melDB).largestMagnitude
-                        let floor = c.topDB.map { Self.decibels(loudestPower) - $0 } ?? -.infinity
-                        // dB and top_db clipping in one branch-free pass, which the compiler vectorises.
-                        for i in 0..<melDB.count { melDB[i] = max(Self.decibels(melDB[i]), floor) }
                     }
                 }
+            }
             }
         }
         }
         }
         }
-        return melDB
+        // Same rounding as librosa: the float32 maximum minus top_db.
+        return (melDB, c.topDB.map { loudest.max() - $0 } ?? -.infinity)
     }
 
     /// 4·|A[k]|² and 4·|B[k]|² for bins k…k+3 of the two real frames a, b inside Z = FFT(a + i·b):
@@ -283,20 +304,26 @@ public final class MFCCExtractor {
 
     /// Writes (a[i]·w[i], b[i]·w[i]) pairs: two windowed frames as one complex input.
     @inline(__always)
-    private static func interleaveWindowed(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, window: UnsafePointer<Float>,
+    private static func interleaveWindowed(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, pairedWindow: UnsafePointer<Float>,
                                            count: Int, into output: UnsafeMutablePointer<Float>) {
-        var i = 0
-        while i + 4 <= count {
-            let w = UnsafeRawPointer(window + i).loadUnaligned(as: SIMD4<Float>.self)
-            let x = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Float>.self) * w
-            let y = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD4<Float>.self) * w
-            UnsafeMutableRawPointer(output + 2 * i).storeBytes(
-                of: SIMD8(x[0], y[0], x[1], y[1], x[2], y[2], x[3], y[3]), as: SIMD8<Float>.self)
-            i += 4
+        // Eight samples of each frame per pass, with plain pointer steps: the loop is load/store
+        // bound, so its own bookkeeping matters.
+        var (x, y, w, out) = (UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeRawPointer(pairedWindow), UnsafeMutableRawPointer(output))
+        let end = UnsafeRawPointer(a + count / 8 * 8)
+        while x < end {
+            let x0 = x.loadUnaligned(as: SIMD4<Float>.self), x1 = x.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self)
+            let y0 = y.loadUnaligned(as: SIMD4<Float>.self), y1 = y.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self)
+            out.storeBytes(of: SIMD8(x0[0], y0[0], x0[1], y0[1], x0[2], y0[2], x0[3], y0[3]) * w.loadUnaligned(as: SIMD8<Float>.self),
+                           as: SIMD8<Float>.self)
+            out.storeBytes(of: SIMD8(x1[0], y1[0], x1[1], y1[1], x1[2], y1[2], x1[3], y1[3])
+                               * w.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
+                           toByteOffset: 32, as: SIMD8<Float>.self)
+            x += 32; y += 32; w += 64; out += 64
         }
+        var i = count / 8 * 8
         while i < count {
-            output[2 * i] = a[i] * window[i]
-            output[2 * i + 1] = b[i] * window[i]
+            output[2 * i] = a[i] * pairedWindow[2 * i]
+            output[2 * i + 1] = b[i] * pairedWindow[2 * i]
             i += 1
         }
     }
@@ -312,20 +339,108 @@ public final class MFCCExtractor {
         return (even.evenHalf, odd.evenHalf, even.oddHalf, odd.oddHalf)
     }
 
-    /// 10 · log10(max(x, 1e-10)) without a libm call, branch-free so the dB pass vectorises:
-    /// split off the binary exponent, then ln m = 2 atanh((m−1)/(m+1)) by its series on
-    /// m ∈ [√½, √2) (truncation < 1e-9; rounding keeps the result within ~1e-5 dB of exact).
+    /// 10 · log10(max(x, 1e-10)) of eight values without a libm call, branch-free so it stays in
+    /// SIMD registers: split off the binary exponent, then ln m = 2 atanh((m−1)/(m+1)) by its
+    /// series on m ∈ [√½, √2) (truncation < 1e-9; rounding keeps the result within ~1e-5 dB of exact).
     @inline(__always)
-    static func decibels(_ power: Float) -> Float {
-        let x = max(power, 1e-10)
-        let bits = x.bitPattern
-        let upper = (bits & 0x007f_ffff) > 0x0035_04f3  // mantissa > √2
-        let exponent = Float(Int32(bitPattern: (bits >> 23) & 0xff) - (upper ? 126 : 127))
-        let mantissa = Float(bitPattern: (bits & 0x007f_ffff) | (upper ? 0x3f00_0000 : 0x3f80_0000))
+    static func decibels(_ power: SIMD8<Float>) -> SIMD8<Float> {
+        let x = lanewiseMax(power, SIMD8(repeating: 1e-10))
+        let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+        let fraction = bits & 0x007f_ffff
+        // 1 where the mantissa is > √2 (then m/2 and exponent + 1 are used), else 0.
+        let upper = (fraction &+ (0x0080_0000 - 0x0035_04f4)) &>> 23
+        let mantissa = unsafeBitCast((fraction | 0x3f80_0000) &- (upper &<< 23), to: SIMD8<Float>.self)
+        // Integer to Float through the bits: 2^23 + i for i < 2^23 is exact.
+        let biasedExponent = unsafeBitCast(((bits &>> 23) &+ upper) | 0x4b00_0000, to: SIMD8<Float>.self)
+        let exponent = biasedExponent - (8_388_608 + 127 as Float)
         let s = (mantissa - 1) / (mantissa + 1), s2 = s * s
-        let series: Float = 1 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9))))
+        let (c3, c5, c7, c9): (Float, Float, Float, Float) = (1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9)
+        let inner: SIMD8<Float> = c7 + s2 * c9
+        let series: SIMD8<Float> = 1 + s2 * (c3 + s2 * (c5 + s2 * inner))
         // ln 2 split in two so exponent · ln 2 keeps Float precision for large exponents.
-        let naturalLog = (2 * s * series + exponent * 1.42860677e-06) + exponent * 0.693145752
-        return naturalLog * 4.34294482
+        let (ln2High, ln2Low): (Float, Float) = (0.693145752, 1.42860677e-06)
+        let naturalLog: SIMD8<Float> = (2 * s * series + exponent * ln2Low) + exponent * ln2High
+        return naturalLog * (4.34294482 as Float)
+    }
+
+    /// The same for one value.
+    static func decibels(_ power: Float) -> Float { decibels(SIMD8(repeating: power))[0] }
+}
+
+/// max per lane (a comparison and a select, which stays in SIMD registers; the generic
+/// `pointwiseMax` goes through `Float.maximum` one lane at a time).
+@inline(__always)
+func lanewiseMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: a .< b) }
+
+/// The DCT-II of eight frames at a time, using the symmetry of its basis: row k at band M−1−m
+/// is (−1)^k times row k at band m, so even rows need x[m] + x[M−1−m] and odd rows
+/// x[m] − x[M−1−m] for the first half of the bands only, half the multiplications of the plain
+/// product. Rows go in groups of five, whose sums for eight frames fit in SSE registers.
+struct SymmetricDCT: Sendable {
+    static let groupSize = 5
+    let bandCount: Int
+    /// Per group and slot, the coefficient row it produces (−1: padding).
+    let rows: [Int]
+    /// Per group: 1 for even rows (sums of mirrored bands), 0 for odd rows (differences).
+    let even: [Bool]
+    /// Per group, (M+1)/2 band pairs × groupSize weights.
+    let weights: [Float]
+
+    var groupCount: Int { even.count }
+    var pairCount: Int { (bandCount + 1) / 2 }
+
+    init(matrix: [Float], coefficientCount: Int, bandCount: Int) {
+        self.bandCount = bandCount
+        let pairCount = (bandCount + 1) / 2
+        var rows: [Int] = [], even: [Bool] = [], weights: [Float] = []
+        for parity in [0, 1] {
+            let members = Array(stride(from: parity, to: coefficientCount, by: 2))
+            for start in stride(from: 0, to: members.count, by: Self.groupSize) {
+                let group = Array(members[start..<min(start + Self.groupSize, members.count)])
+                let slots = group + Array(repeating: -1, count: Self.groupSize - group.count)
+                rows += slots
+                even.append(parity == 0)
+                for m in 0..<pairCount {
+                    for k in slots { weights.append(k >= 0 ? matrix[k * bandCount + m] : 0) }
+                }
+            }
+        }
+        self.rows = rows
+        self.even = even
+        self.weights = weights
+    }
+
+    /// Coefficients of frames t…t+7: `bands` points at band 0 of frame t in a band-major matrix
+    /// with `rowStride` frames per band; values are clipped at `floor` as they are read; row k of
+    /// the result goes to `output + k · rowStride`.
+    @inline(__always)
+    func transform(_ bands: UnsafePointer<Float>, rowStride: Int, floor: Float, into output: UnsafeMutablePointer<Float>,
+                   weights: UnsafePointer<Float>, rows: UnsafePointer<Int>, even: UnsafePointer<Bool>) {
+        let floor = SIMD8<Float>(repeating: floor)
+        let half = bandCount / 2
+        var w = weights
+        for group in 0..<groupCount {
+            var (a0, a1, a2, a3, a4) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+            let sign: Float = even[group] ? 1 : -1
+            for m in 0..<half {
+                let low = lanewiseMax(UnsafeRawPointer(bands + m * rowStride).loadUnaligned(as: SIMD8<Float>.self), floor)
+                let high = lanewiseMax(UnsafeRawPointer(bands + (bandCount - 1 - m) * rowStride).loadUnaligned(as: SIMD8<Float>.self), floor)
+                let x = low + sign * high
+                a0 += w[0] * x; a1 += w[1] * x; a2 += w[2] * x; a3 += w[3] * x; a4 += w[4] * x
+                w += Self.groupSize
+            }
+            // The middle band of an odd count: its odd-row weights are cos(πk/2) = 0.
+            if bandCount % 2 == 1 {
+                let x = lanewiseMax(UnsafeRawPointer(bands + half * rowStride).loadUnaligned(as: SIMD8<Float>.self), floor)
+                a0 += w[0] * x; a1 += w[1] * x; a2 += w[2] * x; a3 += w[3] * x; a4 += w[4] * x
+                w += Self.groupSize
+            }
+            let slots = rows + group * Self.groupSize
+            if slots[0] >= 0 { UnsafeMutableRawPointer(output + slots[0] * rowStride).storeBytes(of: a0, as: SIMD8<Float>.self) }
+            if slots[1] >= 0 { UnsafeMutableRawPointer(output + slots[1] * rowStride).storeBytes(of: a1, as: SIMD8<Float>.self) }
+            if slots[2] >= 0 { UnsafeMutableRawPointer(output + slots[2] * rowStride).storeBytes(of: a2, as: SIMD8<Float>.self) }
+            if slots[3] >= 0 { UnsafeMutableRawPointer(output + slots[3] * rowStride).storeBytes(of: a3, as: SIMD8<Float>.self) }
+            if slots[4] >= 0 { UnsafeMutableRawPointer(output + slots[4] * rowStride).storeBytes(of: a4, as: SIMD8<Float>.self) }
+        }
     }
 }

@@ -32,11 +32,19 @@ public final class Resampler {
         Int((Double(inputCount) * (outputRate / inputRate)).rounded(.up))
     }
 
+    /// Capacity beyond the final length that `process` and `flush` may use while they work, for
+    /// input blocks of at most `block` samples.
+    public func workingMargin(forBlock block: Int) -> Int { roomNeeded(forInputCount: block) + Self.flushRoom }
+
+    private func roomNeeded(forInputCount count: Int) -> Int { max(4096, Int(Double(count) * outputRate / inputRate) + 64) }
+
+    private static let flushRoom = 16_384
+
     /// Feeds `input` and appends whatever output is ready to `output`.
     public func process(_ input: UnsafeBufferPointer<Float>, appendingTo output: inout [Float]) throws(AudioError) {
         var offset = 0
         repeat {
-            let room = max(4096, Int(Double(input.count - offset) * outputRate / inputRate) + 64)
+            let room = roomNeeded(forInputCount: input.count - offset)
             let start = output.count
             output.append(contentsOf: repeatElement(0, count: room))
             var consumed = 0
@@ -55,7 +63,7 @@ public final class Resampler {
     /// Signals the end of input and appends the remaining output.
     public func flush(appendingTo output: inout [Float]) throws(AudioError) {
         while true {
-            let room = 16384
+            let room = Self.flushRoom
             let start = output.count
             output.append(contentsOf: repeatElement(0, count: room))
             var produced = 0
@@ -75,7 +83,7 @@ public final class Resampler {
         let resampler = try Resampler(inputRate: inputRate, outputRate: outputRate)
         var output: [Float] = []
         let expected = resampler.outputCount(forInputCount: signal.count)
-        output.reserveCapacity(expected + 16384)
+        output.reserveCapacity(expected + resampler.workingMargin(forBlock: signal.count))
         try signal.withUnsafeBufferPointer { (input) throws(AudioError) in
             try resampler.process(input, appendingTo: &output)
         }

@@ -48,16 +48,17 @@ extension AudioCommand {
                 print(String(format: "FFT floor %.2f ms, MFCC %.2f ms (mel dB %.2f ms) per %.0f s clip", fftMS, mfccMS, melMS, clip))
                 return
             }
-            var rows: [(String, Double, Double, Double)] = []
+            var rows: [(file: String, decode: Double, load: Double, ingest: Double, hash: Double)] = []
             for file in files {
                 let decodeMS = try median(max(3, repeats / 2)) { try decodeFloor(file) }
                 let hash = try SHA256.digest(ofFile: file)
                 let sizeFraction = clip / max(try SoundFile(path: file).duration, clip)
                 let hashMS = try median(max(3, repeats / 2)) { _ = try SHA256.digest(ofFile: file) } * sizeFraction
+                let loadMS = try median(max(3, repeats / 2)) { _ = try decoder.decode(path: file, duration: clip) }
                 let ingestMS = try median(max(3, repeats / 2)) {
                     _ = try analyser.analyse(path: file, contentSHA256: hash, duration: clip)
                 } + hashMS
-                rows.append((file, decodeMS, ingestMS, hashMS))
+                rows.append((file, decodeMS, loadMS, ingestMS, hashMS))
             }
 
             // Throughput on `jobs` threads: each thread analyses every file's clip in turn.
@@ -78,9 +79,10 @@ extension AudioCommand {
             print(String(format: "  FFT floor (%d × rfft 2048, FFTW)     %8.2f ms", frames, fftMS))
             print(String(format: "  our MFCC                             %8.2f ms   (%.2f× FFT floor)", mfccMS, mfccMS / fftMS))
             print(String(format: "    of which STFT + mel + dB           %8.2f ms", melMS))
-            for (file, decodeMS, ingestMS, hashMS) in rows {
+            for (file, decodeMS, loadMS, ingestMS, hashMS) in rows {
                 print("  \(URL(fileURLWithPath: file).lastPathComponent)")
                 print(String(format: "    decode floor (libsndfile alone)    %8.2f ms", decodeMS))
+                print(String(format: "    decode + mono + resample           %8.2f ms   (%.3f× decode floor)", loadMS, loadMS / decodeMS))
                 print(String(format: "    ingest, 1 thread (hash %.1f ms)    %8.2f ms   (%.3f× decode floor)", hashMS, ingestMS, ingestMS / decodeMS))
             }
             print(String(format: "  ingest throughput: 1 thread %.2f clips/s, %d threads %.2f clips/s (%.2f×)", one, jobs, many, many / one))
@@ -90,7 +92,7 @@ extension AudioCommand {
                 print(String(format: "  librosa %@ feature.mfcc            %8.2f ms   (ours %.1f× faster)",
                              librosa["librosa"] as? String ?? "?", librosaMFCC, librosaMFCC / mfccMS))
                 let loadMFCC = librosa["load_mfcc_ms"] as? [String: Double] ?? [:]
-                for (file, _, ingestMS, _) in rows {
+                for (file, _, _, ingestMS, _) in rows {
                     if let theirs = loadMFCC[file] {
                         print(String(format: "  librosa load+mfcc %@  %8.2f ms   (our ingest %.1f× faster)",
                                      URL(fileURLWithPath: file).lastPathComponent, theirs, theirs / ingestMS))

@@ -62,6 +62,79 @@ import Testing
         #expect(matrix.values.allSatisfy { $0.isFinite })
     }
 
+    /// Non-default shapes (odd band counts, coefficient counts that are not a multiple of the
+    /// DCT's groups, FFT sizes that leave loop tails, frame counts that are not a multiple of
+    /// eight) against the definition computed directly in Double: zero-padded frames, periodic
+    /// Hann, a plain DFT, the (librosa-checked) filterbank weights, 10·log10 with top_db, DCT-II ortho.
+    @Test(arguments: [(512, 128, 41, 13), (1002, 300, 128, 20), (256, 64, 24, 24), (2048, 512, 128, 20)])
+    func matchesDirectDefinition(fftSize: Int, hop: Int, bands: Int, coefficients: Int) throws {
+        var configuration = MFCCConfiguration()
+        configuration.fftSize = fftSize
+        configuration.hopLength = hop
+        configuration.melBandCount = bands
+        configuration.coefficientCount = coefficients
+        configuration.minimumFrequency = 30
+        configuration.maximumFrequency = 9_000
+        let samples = Self.testSignal(count: 4 * fftSize + 3 * hop + 5)
+        let extractor = try MFCCExtractor(configuration: configuration)
+        let ours = extractor.mfcc(samples)
+        let reference = Self.directMFCC(samples, configuration: configuration, filterbank: extractor.filterbank)
+        #expect(ours.columnCount == 1 + samples.count / hop && ours.columnCount % 8 != 0 || fftSize == 2048)
+        #expect(ours.values.count == reference.count)
+        let agreement = Agreement(ours.values, reference.map(Float.init))
+        #expect(agreement.outsideTolerance == 0, "\(agreement)")
+    }
+
+    /// Tones, noise and a near-silent stretch (so top_db clips).
+    static func testSignal(count: Int) -> [Float] {
+        var state: UInt32 = 12_345
+        return (0..<count).map { i in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            let noise = Double(state >> 8) / Double(1 << 24) - 0.5
+            let t = Double(i) / 22_050
+            let loudness = i < count / 3 ? 1e-5 : 0.5
+            return Float(loudness * (sin(2 * .pi * 440 * t) + 0.3 * sin(2 * .pi * 3_150 * t) + 0.05 * noise))
+        }
+    }
+
+    static func directMFCC(_ x: [Float], configuration c: MFCCConfiguration, filterbank: MelFilterbank) -> [Double] {
+        let n = c.fftSize, bins = n / 2 + 1, frames = 1 + x.count / c.hopLength
+        let padded = [Double](repeating: 0, count: n / 2) + x.map(Double.init) + [Double](repeating: 0, count: n / 2 + c.hopLength)
+        let window = (0..<n).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(n)) }
+        let cosines = (0..<n).map { cos(2 * Double.pi * Double($0) / Double(n)) }
+        let sines = (0..<n).map { sin(2 * Double.pi * Double($0) / Double(n)) }
+        let weights = filterbank.denseWeights.map(Double.init)
+        var melDB = [Double](repeating: 0, count: c.melBandCount * frames)
+        for t in 0..<frames {
+            let frame = (0..<n).map { padded[t * c.hopLength + $0] * window[$0] }
+            var power = [Double](repeating: 0, count: bins)
+            for k in 0..<bins {
+                var (re, im) = (0.0, 0.0)
+                for i in 0..<n { re += frame[i] * cosines[k * i % n]; im -= frame[i] * sines[k * i % n] }
+                power[k] = re * re + im * im
+            }
+            for m in 0..<c.melBandCount {
+                var sum = 0.0
+                for k in 0..<bins { sum += weights[m * bins + k] * power[k] }
+                melDB[m * frames + t] = 10 * log10(max(sum, 1e-10))
+            }
+        }
+        let floor = melDB.max()! - Double(c.topDB!)
+        var out = [Double](repeating: 0, count: c.coefficientCount * frames)
+        let bandCount = Double(c.melBandCount)
+        for k in 0..<c.coefficientCount {
+            let scale = (k == 0 ? 1 / bandCount : 2 / bandCount).squareRoot()
+            for t in 0..<frames {
+                var sum = 0.0
+                for m in 0..<c.melBandCount {
+                    sum += scale * cos(Double.pi * Double(k) * (2 * Double(m) + 1) / (2 * bandCount)) * max(melDB[m * frames + t], floor)
+                }
+                out[k * frames + t] = sum
+            }
+        }
+        return out
+    }
+
     @Test func rejectsImpossibleParameters() {
         var configuration = MFCCConfiguration()
         configuration.coefficientCount = 200
