@@ -23,10 +23,20 @@ public struct StrategyUnderTest: Sendable {
                                  name: name, parameters: parameters, strategy: strategy)
     }
 
-    /// Parses `name` or `name:key=value,key=value` (the form command lines use).
+    /// Parses `name`, `name:key=value,key=value` or either with a label in front, `label=name:…`
+    /// (the forms command lines use; the label names the column in reports instead of the
+    /// strategy's non-default settings).
     public static func parse(_ spec: String, in registry: StrategyRegistry) throws -> StrategyUnderTest {
-        let parts = spec.split(separator: ":", maxSplits: 1)
-        guard let name = parts.first else { throw EvaluationError("empty strategy spec") }
+        var body = Substring(spec)
+        var label: String?
+        // A label ends at an '=' that comes before any ':' (names and labels contain neither).
+        if let equals = body.firstIndex(of: "="), body.firstIndex(of: ":").map({ equals < $0 }) ?? true {
+            label = String(body[..<equals])
+            body = body[body.index(after: equals)...]
+            guard !label!.isEmpty else { throw EvaluationError("empty label in strategy spec '\(spec)'") }
+        }
+        let parts = body.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let name = parts.first, !name.isEmpty else { throw EvaluationError("no strategy name in spec '\(spec)'") }
         var overrides: [String: String] = [:]
         if parts.count == 2 {
             for pair in parts[1].split(separator: ",") {
@@ -35,7 +45,7 @@ public struct StrategyUnderTest: Sendable {
                 overrides[String(kv[0])] = String(kv[1])
             }
         }
-        return try registered(String(name), overrides: overrides, in: registry)
+        return try registered(String(name), overrides: overrides, in: registry, label: label)
     }
 }
 
