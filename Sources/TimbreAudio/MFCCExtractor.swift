@@ -64,7 +64,7 @@ public struct FeatureMatrix: Sendable, Equatable {
 public final class MFCCExtractor {
     public let configuration: MFCCConfiguration
     public let filterbank: MelFilterbank
-    private let fft: ComplexFFT
+    private let fft: FFT
     private let window: [Float]
     /// The window with every value twice (w0 w0 w1 w1 …), to multiply interleaved frame pairs.
     private let pairedWindow: [Float]
@@ -91,7 +91,7 @@ public final class MFCCExtractor {
         self.configuration = c
         filterbank = try MelFilterbank(sampleRate: c.sampleRate, fftSize: c.fftSize, bandCount: c.melBandCount,
                                        minimumFrequency: c.minimumFrequency, maximumFrequency: c.maximumFrequency)
-        fft = try ComplexFFT(size: c.fftSize, spectrumCount: Self.batch / 2)
+        fft = try FFT(size: c.fftSize, kind: .complexInput, spectrumCount: Self.batch / 2)
         // scipy.signal.get_window('hann', n, fftbins=True): the periodic window.
         window = (0..<c.fftSize).map { i in Float(0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(c.fftSize))) }
         pairedWindow = window.flatMap { [$0, $0] }

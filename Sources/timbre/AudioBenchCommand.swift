@@ -36,7 +36,7 @@ extension AudioCommand {
             let decoder = AudioDecoder()
 
             // FFT floor: just the transforms, on realistic data.
-            let fft = try RealFFT(size: 2048)
+            let fft = try FFT(size: 2048, kind: .realInput)
             let sample = try decoder.decode(path: files[0], duration: clip).samples
             for i in 0..<2048 { fft.input[i] = sample[min(i + 100_000, sample.count - 1)] }
             let fftMS = median(repeats) { for _ in 0..<frames { fft.transform() } }

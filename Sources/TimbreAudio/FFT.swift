@@ -1,0 +1,100 @@
+import CFFTW
+import Foundation
+
+/// A planned single-precision forward FFT with its own aligned buffers. The only place that
+/// talks to FFTW.
+///
+/// Two kinds:
+/// - `.realInput`: `size` real samples in, `size/2 + 1` complex bins out (the classic r2c);
+/// - `.complexInput`: `size` complex samples in, `size` bins out. The MFCC uses it to transform
+///   two real frames at once, frame a as the real part and frame b as the imaginary part: FFTW's
+///   complex codelets are SIMD throughout, so one complex transform costs about 0.6 of two
+///   real-input ones (measured for 2 048 points: 1.19 ms against 2.02 ms per 1 292 frames), and
+///   the two spectra separate with additions only.
+///
+/// Fill `input` (interleaved re, im for complex input), call `transform(intoSpectrum:)`, read
+/// the bins, interleaved re/im, from `output + j × spectrumStride`. With `spectrumCount` > 1 a
+/// caller keeps several frames' spectra side by side. Each spectrum has room for one more complex
+/// bin after its last, free for the caller (the MFCC copies bin 0 there so bin N − k never wraps).
+/// Not `Sendable`: the buffers are working memory; give each thread its own instance.
+public final class FFT {
+    public enum Kind: Sendable { case realInput, complexInput }
+
+    public enum Rigor: Sendable {
+        /// Times candidate algorithms once per size (later plans of the same size reuse wisdom).
+        case measure
+        /// Picks an algorithm heuristically; for one-off transforms.
+        case estimate
+        var flags: UInt32 { self == .measure ? UInt32(FFTW_MEASURE) : UInt32(FFTW_ESTIMATE) }
+    }
+
+    public let size: Int
+    public let kind: Kind
+    /// Complex bins per spectrum: size/2 + 1 for real input, size for complex input.
+    public let binCount: Int
+    public let input: UnsafeMutableBufferPointer<Float>
+    public let output: UnsafeMutableBufferPointer<Float>
+    public let spectrumCount: Int
+    /// 2 × (binCount + 1) floats rounded up to 64 bytes: FFTW only executes a plan on arrays
+    /// aligned like the ones it was planned with.
+    public let spectrumStride: Int
+    private let plan: fftwf_plan
+
+    /// FFTW's planner keeps global tables (wisdom) and is not thread-safe: plan creation and
+    /// destruction are serialised here, execution is not.
+    private static let plannerLock = NSLock()
+
+    public init(size: Int, kind: Kind = .realInput, spectrumCount: Int = 1, rigor: Rigor = .measure) throws(AudioError) {
+        guard size >= 2 else { throw .invalidArgument("FFT size must be ≥ 2, got \(size)") }
+        guard spectrumCount >= 1 else { throw .invalidArgument("need ≥ 1 output spectrum, got \(spectrumCount)") }
+        self.size = size
+        self.kind = kind
+        self.spectrumCount = spectrumCount
+        binCount = kind == .realInput ? size / 2 + 1 : size
+        spectrumStride = (2 * (binCount + 1) + 15) / 16 * 16
+        let inputCount = kind == .realInput ? size : 2 * size
+        guard let inputBase = fftwf_alloc_real(inputCount),
+              let outputBase = fftwf_alloc_real(spectrumStride * spectrumCount) else {
+            throw .library("fftwf_alloc failed for size \(size)")
+        }
+        let plan = Self.plannerLock.withLock {
+            switch kind {
+            case .realInput:
+                fftwf_plan_dft_r2c_1d(Int32(size), inputBase, Self.complex(outputBase), rigor.flags)
+            case .complexInput:
+                fftwf_plan_dft_1d(Int32(size), Self.complex(inputBase), Self.complex(outputBase), FFTW_FORWARD, rigor.flags)
+            }
+        }
+        guard let plan else {
+            fftwf_free(inputBase)
+            fftwf_free(outputBase)
+            throw .library("FFTW could not plan a \(kind) transform of size \(size)")
+        }
+        self.plan = plan
+        input = UnsafeMutableBufferPointer(start: inputBase, count: inputCount)
+        output = UnsafeMutableBufferPointer(start: outputBase, count: spectrumStride * spectrumCount)
+        // Planning with FFTW_MEASURE scribbles on the buffers.
+        input.update(repeating: 0)
+    }
+
+    deinit {
+        Self.plannerLock.withLock { fftwf_destroy_plan(plan) }
+        fftwf_free(input.baseAddress)
+        fftwf_free(output.baseAddress)
+    }
+
+    /// Transforms `input` into spectrum `index` of `output`.
+    @inline(__always)
+    public func transform(intoSpectrum index: Int = 0) {
+        precondition(index >= 0 && index < spectrumCount, "spectrum index out of range")
+        let spectrum = Self.complex(output.baseAddress! + index * spectrumStride)
+        switch kind {
+        case .realInput: fftwf_execute_dft_r2c(plan, input.baseAddress, spectrum)
+        case .complexInput: fftwf_execute_dft(plan, Self.complex(input.baseAddress!), spectrum)
+        }
+    }
+
+    private static func complex(_ floats: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<fftwf_complex> {
+        UnsafeMutableRawPointer(floats).assumingMemoryBound(to: fftwf_complex.self)
+    }
+}
