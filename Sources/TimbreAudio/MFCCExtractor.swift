@@ -381,13 +381,12 @@ struct SymmetricDCT: Sendable {
     let bandCount: Int
     /// Per group and slot, the coefficient row it produces (−1: padding).
     let rows: [Int]
-    /// Per group: 1 for even rows (sums of mirrored bands), 0 for odd rows (differences).
+    /// Per group: true for even rows (sums of mirrored bands), false for odd rows (differences).
     let even: [Bool]
     /// Per group, (M+1)/2 band pairs × groupSize weights.
     let weights: [Float]
 
     var groupCount: Int { even.count }
-    var pairCount: Int { (bandCount + 1) / 2 }
 
     init(matrix: [Float], coefficientCount: Int, bandCount: Int) {
         self.bandCount = bandCount
