@@ -96,12 +96,13 @@ import TimbreEvaluation
         analytic += [gradients.head.kernel, gradients.head.bias]
         let eps = 1e-6
         var worst = 0.0, largest = 0.0, checked = 0
+        var failures: [String] = []
         func check(_ a: Float, _ numeric: Double, _ what: String) {
-            let error = abs(Double(a) - numeric)
-            worst = max(worst, error / (2e-5 + 1e-3 * abs(numeric)))
+            let error = abs(Double(a) - numeric), allowed = 2e-5 + 1e-3 * abs(numeric)
+            worst = max(worst, error / allowed)
             largest = max(largest, abs(numeric))
             checked += 1
-            #expect(error <= 2e-5 + 1e-3 * abs(numeric), "\(what): analytic \(a), numeric \(numeric)")
+            if error > allowed { failures.append("\(what): analytic \(a), numeric \(numeric)") }
         }
         for t in reference.tensors.indices {
             #expect(analytic[t].count == reference.tensors[t].count)
@@ -131,7 +132,7 @@ import TimbreEvaluation
         }
         #expect(checked == 128 + 96 + 12 + 30)
         #expect(largest > 0.05, "gradients too small to test anything")
-        #expect(worst <= 1)
+        #expect(failures.isEmpty, "\(failures.count) gradients off (worst at \(worst)× the tolerance): \(failures.prefix(5))")
     }
 
     /// Shards of a mini-batch, computed concurrently, add up to the whole batch's mean loss and gradient.
