@@ -47,6 +47,8 @@ public struct LSTMLayer: Sendable, Equatable {
         let cells: [Float]
         /// h₀ … h_T, time-major: ((steps+1)·batch) × units; h₀ = 0.
         let hiddens: [Float]
+        /// tanh(c₁) … tanh(c_T), time-major: (steps·batch) × units, kept for the backward pass.
+        let cellTanhs: [Float]
 
         /// Hidden states h₁ … h_T: the input of the next layer.
         public var outputs: SequenceBatch {
@@ -81,12 +83,14 @@ public struct LSTMLayer: Sendable, Equatable {
         var gates = [Float](repeating: 0, count: steps * batch * g4)
         var cells = [Float](repeating: 0, count: (steps + 1) * batch * h)
         var hiddens = [Float](repeating: 0, count: (steps + 1) * batch * h)
+        var cellTanhs = [Float](repeating: 0, count: steps * batch * h)
         kernel.values.withUnsafeBufferPointer { w in
         recurrentKernel.values.withUnsafeBufferPointer { u in
         input.values.withUnsafeBufferPointer { x in
         gates.withUnsafeMutableBufferPointer { gv in
         cells.withUnsafeMutableBufferPointer { cv in
         hiddens.withUnsafeMutableBufferPointer { hv in
+        cellTanhs.withUnsafeMutableBufferPointer { tv in
             let z = gv.baseAddress!, c = cv.baseAddress!, hs = hv.baseAddress!
             // Every step's input projection in one product: z = b + X·W.
             for r in 0..<(steps * batch) { for j in 0..<g4 { z[r * g4 + j] = bias[j] } }
@@ -96,24 +100,27 @@ public struct LSTMLayer: Sendable, Equatable {
                 let zt = z + t * batch * g4
                 let hPrev = hs + t * batch * h, hNext = hs + (t + 1) * batch * h
                 let cPrev = c + t * batch * h, cNext = c + (t + 1) * batch * h
+                let tanhNext = tv.baseAddress! + t * batch * h
                 if t > 0 {
                     BLAS.multiply(hPrev, rows: batch, columns: h, by: u.baseAddress!, rows: h, columns: g4,
                                   into: zt, beta: 1)
                 }
+                // One simple loop per quantity, each over contiguous memory, so that each vectorises.
                 for b in 0..<batch {
                     let row = zt + b * g4
-                    for j in 0..<h {
-                        let i = sigmoid(row[j]), f = sigmoid(row[h + j])
-                        let candidate = tanhf(row[2 * h + j]), o = sigmoid(row[3 * h + j])
-                        row[j] = i; row[h + j] = f; row[2 * h + j] = candidate; row[3 * h + j] = o
-                        let cell = f * cPrev[b * h + j] + i * candidate
-                        cNext[b * h + j] = cell
-                        hNext[b * h + j] = o * tanhf(cell)
-                    }
+                    let c = cNext + b * h, cellTanh = tanhNext + b * h, hidden = hNext + b * h
+                    activate(row, count: 2 * h, sigmoid)                 // i, f
+                    activate(row + 2 * h, count: h, hyperbolicTangent)   // candidate
+                    activate(row + 3 * h, count: h, sigmoid)             // o
+                    combine(row, row + 2 * h, into: c, count: h) { $0 * $1 }
+                    let previous = UnsafePointer(cPrev + b * h), forget = UnsafePointer(row + h)
+                    for j in 0..<h { c[j] += forget[j] * previous[j] }
+                    for j in 0..<h { cellTanh[j] = hyperbolicTangent(c[j]) }
+                    combine(row + 3 * h, cellTanh, into: hidden, count: h) { $0 * $1 }
                 }
             }
-        }}}}}}
-        return Trace(input: input, gates: gates, cells: cells, hiddens: hiddens)
+        }}}}}}}
+        return Trace(input: input, gates: gates, cells: cells, hiddens: hiddens, cellTanhs: cellTanhs)
     }
 
     /// Backpropagation through time. `outputGradient` is ∂loss/∂h_t for every step, time-major
@@ -137,6 +144,7 @@ public struct LSTMLayer: Sendable, Equatable {
         recurrentKernel.values.withUnsafeBufferPointer { u in
         trace.gates.withUnsafeBufferPointer { gv in
         trace.cells.withUnsafeBufferPointer { cv in
+        trace.cellTanhs.withUnsafeBufferPointer { tv in
         outputGradient.withUnsafeBufferPointer { dout in
         dz.withUnsafeMutableBufferPointer { dzv in
         dh.withUnsafeMutableBufferPointer { dhv in
@@ -144,7 +152,7 @@ public struct LSTMLayer: Sendable, Equatable {
             let dhNext = dhv.baseAddress!, dcNext = dcv.baseAddress!
             for t in stride(from: steps - 1, through: 0, by: -1) {
                 let gt = gv.baseAddress! + t * batch * g4, dzt = dzv.baseAddress! + t * batch * g4
-                let cPrev = cv.baseAddress! + t * batch * h, cNow = cv.baseAddress! + (t + 1) * batch * h
+                let cPrev = cv.baseAddress! + t * batch * h, tanhNow = tv.baseAddress! + t * batch * h
                 let doutT = dout.baseAddress! + t * batch * h
                 for b in 0..<batch {
                     let gate = gt + b * g4, d = dzt + b * g4
@@ -152,7 +160,7 @@ public struct LSTMLayer: Sendable, Equatable {
                         let k = b * h + j
                         let i = gate[j], f = gate[h + j], candidate = gate[2 * h + j], o = gate[3 * h + j]
                         let dhTotal = doutT[k] + dhNext[k]
-                        let tanhCell = tanhf(cNow[k])
+                        let tanhCell = tanhNow[k]
                         let dcTotal = dcNext[k] + dhTotal * o * (1 - tanhCell * tanhCell)
                         d[j] = dcTotal * candidate * i * (1 - i)
                         d[h + j] = dcTotal * cPrev[k] * f * (1 - f)
@@ -167,7 +175,7 @@ public struct LSTMLayer: Sendable, Equatable {
                                   transposeB: true, into: dhNext)
                 }
             }
-        }}}}}}}
+        }}}}}}}}
         // Whole-sequence products, one each: dW = Xᵀ·dz, dU = [h₀ … h_{T−1}]ᵀ·dz, db = Σ dz.
         trace.input.values.withUnsafeBufferPointer { x in
         trace.hiddens.withUnsafeBufferPointer { hs in
@@ -202,4 +210,11 @@ public struct LSTMLayer: Sendable, Equatable {
     }
 }
 
-@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+@inline(__always) private func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ f: (Float) -> Float) {
+    for j in 0..<count { p[j] = f(p[j]) }
+}
+
+@inline(__always) private func combine(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>,
+                                       into c: UnsafeMutablePointer<Float>, count: Int, _ f: (Float, Float) -> Float) {
+    for j in 0..<count { c[j] = f(a[j], b[j]) }
+}

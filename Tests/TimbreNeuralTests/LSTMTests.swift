@@ -149,3 +149,22 @@ import TimbreEvaluation
         for (s, w) in pairs { #expect(abs(s - w) < 1e-5) }
     }
 }
+
+@Suite struct ActivationTests {
+    /// The libm-free activations against Double libm over and beyond the range that matters:
+    /// exp to 4e-7 relative where the result is a normal float, sigmoid and tanh to 2e-7 absolute.
+    @Test func matchLibm() {
+        var worstExp = 0.0, worstSigmoid = 0.0, worstTanh = 0.0
+        for step in -20_000...20_000 {
+            let x = Float(step) * 0.005 // −100 … 100
+            let d = Double(x)
+            if abs(x) < 87 { worstExp = max(worstExp, abs(Double(exponential(x)) / Foundation.exp(d) - 1)) }
+            worstSigmoid = max(worstSigmoid, abs(Double(sigmoid(x)) - 1 / (1 + Foundation.exp(-d))))
+            worstTanh = max(worstTanh, abs(Double(hyperbolicTangent(x)) - Foundation.tanh(d)))
+        }
+        #expect(worstExp < 4e-7 && worstSigmoid < 2e-7 && worstTanh < 2e-7,
+                "exp \(worstExp), sigmoid \(worstSigmoid), tanh \(worstTanh)")
+        #expect(exponential(1000) == exponential(88.3) && exponential(-1000) > 0)
+        #expect(hyperbolicTangent(50) == 1 && hyperbolicTangent(-50) == -1 && sigmoid(-200) >= 0)
+    }
+}
