@@ -101,7 +101,7 @@ public struct LSTMLayer: Sendable, Equatable {
                 let hPrev = hs + t * batch * h, hNext = hs + (t + 1) * batch * h
                 let cPrev = c + t * batch * h, cNext = c + (t + 1) * batch * h
                 let tanhNext = tv.baseAddress! + t * batch * h
-                if t > 0 {
+                if t > 0 { // h₀ = 0 adds nothing
                     BLAS.multiply(hPrev, rows: batch, columns: h, by: u.baseAddress!, rows: h, columns: g4,
                                   into: zt, beta: 1)
                 }
