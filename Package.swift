@@ -41,6 +41,7 @@ let package = Package(
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "TimbreCore"),
         .target(name: "TimbreAudio", dependencies: ["CSndFile", "CFFTW", "CSoxr", "CPNG", "COpenSSL"]),
@@ -52,6 +53,8 @@ let package = Package(
         // Similarity, centring and scratch code shared by the neighbourhood strategies.
         .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreCore"]),
+        // The MFCC → LSTM content model's numerical core; SeededGenerator comes from TimbreEvaluation.
+        .target(name: "TimbreNeural", dependencies: ["TimbreCore", "TimbreEvaluation", "COpenBLAS"]),
         .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
                           path: "Benchmarks/CFBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
@@ -64,6 +67,7 @@ let package = Package(
         .testTarget(name: "TimbreCoreTests", dependencies: ["TimbreCore", "TimbreStrategies"]),
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], exclude: ["Fixtures"]),
         .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreTestSupport"]),
+        .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore", "TimbreEvaluation"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
         .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias"]),
         // A private migrated schema per test, test data locations, running the built CLI.

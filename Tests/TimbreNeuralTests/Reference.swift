@@ -1,0 +1,82 @@
+import Foundation
+import TimbreEvaluation
+import TimbreNeural
+
+/// A straightforward Double-precision LSTM → Dense → softmax cross-entropy written from the Keras
+/// definition, one sequence at a time with plain loops, sharing no code with TimbreNeural.
+/// Tensors are flat row-major arrays: per LSTM layer kernel [F × 4H], recurrent [H × 4H],
+/// bias [4H]; then the head's kernel [H × C] and bias [C].
+struct ReferenceModel {
+    var layerSizes: [Int]
+    var inputSize: Int
+    var classCount: Int
+    var tensors: [[Double]]
+
+    init(_ model: SequenceClassifier) {
+        layerSizes = model.layerSizes
+        inputSize = model.inputSize
+        classCount = model.classCount
+        tensors = []
+        for layer in model.layers {
+            tensors += [layer.kernel.values, layer.recurrentKernel.values, layer.bias].map { $0.map(Double.init) }
+        }
+        tensors += [model.head.kernel.values, model.head.bias].map { $0.map(Double.init) }
+    }
+
+    static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+
+    /// Hidden states h_1 … h_T of one layer for one sequence x[t][f].
+    static func lstm(_ x: [[Double]], kernel: [Double], recurrent: [Double], bias: [Double], units h: Int) -> [[Double]] {
+        let features = x[0].count
+        var hidden = [Double](repeating: 0, count: h), cell = [Double](repeating: 0, count: h)
+        var out: [[Double]] = []
+        for xt in x {
+            var z = [Double](repeating: 0, count: 4 * h)
+            for j in 0..<(4 * h) {
+                var s = bias[j]
+                for f in 0..<features { s += xt[f] * kernel[f * 4 * h + j] }
+                for k in 0..<h { s += hidden[k] * recurrent[k * 4 * h + j] }
+                z[j] = s
+            }
+            for j in 0..<h {
+                let i = sigmoid(z[j]), f = sigmoid(z[h + j]), g = tanh(z[2 * h + j]), o = sigmoid(z[3 * h + j])
+                cell[j] = f * cell[j] + i * g
+                hidden[j] = o * tanh(cell[j])
+            }
+            out.append(hidden)
+        }
+        return out
+    }
+
+    func finalHidden(_ x: [[Double]]) -> [Double] {
+        var seq = x
+        for (l, units) in layerSizes.enumerated() {
+            seq = Self.lstm(seq, kernel: tensors[3 * l], recurrent: tensors[3 * l + 1], bias: tensors[3 * l + 2], units: units)
+        }
+        return seq[seq.count - 1]
+    }
+
+    /// Mean cross-entropy over the sequences.
+    func loss(_ sequences: [[[Double]]], labels: [Int]) -> Double {
+        let kernel = tensors[3 * layerSizes.count], bias = tensors[3 * layerSizes.count + 1]
+        let h = layerSizes[layerSizes.count - 1]
+        var total = 0.0
+        for (x, label) in zip(sequences, labels) {
+            let summary = finalHidden(x)
+            let logits = (0..<classCount).map { c in bias[c] + (0..<h).reduce(0) { $0 + summary[$1] * kernel[$1 * classCount + c] } }
+            let top = logits.max()!
+            let logSum = log(logits.reduce(0) { $0 + exp($1 - top) }) + top
+            total += logSum - logits[label]
+        }
+        return total / Double(sequences.count)
+    }
+}
+
+func randomSequences(count: Int, steps: Int, features: Int, seed: UInt64, scale: Double = 1) -> [Matrix] {
+    var rng = SeededGenerator(seed: seed)
+    return (0..<count).map { _ in
+        Matrix(rows: steps, columns: features, values: (0..<(steps * features)).map { _ in Float((2 * rng.unit() - 1) * scale) })
+    }
+}
+
+func asDouble(_ m: Matrix) -> [[Double]] { (0..<m.rows).map { m.row($0).map(Double.init) } }
