@@ -53,8 +53,8 @@ let package = Package(
         // Similarity, centring and scratch code shared by the neighbourhood strategies.
         .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreCore"]),
-        // The MFCC → LSTM content model's numerical core; SeededGenerator comes from TimbreEvaluation.
-        .target(name: "TimbreNeural", dependencies: ["TimbreCore", "TimbreEvaluation", "COpenBLAS"]),
+        // The MFCC → LSTM content model's numerical core.
+        .target(name: "TimbreNeural", dependencies: ["TimbreCore", "COpenBLAS"]),
         .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
                           path: "Benchmarks/CFBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "TimbreCoreTests", dependencies: ["TimbreCore", "TimbreStrategies"]),
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], exclude: ["Fixtures"]),
         .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreTestSupport"]),
-        .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore", "TimbreEvaluation"]),
+        .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
         .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias"]),
         // A private migrated schema per test, test data locations, running the built CLI.

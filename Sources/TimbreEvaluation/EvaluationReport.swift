@@ -119,7 +119,7 @@ public struct EvaluationReport: Codable, Sendable {
     /// Metrics down, strategies across; each cell is value ± half-interval, `*` when the paired
     /// test against the first strategy gives p < 0.05.
     public func table() -> String {
-        var out = """
+        let out = """
         dataset     \(dataset.name): \(dataset.users) users, \(dataset.items) items, \(dataset.ratings) ratings
         split       \(splitDescription), \(folds) fold\(folds == 1 ? "" : "s")
         candidates  \(candidates)

@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// Mean with a normal-approximation 95% interval (1.96 standard errors): the per-user values of
 /// a metric are many (hundreds) and bounded, so the t correction is negligible.

@@ -1,5 +1,5 @@
 import Foundation
-import TimbreEvaluation
+import TimbreCore
 
 /// A fully connected layer, Keras `Dense(outputSize)` without activation: y = x·W + b with
 /// `kernel` [inputSize × outputSize] (Glorot-uniform) and `bias` [outputSize] (zero).

@@ -1,5 +1,5 @@
 import Foundation
-import TimbreEvaluation
+import TimbreCore
 
 /// Keras's default initialisers, drawn from the project's SeededGenerator so that one seed gives
 /// one model on every platform.

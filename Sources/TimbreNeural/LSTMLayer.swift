@@ -1,5 +1,5 @@
 import Foundation
-import TimbreEvaluation
+import TimbreCore
 
 /// One LSTM layer with Keras semantics (`keras.layers.LSTM(units)` defaults):
 /// z = x·W + h·U + b split into gates (i, f, c, o) in that order, i, f, o = sigmoid,

@@ -1,6 +1,5 @@
 import Foundation
 import TimbreCore
-import TimbreEvaluation
 
 /// Stacked LSTM layers → the last layer's final hidden state → Dense → softmax: the content
 /// model of the original study (Keras `Sequential([LSTM(a, return_sequences=True), …, LSTM(z),

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 import TimbreCore
-import TimbreEvaluation
 @testable import TimbreNeural
 
 @Suite struct BLASTests {

@@ -1,5 +1,5 @@
 import Foundation
-import TimbreEvaluation
+import TimbreCore
 import TimbreNeural
 
 /// A straightforward Double-precision LSTM → Dense → softmax cross-entropy written from the Keras

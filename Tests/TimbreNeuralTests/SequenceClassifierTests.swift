@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 import TimbreCore
-import TimbreEvaluation
 import TimbreNeural
 
 /// Three classes that differ only in temporal order: a rising ramp, a falling ramp and a peak,
