@@ -18,13 +18,21 @@ public struct DecodedAudio: Sendable {
 }
 
 extension UnsafeBufferPointer<Float> {
-    /// max |x| (0 when empty). Compares |x| as bits: non-negative floats order like their bit
-    /// patterns, and an integer max reduction vectorises where a Float one does not (the
-    /// compiler may not reorder Float max).
+    /// max |x| (0 when empty), eight lanes at a time: a plain Float max loop stays scalar (the
+    /// compiler may not reorder it), and an integer max over the bits has no SSE2 instruction.
     var largestMagnitude: Float {
-        var bits: UInt32 = 0
-        for value in self { bits = Swift.max(bits, value.bitPattern & 0x7fff_ffff) }
-        return Float(bitPattern: bits)
+        guard let base = baseAddress else { return 0 }
+        let magnitudeBits = SIMD8<UInt32>(repeating: 0x7fff_ffff)
+        var lanes = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            let bits = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<UInt32>.self) & magnitudeBits
+            lanes = lanewiseMax(lanes, unsafeBitCast(bits, to: SIMD8<Float>.self))
+            i += 8
+        }
+        var largest = lanes.max()
+        while i < count { largest = Swift.max(largest, abs(base[i])); i += 1 }
+        return largest
     }
 }
 

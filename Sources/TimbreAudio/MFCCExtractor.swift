@@ -73,6 +73,9 @@ public final class MFCCExtractor {
     private let dct: SymmetricDCT
     /// Power spectra of one batch of frames, bin-major.
     private var power: [Float]
+    /// The dB mel spectrogram of the last input, kept between calls so a track's 0.7 MB of
+    /// working memory is not allocated and faulted in again for each track.
+    private var melScratch: [Float] = []
     /// Frames per batch; the power and mel loops below are written for exactly eight (SIMD8).
     private static let batch = 8
     /// The filterbank flattened for the inner loop: filter m covers bins firstBins[m]… with
@@ -118,20 +121,21 @@ public final class MFCCExtractor {
 
     /// The mel power spectrogram in dB after top_db clipping, bands × frames.
     public func melSpectrogramDB(_ samples: [Float]) -> FeatureMatrix {
-        var (values, floor) = melDBBandMajor(samples)
-        for i in values.indices { values[i] = max(values[i], floor) }
+        let floor = melDBBandMajor(samples)
+        let count = configuration.melBandCount * frameCount(forSampleCount: samples.count)
+        let values = melScratch[..<count].map { max($0, floor) }
         return FeatureMatrix(rowCount: configuration.melBandCount, columnCount: frameCount(forSampleCount: samples.count),
                              values: values)
     }
 
     /// MFCCs, coefficientCount × frames (rows are coefficients).
     public func mfcc(_ samples: [Float]) -> FeatureMatrix {
-        let (melDB, floor) = melDBBandMajor(samples)
+        let floor = melDBBandMajor(samples)
         let frames = frameCount(forSampleCount: samples.count)
         let bands = configuration.melBandCount
         let coefficients = configuration.coefficientCount
         var out = [Float](repeating: 0, count: coefficients * frames)
-        melDB.withUnsafeBufferPointer { db in
+        melScratch.withUnsafeBufferPointer { db in
         out.withUnsafeMutableBufferPointer { out in
         dct.weights.withUnsafeBufferPointer { weights in
         dct.rows.withUnsafeBufferPointer { rows in
@@ -160,8 +164,9 @@ public final class MFCCExtractor {
         return FeatureMatrix(rowCount: coefficients, columnCount: frames, values: out)
     }
 
-    /// dB mel spectrogram, bands × frames, not yet clipped, and the clip floor (max − top_db).
-    private func melDBBandMajor(_ samples: [Float]) -> (values: [Float], floor: Float) {
+    /// Writes the dB mel spectrogram, bands × frames, not yet clipped, to the start of
+    /// `melScratch`; returns the clip floor (max − top_db).
+    private func melDBBandMajor(_ samples: [Float]) -> Float {
         let c = configuration
         let n = samples.count
         let frames = frameCount(forSampleCount: n)
@@ -169,7 +174,7 @@ public final class MFCCExtractor {
         let nfft = c.fftSize
         let half = nfft / 2
         let bins = nfft / 2 + 1
-        var melDB = [Float](repeating: 0, count: frames * bands)
+        if melScratch.count < frames * bands { melScratch = [Float](repeating: 0, count: frames * bands) }
         var loudest = SIMD8<Float>(repeating: -.infinity)
         let input = fft.input.baseAddress!
         let spectra = fft.output.baseAddress!
@@ -183,7 +188,7 @@ public final class MFCCExtractor {
             window.withUnsafeBufferPointer { window in
             pairedWindow.withUnsafeBufferPointer { pairedWindow in
                 power.withUnsafeMutableBufferPointer { power in
-                    melDB.withUnsafeMutableBufferPointer { melDB in
+                    melScratch.withUnsafeMutableBufferPointer { melDB in
                         // Frames go through in batches of `batch`: the power spectra of a batch are stored
                         // bin-major (bin k of all frames side by side), so applying a filter is a
                         // multiply-add across the frames of the batch, which the compiler vectorises,
@@ -284,7 +289,7 @@ public final class MFCCExtractor {
         }
         }
         // Same rounding as librosa: the float32 maximum minus top_db.
-        return (melDB, c.topDB.map { loudest.max() - $0 } ?? -.infinity)
+        return c.topDB.map { loudest.max() - $0 } ?? -.infinity
     }
 
     /// 4·|A[k]|² and 4·|B[k]|² for bins k…k+3 of the two real frames a, b inside Z = FFT(a + i·b):

@@ -69,6 +69,19 @@ import Testing
         #expect(audio.peak == 0)
     }
 
+    /// The eight-lane peak against a plain loop, the loudest sample negative, in the SIMD body or
+    /// in the tail.
+    @Test(arguments: [3, 8, 13, 1000, 1003])
+    func peakIsTheLargestMagnitude(count: Int) {
+        for position in [0, count / 2, count - 1] {
+            var samples = (0..<count).map { Float(sin(Double($0))) * 0.5 }
+            samples[position] = -0.9
+            #expect(samples.withUnsafeBufferPointer(\.largestMagnitude) == samples.map(abs).max()!,
+                    "count \(count), loudest at \(position)")
+        }
+        #expect([Float]().withUnsafeBufferPointer(\.largestMagnitude) == 0)
+    }
+
     @Test func offsetPastTheEndIsRejected() {
         #expect(throws: AudioError.self) {
             try AudioDecoder().decode(path: Fixtures.path("wesnoth-battle.ogg"), offset: 60)
