@@ -29,12 +29,14 @@ public struct ClipQuota: Sendable, Equatable {
 
 /// Train / validation / test clips, split by piece of music.
 ///
-/// Per class, seeded: the variant groups (tracks sharing a `variantStem`) are shuffled and dealt
-/// whole, first to test until it holds ≥ `quota.test` clips, then to validation until it holds
-/// ≥ `quota.validation`, the rest to training. Each part then keeps a seeded random choice of
-/// exactly its quota of clips from its groups' clips (all of them when it has fewer, which is
-/// reported in `shortfalls`). A group therefore lies in one part only; a long piece dealt to
-/// test or validation may leave some of its clips unused.
+/// Per class, seeded: the variant groups (tracks sharing a `variantStem`: one piece) are shuffled
+/// and dealt whole — to test until it holds its share of the pieces (quota.test / total quota,
+/// rounded, at least 1) and at least `quota.test` clips, then to validation likewise, the rest to
+/// training. Within each part the clips are taken round-robin over its pieces (one random
+/// window of each piece in turn, then a second, …) up to the quota, so a part's clips are spread
+/// over its pieces instead of coming mostly from the longest one (ufoai: about one training
+/// clip per piece). A part with fewer clips than its quota keeps all of them and is reported in
+/// `shortfalls`. A piece therefore lies in one part only.
 public struct ClipSplit: Sendable, Equatable {
     public var train: [ClipReference]
     public var validation: [ClipReference]
@@ -48,6 +50,8 @@ public struct ClipSplit: Sendable, Equatable {
         var rng = SeededGenerator(seed: seed)
         var parts: [[ClipReference]] = [[], [], []] // test, validation, train
         var shortfalls: [String] = []
+        let quotas = [quota.test, quota.validation, quota.train]
+        let total = Double(quotas.reduce(0, +))
         for (label, name) in classNames.enumerated() {
             // Groups in order of first appearance, so the shuffle's input does not depend on hashing.
             var stems: [String] = [], members: [String: [Int]] = [:]
@@ -56,20 +60,28 @@ public struct ClipSplit: Sendable, Equatable {
                 members[track.variantStem, default: []].append(t)
             }
             rng.shuffle(&stems)
-            let quotas = [quota.test, quota.validation, quota.train]
-            var pools: [[ClipReference]] = [[], [], []]
+            let pieceShares = quotas.prefix(2).map { max(1, Int((Double(stems.count) * Double($0) / total).rounded())) }
+            var pieces: [[[ClipReference]]] = [[], [], []]
+            var clipsIn = [0, 0, 0]
             var part = 0
             for stem in stems {
-                while part < 2 && pools[part].count >= quotas[part] { part += 1 }
-                for t in members[stem]! { pools[part] += (0..<clipCounts[t]).map { ClipReference(track: t, window: $0) } }
+                while part < 2 && pieces[part].count >= pieceShares[part] && clipsIn[part] >= quotas[part] { part += 1 }
+                var windows = members[stem]!.flatMap { t in (0..<clipCounts[t]).map { ClipReference(track: t, window: $0) } }
+                rng.shuffle(&windows)
+                pieces[part].append(windows)
+                clipsIn[part] += windows.count
             }
             for p in 0..<3 {
-                var pool = pools[p]
-                rng.shuffle(&pool)
-                if pool.count < quotas[p] {
-                    shortfalls.append("\(name): \(["test", "validation", "train"][p]) has \(pool.count) clips of \(quotas[p])")
+                var chosen: [ClipReference] = []
+                var round = 0
+                while chosen.count < quotas[p] && pieces[p].contains(where: { $0.count > round }) {
+                    for windows in pieces[p] where windows.count > round && chosen.count < quotas[p] { chosen.append(windows[round]) }
+                    round += 1
                 }
-                parts[p] += pool.prefix(quotas[p]).sorted()
+                if chosen.count < quotas[p] {
+                    shortfalls.append("\(name): \(["test", "validation", "train"][p]) has \(chosen.count) clips of \(quotas[p])")
+                }
+                parts[p] += chosen.sorted()
             }
         }
         test = parts[0]

@@ -89,7 +89,11 @@ extension ContentCommand {
 
     /// Everything `content train` reports, in one Codable value for --format json.
     struct Summary: Encodable {
-        struct Part: Encodable { var name: String; var clips: Int; var segments: Int; var clipsPerClass: [Int] }
+        struct Part: Encodable {
+            var name: String; var clips: Int; var segments: Int; var clipsPerClass: [Int]
+            /// Distinct pieces (variant groups) the clips come from, per class.
+            var piecesPerClass: [Int]
+        }
         struct Skipped: Encodable { var path: String; var reason: String }
         struct Epoch: Encodable { var loss: Double; var trainAccuracy: Double; var validationAccuracy: Double?; var seconds: Double }
         var classes: [String]
@@ -114,7 +118,10 @@ extension ContentCommand {
             shortfalls = experiment.split.shortfalls
             split = [("train", experiment.train), ("validation", experiment.validation), ("test", experiment.test)].map { name, part in
                 Part(name: name, clips: part.clips.count, segments: part.sequences.count,
-                     clipsPerClass: set.classNames.indices.map { c in part.clipLabels.filter { $0 == c }.count })
+                     clipsPerClass: set.classNames.indices.map { c in part.clipLabels.filter { $0 == c }.count },
+                     piecesPerClass: set.classNames.indices.map { c in
+                         Set(part.clips.map { set.tracks[$0.track] }.filter { $0.label == c }.map(\.variantStem)).count
+                     })
             }
             self.seed = seed
             self.epochs = outcome.history.epochs.map {
@@ -135,9 +142,12 @@ extension ContentCommand {
             for s in skipped { lines.append("skipped: \(s.reason)") }
             for s in shortfalls { lines.append("short: \(s)") }
             lines.append("")
+            // Per class: clips (pieces they come from).
             lines.append(renderTable(["part", "clips", "segments"] + classes,
-                                     split.map { [$0.name, String($0.clips), String($0.segments)] + $0.clipsPerClass.map(String.init) },
-                                     rightAligned: Set(1..<(3 + classes.count))))
+                                     split.map { part in
+                                         [part.name, String(part.clips), String(part.segments)]
+                                             + zip(part.clipsPerClass, part.piecesPerClass).map { "\($0) (\($1))" }
+                                     }, rightAligned: Set(1..<(3 + classes.count))))
             lines.append("")
             let best = keptEpoch.map { e in "epoch \(e) of \(epochs.count) (validation \(f(epochs[e - 1].validationAccuracy ?? 0)))" } ?? "-"
             lines.append("seed \(seed), \(parameters) parameters, kept \(best), \(f(secondsPerEpoch, 2)) s/epoch")

@@ -55,6 +55,22 @@ func syntheticSet(classes: Int = 3, piecesPerClass: Int = 14) -> (tracks: [Label
             #expect(split.test.filter { tracks[$0.track].label == c }.count == 5)
         }
         #expect(split.shortfalls.isEmpty)
+        // Round-robin: within a part, the pieces' clip counts differ by at most one unless a piece ran out.
+        for part in parts {
+            for c in 0..<3 {
+                var perPiece: [String: Int] = [:], available: [String: Int] = [:]
+                for clip in part where tracks[clip.track].label == c { perPiece[tracks[clip.track].variantStem, default: 0] += 1 }
+                for (t, track) in tracks.enumerated() where track.label == c && perPiece[track.variantStem] != nil {
+                    available[track.variantStem, default: 0] += counts[t]
+                }
+                let most = perPiece.values.max()!
+                #expect(perPiece.allSatisfy { $0.value >= most - 1 || $0.value == available[$0.key] }, "\(perPiece) of \(available)")
+            }
+        }
+        // Test and validation each get their share of the pieces: 14 pieces × 5/30, rounded → 2.
+        for c in 0..<3 {
+            #expect(Set(split.test.filter { tracks[$0.track].label == c }.map { tracks[$0.track].variantStem }).count >= 2)
+        }
     }
 
     @Test func seededReproducibleAndSeedSensitive() {
