@@ -142,7 +142,7 @@ extension ContentCommand {
             for s in skipped { lines.append("skipped: \(s.reason)") }
             for s in shortfalls { lines.append("short: \(s)") }
             lines.append("")
-            // Per class: clips (pieces they come from).
+            lines.append("clips per class (pieces they come from):")
             lines.append(renderTable(["part", "clips", "segments"] + classes,
                                      split.map { part in
                                          [part.name, String(part.clips), String(part.segments)]
