@@ -93,12 +93,12 @@ public enum VariantStem {
 }
 
 public enum ContentError: Error, CustomStringConvertible {
+    /// The folder is not a usable labelled set; the message names it.
     case badSet(String)
-    case badModel(String)
 
     public var description: String {
         switch self {
-        case .badSet(let message), .badModel(let message): message
+        case .badSet(let message): message
         }
     }
 }
