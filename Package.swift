@@ -55,12 +55,14 @@ let package = Package(
         .target(name: "TimbreEvaluation", dependencies: ["TimbreCore"]),
         // The MFCC → LSTM content model's numerical core.
         .target(name: "TimbreNeural", dependencies: ["TimbreCore", "COpenBLAS"]),
+        // The content model's data and protocol: labelled folders, split by piece, training, evaluation.
+        .target(name: "TimbreContent", dependencies: ["TimbreCore", "TimbreAudio", "TimbreNeural"]),
         .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
                           path: "Benchmarks/CFBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
-            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog",
+            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog", "TimbreContent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -68,6 +70,7 @@ let package = Package(
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], exclude: ["Fixtures"]),
         .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreTestSupport"]),
         .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
+        .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
         .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias"]),
         // A private migrated schema per test, test data locations, running the built CLI.

@@ -26,6 +26,7 @@ struct Timbre: ParsableCommand {
             Evaluate.self,
             RunsCommand.self,
             AudioCommand.self,
+            ContentCommand.self,
         ]
     )
 }

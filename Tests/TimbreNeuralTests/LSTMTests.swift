@@ -64,12 +64,13 @@ import TimbreCore
         #expect(worst < 1e-5, "largest difference from the Double reference: \(worst)")
     }
 
-    /// Every parameter of a 2-layer LSTM + Dense + softmax cross-entropy, and every input value,
+    /// Every parameter of a 2-layer LSTM + Dense(ReLU) + Dense + softmax cross-entropy (dropout
+    /// configured but off, as at inference), and every input value,
     /// against central differences of the Double reference loss (step 1e-6, so the numeric
     /// gradient is good to ~1e-9). The analytic gradients are Float: allowed error
     /// 2e-5 + 1e-3·|numeric|.
     @Test func gradientsMatchFiniteDifferences() throws {
-        var model = SequenceClassifier(inputSize: 3, layerSizes: [4, 3], classCount: 3, seed: 21)
+        var model = SequenceClassifier(inputSize: 3, layerSizes: [4, 3], hiddenSizes: [4], dropoutRate: 0.3, classCount: 3, seed: 21)
         // Push the weights off their initial values so biases and gates all carry gradient.
         var rng = SeededGenerator(seed: 22)
         var layers = model.layers
@@ -79,7 +80,13 @@ import TimbreCore
         }
         var head = model.head
         for i in head.bias.indices { head.bias[i] = Float(rng.unit() - 0.5) }
-        model = SequenceClassifier(layers: layers, head: head)
+        // A bias that keeps most ReLU units active (a dead unit has no gradient to check), with
+        // one pushed off so the zero branch is exercised too.
+        var relu = model.hidden[0]
+        for i in relu.bias.indices { relu.bias[i] = Float(0.3 + 0.4 * rng.unit()) }
+        relu.bias[3] = -5
+        for i in relu.kernel.values.indices { relu.kernel.values[i] *= 1.5 }
+        model = SequenceClassifier(layers: layers, hidden: [relu], dropoutRate: 0.3, head: head)
 
         let sequences = randomSequences(count: 2, steps: 5, features: 3, seed: 23, scale: 1.2)
         let labels = [2, 0]
@@ -92,6 +99,7 @@ import TimbreCore
 
         var analytic: [[Float]] = []
         for g in gradients.layers { analytic += [g.kernel, g.recurrentKernel, g.bias] }
+        for g in gradients.hidden { analytic += [g.kernel, g.bias] }
         analytic += [gradients.head.kernel, gradients.head.bias]
         let eps = 1e-6
         var worst = 0.0, largest = 0.0, checked = 0
@@ -129,7 +137,7 @@ import TimbreCore
                 }
             }
         }
-        #expect(checked == 128 + 96 + 12 + 30)
+        #expect(checked == 128 + 96 + 16 + 15 + 30)
         #expect(largest > 0.05, "gradients too small to test anything")
         #expect(failures.isEmpty, "\(failures.count) gradients off (worst at \(worst)× the tolerance): \(failures.prefix(5))")
     }
@@ -139,7 +147,7 @@ import TimbreCore
         let model = SequenceClassifier(inputSize: 3, layerSizes: [5], classCount: 3, seed: 5)
         let sequences = randomSequences(count: 37, steps: 6, features: 3, seed: 6)
         let labels = (0..<37).map { $0 % 3 }
-        let (loss, sharded) = model.batchGradients(sequences, labels: labels)
+        let (loss, _, sharded) = model.batchGradients(sequences, labels: labels)
         let whole = model.loss(SequenceBatch(sequences), labels: labels)
         #expect(abs(loss - whole.loss) < 1e-5)
         let pairs = zip(sharded.layers[0].kernel + sharded.layers[0].recurrentKernel + sharded.layers[0].bias + sharded.head.kernel,

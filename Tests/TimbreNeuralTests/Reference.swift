@@ -2,24 +2,28 @@ import Foundation
 import TimbreCore
 import TimbreNeural
 
-/// A straightforward Double-precision LSTM → Dense → softmax cross-entropy written from the Keras
-/// definition, one sequence at a time with plain loops, sharing no code with TimbreNeural.
-/// Tensors are flat row-major arrays: per LSTM layer kernel [F × 4H], recurrent [H × 4H],
-/// bias [4H]; then the head's kernel [H × C] and bias [C].
+/// A straightforward Double-precision LSTM → (Dense + ReLU)* → Dense → softmax cross-entropy
+/// written from the Keras definition, one sequence at a time with plain loops, sharing no code
+/// with TimbreNeural; dropout is left out (inference mode). Tensors are flat row-major arrays:
+/// per LSTM layer kernel [F × 4H], recurrent [H × 4H], bias [4H]; per ReLU layer kernel
+/// [in × out] and bias [out]; then the head's kernel [H × C] and bias [C].
 struct ReferenceModel {
     var layerSizes: [Int]
+    var hiddenSizes: [Int]
     var inputSize: Int
     var classCount: Int
     var tensors: [[Double]]
 
     init(_ model: SequenceClassifier) {
         layerSizes = model.layerSizes
+        hiddenSizes = model.hiddenSizes
         inputSize = model.inputSize
         classCount = model.classCount
         tensors = []
         for layer in model.layers {
             tensors += [layer.kernel.values, layer.recurrentKernel.values, layer.bias].map { $0.map(Double.init) }
         }
+        for dense in model.hidden { tensors += [dense.kernel.values, dense.bias].map { $0.map(Double.init) } }
         tensors += [model.head.kernel.values, model.head.bias].map { $0.map(Double.init) }
     }
 
@@ -58,11 +62,22 @@ struct ReferenceModel {
 
     /// Mean cross-entropy over the sequences.
     func loss(_ sequences: [[[Double]]], labels: [Int]) -> Double {
-        let kernel = tensors[3 * layerSizes.count], bias = tensors[3 * layerSizes.count + 1]
-        let h = layerSizes[layerSizes.count - 1]
+        let headAt = 3 * layerSizes.count + 2 * hiddenSizes.count
+        let kernel = tensors[headAt], bias = tensors[headAt + 1]
+        let h = hiddenSizes.last ?? layerSizes[layerSizes.count - 1]
         var total = 0.0
         for (x, label) in zip(sequences, labels) {
-            let summary = finalHidden(x)
+            var summary = finalHidden(x)
+            for (l, units) in hiddenSizes.enumerated() {
+                let k = tensors[3 * layerSizes.count + 2 * l], b = tensors[3 * layerSizes.count + 2 * l + 1]
+                var next = [Double](repeating: 0, count: units)
+                for j in 0..<units {
+                    var z = b[j]
+                    for i in summary.indices { z += summary[i] * k[i * units + j] }
+                    next[j] = max(0, z)
+                }
+                summary = next
+            }
             let logits = (0..<classCount).map { c in bias[c] + (0..<h).reduce(0) { $0 + summary[$1] * kernel[$1 * classCount + c] } }
             let top = logits.max()!
             let logSum = log(logits.reduce(0) { $0 + exp($1 - top) }) + top

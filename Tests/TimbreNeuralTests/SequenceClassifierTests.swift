@@ -123,3 +123,56 @@ func accuracy(_ model: SequenceClassifier, _ sequences: [Matrix], _ labels: [Int
         #expect(throws: (any Error).self) { try SequenceClassifier(decoding: nonFinite) }
     }
 }
+
+@Suite struct ContentModelTests {
+    /// The reference architecture: LSTM(20→64) → LSTM(64→64) → Dense(64, ReLU) → Dropout(0.3) → Dense(5).
+    /// Keras counts 59 269 values; the PyTorch reference's 59 781 includes nn.LSTM's second bias
+    /// vector (b_hh, 4·64 per layer), which adds nothing a single bias cannot express.
+    @Test func parameterCount() {
+        let model = SequenceClassifier.contentModel(classCount: 5, seed: 0)
+        #expect(model.layerSizes == [64, 64] && model.hiddenSizes == [64] && model.dropoutRate == 0.3)
+        #expect(model.parameterCount == 59_269)
+        #expect(model.parameterCount + model.layers.reduce(0) { $0 + 4 * $1.units } == 59_781)
+        // Keras Dense init: zero bias, Glorot limit √(6 / (64 + 64)).
+        #expect(model.hidden[0].bias.allSatisfy { $0 == 0 })
+        #expect(model.hidden[0].kernel.values.allSatisfy { abs($0) <= Float((6.0 / 128).squareRoot()) })
+    }
+
+    @Test func dropoutOnlyInTrainingAndSeeded() {
+        let model = SequenceClassifier(inputSize: 2, layerSizes: [6], hiddenSizes: [8], dropoutRate: 0.5, classCount: 3, seed: 3)
+        let data = patternSequences(count: 20, seed: 7)
+        let batch = SequenceBatch(data.sequences)
+        let plain = model.loss(batch, labels: data.labels).loss
+        let a = model.loss(batch, labels: data.labels, dropoutSeed: 1), b = model.loss(batch, labels: data.labels, dropoutSeed: 1)
+        let c = model.loss(batch, labels: data.labels, dropoutSeed: 2)
+        #expect(a.loss == b.loss && a.gradients == b.gradients)
+        #expect(a.loss != plain && a.loss != c.loss)
+        // Inference ignores dropout: the model's probabilities equal the plain forward pass's loss.
+        let p = model.probabilities(for: data.sequences)
+        let expected = -data.labels.enumerated().reduce(0.0) { $0 + log(Double(p[$1.offset, $1.element])) } / 20
+        #expect(abs(expected - plain) < 1e-5)
+    }
+
+    @Test func keepsTheBestValidationEpoch() throws {
+        var model = SequenceClassifier(inputSize: 2, layerSizes: [6], hiddenSizes: [6], dropoutRate: 0.3, classCount: 3, seed: 4)
+        let train = patternSequences(count: 60, seed: 11), validation = patternSequences(count: 45, seed: 12)
+        var seen: [Int] = []
+        let history = model.fit(sequences: train.sequences, labels: train.labels,
+                                validation: (validation.sequences, validation.labels), epochs: 8, batchSize: 16, seed: 4,
+                                optimizer: Adam(learningRate: 0.02), onEpoch: { epoch, _ in seen.append(epoch) })
+        #expect(seen == Array(0..<8))
+        let kept = try #require(history.keptEpoch)
+        let accuracies = history.epochs.map { $0.validationAccuracy! }
+        #expect(accuracies[kept] == accuracies.max()! && accuracies.firstIndex(of: accuracies.max()!) == kept)
+        #expect(model.accuracy(validation.sequences, labels: validation.labels) == accuracies[kept])
+        #expect(history.epochs.allSatisfy { $0.loss.isFinite && (0...1).contains($0.trainingAccuracy) && $0.seconds > 0 })
+    }
+
+    @Test func encodingKeepsReLULayersAndDropout() throws {
+        let model = SequenceClassifier(inputSize: 2, layerSizes: [5], hiddenSizes: [4, 3], dropoutRate: 0.25, classCount: 3, seed: 8)
+        let decoded = try SequenceClassifier(decoding: model.encode())
+        #expect(decoded == model)
+        let data = patternSequences(count: 10, seed: 1)
+        #expect(decoded.probabilities(for: data.sequences) == model.probabilities(for: data.sequences))
+    }
+}

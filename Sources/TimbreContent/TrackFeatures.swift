@@ -1,0 +1,91 @@
+import Foundation
+import Synchronization
+import TimbreAudio
+import TimbreCore
+import TimbreNeural
+
+/// A file that could not be used, and why.
+public struct SkippedTrack: Sendable, Equatable {
+    public var path: String
+    public var reason: String
+}
+
+/// The MFCCs of every track of a labelled set (nil where the file was skipped).
+public struct TrackFeatures: Sendable {
+    public var set: LabelledSet
+    public var mfcc: [FeatureMatrix?]
+    public var skipped: [SkippedTrack]
+    public var configuration: MFCCConfiguration
+
+    /// Features computed elsewhere (e.g. read from the catalog); `mfcc[t]` belongs to `set.tracks[t]`.
+    public init(set: LabelledSet, mfcc: [FeatureMatrix?], skipped: [SkippedTrack], configuration: MFCCConfiguration) {
+        precondition(mfcc.count == set.tracks.count, "\(mfcc.count) feature matrices for \(set.tracks.count) tracks")
+        self.set = set
+        self.mfcc = mfcc
+        self.skipped = skipped
+        self.configuration = configuration
+    }
+
+    /// Decodes and analyses every track on `workers` threads, each with its own `TrackAnalyser`
+    /// (the MFCC extractor keeps FFT plans and scratch that are not shared). Files that fail to
+    /// decode, or are silent, are skipped with their reason. `progress` is called after each file.
+    public static func analyse(_ set: LabelledSet, configuration: MFCCConfiguration = MFCCConfiguration(),
+                               workers: Int = availableCores, progress: @Sendable () -> Void = {}) throws -> TrackFeatures {
+        let next = Atomic<Int>(0)
+        let tracks = set.tracks
+        let workerCount = max(1, min(workers, tracks.count))
+        let results = try concurrentChunks(workerCount, chunksPerCore: 1) { range -> Result<[(Int, Result<FeatureMatrix, AudioError>)], any Error> in
+            Result {
+                let analyser = try TrackAnalyser(configuration: configuration)
+                var done: [(Int, Result<FeatureMatrix, AudioError>)] = []
+                for _ in range {
+                    while true {
+                        let t = next.add(1, ordering: .relaxed).oldValue
+                        guard t < tracks.count else { break }
+                        // No content hash: nothing here is stored in the catalog.
+                        do throws(AudioError) {
+                            done.append((t, .success(try analyser.analyse(path: tracks[t].path, contentSHA256: []).mfcc)))
+                        } catch {
+                            done.append((t, .failure(error)))
+                        }
+                        progress()
+                    }
+                }
+                return done
+            }
+        }.map { try $0.get() }.flatMap { $0 }
+        var mfcc = [FeatureMatrix?](repeating: nil, count: tracks.count)
+        var skipped: [SkippedTrack] = []
+        for (t, result) in results.sorted(by: { $0.0 < $1.0 }) {
+            switch result {
+            case .success(let m): mfcc[t] = m
+            case .failure(let error): skipped.append(SkippedTrack(path: tracks[t].path, reason: error.description))
+            }
+        }
+        return TrackFeatures(set: set, mfcc: mfcc, skipped: skipped, configuration: configuration)
+    }
+
+    public static let clipSeconds = 30.0
+    public static let segmentSeconds = 3.0
+
+    /// Whole non-overlapping 30 s windows of each track (0 for a skipped or shorter track).
+    public var clipCounts: [Int] {
+        mfcc.map { $0.map { Self.clipWindows(of: $0, configuration: configuration).count } ?? 0 }
+    }
+
+    static func clipWindows(of m: FeatureMatrix, configuration: MFCCConfiguration) -> [Range<Int>] {
+        // As FeatureMatrix.segments: a window spans 1 + ⌊s·sr/hop⌋ frames and starts every ⌊s·sr/hop⌋.
+        let step = Int(clipSeconds * Double(configuration.sampleRate) / Double(configuration.hopLength))
+        guard step > 0, m.columnCount >= step + 1 else { return [] }
+        return stride(from: 0, through: m.columnCount - step - 1, by: step).map { $0..<($0 + step + 1) }
+    }
+
+    /// The 3 s segments of a clip as LSTM sequences: steps × coefficients (time-major), unstandardised.
+    public func segments(of clip: ClipReference) -> [Matrix] {
+        guard let m = mfcc[clip.track] else { preconditionFailure("clip of skipped track \(set.tracks[clip.track].path)") }
+        let window = Self.clipWindows(of: m, configuration: configuration)[clip.window]
+        return m.columns(window).segments(seconds: Self.segmentSeconds, configuration: configuration).map {
+            Matrix(rows: $0.rowCount, columns: $0.columnCount, values: $0.values).transposed
+        }
+    }
+}

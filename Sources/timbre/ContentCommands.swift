@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import TimbreAudio
+import TimbreContent
+import TimbreCore
+import TimbreNeural
+
+/// `timbre content …`: the MFCC → LSTM content model.
+struct ContentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "content",
+        abstract: "Train and evaluate the MFCC → LSTM content model on labelled audio folders.",
+        subcommands: [Train.self]
+    )
+}
+
+extension ContentCommand {
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train the content classifier on DIR/<class>/… audio and report test accuracy.",
+            discussion: """
+            Each sub-folder of DIR is a class; its audio files (recursively) are its tracks. Every \
+            track is decoded and analysed (22 050 Hz mono, 20 MFCCs, on all cores); files that fail or \
+            are silent are skipped and listed. Tracks are cut into non-overlapping 30 s clips and split \
+            by piece of music (variants such as track3 / track3_enhanced stay together; see \
+            docs/content-model.md), per class 56 / 12 / 12 clips for train / validation / test, seeded. \
+            Each clip gives ten 3 s segments (130 frames × 20 coefficients), standardised per \
+            coefficient with training statistics.
+
+            Model: LSTM(64) → LSTM(64) → Dense(64, ReLU) → Dropout(0.3) → Dense(classes), Adam 1e-3, \
+            keeping the epoch with the best validation segment accuracy. Reported: test accuracy per \
+            segment and per clip (argmax of the mean of its segments' softmax), per-class recall, the \
+            clip confusion matrix and seconds per epoch. Per-epoch lines go to stderr when it is a terminal.
+
+            EXAMPLE
+              timbre content train ~/soundtracks --epochs 50 --seed 0 --out content.model
+            """
+        )
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+        @Argument(help: "Folder with one sub-folder of audio files per class.")
+        var directory: String
+        @Option(help: "Training epochs.")
+        var epochs = 50
+        @Option(name: .customLong("batch-size"), help: "Mini-batch size in segments.")
+        var batchSize = 32
+        @Option(help: "Seed of the split, the initial weights, the shuffling and dropout.")
+        var seed: UInt64 = 0
+        @Option(help: "Write the trained model (classifier, standardisation, class names) to this file.")
+        var out: String?
+        @Option(help: "Output format: table or json.")
+        var format: Format = .table
+
+        func validate() throws {
+            guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+            guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        }
+
+        func run() throws {
+            let set = try LabelledSet.scan(directory)
+            let progress = ProgressReporter("analyse", total: set.tracks.count, unit: "tracks")
+            let analysisStart = Date()
+            let features = try TrackFeatures.analyse(set, progress: { progress.advance() })
+            progress.finish()
+            let analysisSeconds = Date().timeIntervalSince(analysisStart)
+
+            let experiment = ContentExperiment(features: features, seed: seed)
+            let terminal = isatty(STDERR_FILENO) == 1
+            let outcome = experiment.run(epochs: epochs, batchSize: batchSize, seed: seed) { epoch, record in
+                guard terminal else { return }
+                note(String(format: "epoch %3d/%d  loss %.4f  train %.3f  val %.3f  %.2f s", epoch + 1, epochs, record.loss,
+                            record.trainingAccuracy, record.validationAccuracy ?? .nan, record.seconds))
+            }
+            if let out {
+                let bytes = outcome.model.encode()
+                do { try Data(bytes).write(to: URL(fileURLWithPath: out)) } catch {
+                    throw ValidationError("\(out): cannot write the model: \(error.localizedDescription)")
+                }
+            }
+            let summary = Summary(set: set, features: features, experiment: experiment, outcome: outcome,
+                                  analysisSeconds: analysisSeconds, seed: seed, epochs: epochs, model: out)
+            switch format {
+            case .json: try printJSON(summary)
+            case .table: print(summary.table)
+            }
+        }
+    }
+
+    /// Everything `content train` reports, in one Codable value for --format json.
+    struct Summary: Encodable {
+        struct Part: Encodable {
+            var name: String; var clips: Int; var segments: Int; var clipsPerClass: [Int]
+            /// Distinct pieces (variant groups) the clips come from, per class.
+            var piecesPerClass: [Int]
+        }
+        struct Skipped: Encodable { var path: String; var reason: String }
+        struct Epoch: Encodable { var loss: Double; var trainAccuracy: Double; var validationAccuracy: Double?; var seconds: Double }
+        var classes: [String]
+        var tracks: Int
+        var skipped: [Skipped]
+        var shortfalls: [String]
+        var split: [Part]
+        var seed: UInt64
+        var epochs: [Epoch]
+        var keptEpoch: Int?
+        var secondsPerEpoch: Double
+        var analysisSeconds: Double
+        var parameters: Int
+        var test: ClassificationReport
+        var model: String?
+
+        init(set: LabelledSet, features: TrackFeatures, experiment: ContentExperiment, outcome: ContentExperiment.Outcome,
+             analysisSeconds: Double, seed: UInt64, epochs: Int, model: String?) {
+            classes = set.classNames
+            tracks = set.tracks.count
+            skipped = features.skipped.map { Skipped(path: $0.path, reason: $0.reason) }
+            shortfalls = experiment.split.shortfalls
+            split = [("train", experiment.train), ("validation", experiment.validation), ("test", experiment.test)].map { name, part in
+                Part(name: name, clips: part.clips.count, segments: part.sequences.count,
+                     clipsPerClass: set.classNames.indices.map { c in part.clipLabels.filter { $0 == c }.count },
+                     piecesPerClass: set.classNames.indices.map { c in
+                         Set(part.clips.map { set.tracks[$0.track] }.filter { $0.label == c }.map(\.variantStem)).count
+                     })
+            }
+            self.seed = seed
+            self.epochs = outcome.history.epochs.map {
+                Epoch(loss: $0.loss, trainAccuracy: $0.trainingAccuracy, validationAccuracy: $0.validationAccuracy, seconds: $0.seconds)
+            }
+            keptEpoch = outcome.history.keptEpoch.map { $0 + 1 }
+            secondsPerEpoch = outcome.secondsPerEpoch
+            self.analysisSeconds = analysisSeconds
+            parameters = outcome.model.classifier.parameterCount
+            test = outcome.report
+            self.model = model
+        }
+
+        var table: String {
+            func f(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }
+            var lines: [String] = []
+            lines.append("\(tracks) tracks in \(classes.count) classes; analysed in \(f(analysisSeconds, 1)) s")
+            for s in skipped { lines.append("skipped: \(s.reason)") }
+            for s in shortfalls { lines.append("short: \(s)") }
+            lines.append("")
+            lines.append("clips per class (pieces they come from):")
+            lines.append(renderTable(["part", "clips", "segments"] + classes,
+                                     split.map { part in
+                                         [part.name, String(part.clips), String(part.segments)]
+                                             + zip(part.clipsPerClass, part.piecesPerClass).map { "\($0) (\($1))" }
+                                     }, rightAligned: Set(1..<(3 + classes.count))))
+            lines.append("")
+            let best = keptEpoch.map { e in "epoch \(e) of \(epochs.count) (validation \(f(epochs[e - 1].validationAccuracy ?? 0)))" } ?? "-"
+            lines.append("seed \(seed), \(parameters) parameters, kept \(best), \(f(secondsPerEpoch, 2)) s/epoch")
+            lines.append("test accuracy: segment \(f(test.segmentAccuracy)), clip \(f(test.clipAccuracy))")
+            lines.append("")
+            lines.append(renderTable(["class", "segment recall", "clip recall"] + classes.map { "→ " + $0 },
+                                     classes.indices.map { c in
+                                         [classes[c], f(test.segmentRecall[c]), f(test.clipRecall[c])] + test.clipConfusion[c].map(String.init)
+                                     }, rightAligned: Set(1..<(3 + classes.count))))
+            if let model { lines.append("\nmodel written to \(model)") }
+            return lines.joined(separator: "\n")
+        }
+    }
+}
