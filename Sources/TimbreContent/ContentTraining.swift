@@ -23,15 +23,26 @@ public struct ContentExperiment: Sendable {
     public var test: ClipSegments
     public var classNames: [String]
 
+    /// Where a clip's segments come from.
+    public enum SegmentSource: String, Sendable, CaseIterable {
+        /// Cut from the track's stored MFCC sequence (what the catalog holds).
+        case track
+        /// Each 3 s excerpt decoded and analysed on its own, as the reference protocol does.
+        case excerpt
+    }
+
     /// Splits with `seed` and cuts the chosen clips into standardised segments.
-    public init(features: TrackFeatures, quota: ClipQuota = ClipQuota(), seed: UInt64) {
+    public init(features: TrackFeatures, quota: ClipQuota = ClipQuota(), seed: UInt64,
+                segmentSource: SegmentSource = .track) throws {
         let split = ClipSplit(tracks: features.set.tracks, clipCounts: features.clipCounts, classNames: features.set.classNames,
                               quota: quota, seed: seed)
+        let excerpts = segmentSource == .excerpt
+            ? try features.excerptSegments(of: split.train + split.validation + split.test) : [:]
         func raw(_ clips: [ClipReference]) -> ClipSegments {
             var part = ClipSegments(clips: clips, sequences: [], labels: [], clipOfSegment: [], clipLabels: [])
             for (c, clip) in clips.enumerated() {
                 let label = features.set.tracks[clip.track].label
-                let segments = features.segments(of: clip)
+                let segments = segmentSource == .excerpt ? excerpts[clip] ?? [] : features.segments(of: clip)
                 part.sequences += segments
                 part.labels += Array(repeating: label, count: segments.count)
                 part.clipOfSegment += Array(repeating: c, count: segments.count)

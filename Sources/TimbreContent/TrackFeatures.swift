@@ -88,4 +88,39 @@ public struct TrackFeatures: Sendable {
             Matrix(rows: $0.rowCount, columns: $0.columnCount, values: $0.values).transposed
         }
     }
+
+    /// The reference protocol's segments: each 3 s excerpt of each clip decoded and analysed on its
+    /// own, as `librosa.feature.mfcc` of the excerpt does (its own top_db floor, zero padding at
+    /// its own edges), instead of cut from the whole track's sequence. Decodes only the clips, on
+    /// `workers` threads.
+    public func excerptSegments(of clips: [ClipReference], workers: Int = availableCores) throws -> [ClipReference: [Matrix]] {
+        let configuration = configuration
+        let set = set
+        let hop = configuration.hopLength, rate = configuration.sampleRate
+        let clipStep = Int(Self.clipSeconds * Double(rate) / Double(hop))
+        let excerptLength = Int(Self.segmentSeconds * Double(rate))
+        let excerpts = Int(Self.clipSeconds / Self.segmentSeconds)
+        let parts = concurrentChunks(clips.count, chunksPerCore: 1) { range -> Result<[(ClipReference, [Matrix])], AudioError> in
+            Result { () throws(AudioError) -> [(ClipReference, [Matrix])] in
+                let decoder = AudioDecoder(targetSampleRate: rate)
+                let extractor = try MFCCExtractor(configuration: configuration)
+                return try range.map { (c: Int) throws(AudioError) -> (ClipReference, [Matrix]) in
+                    let clip = clips[c]
+                    // The clip's first frame in the track's sequence, in seconds.
+                    let offset = Double(clip.window * clipStep * hop) / Double(rate)
+                    let audio = try decoder.decode(path: set.tracks[clip.track].path, offset: offset, duration: Self.clipSeconds)
+                    let segments = (0..<excerpts).compactMap { (k: Int) -> Matrix? in
+                        let start = k * excerptLength
+                        guard start + excerptLength <= audio.samples.count else { return nil }
+                        let m = extractor.mfcc(Array(audio.samples[start..<start + excerptLength]))
+                        return Matrix(rows: m.rowCount, columns: m.columnCount, values: m.values).transposed
+                    }
+                    return (clip, segments)
+                }
+            }
+        }
+        var result: [ClipReference: [Matrix]] = [:]
+        for part in parts { for (clip, segments) in try part.get() { result[clip] = segments } }
+        return result
+    }
 }

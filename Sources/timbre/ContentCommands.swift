@@ -43,6 +43,8 @@ extension ContentCommand {
         var directory: String
         @Option(help: "Training epochs.")
         var epochs = 50
+        @Option(help: "Where segments come from: track (cut from each track's MFCC sequence, as stored in the catalog) or excerpt (each 3 s excerpt analysed on its own, the reference protocol).")
+        var segments: ContentExperiment.SegmentSource = .track
         @Option(name: .customLong("batch-size"), help: "Mini-batch size in segments.")
         var batchSize = 32
         @Option(help: "Seed of the split, the initial weights, the shuffling and dropout.")
@@ -65,7 +67,7 @@ extension ContentCommand {
             progress.finish()
             let analysisSeconds = Date().timeIntervalSince(analysisStart)
 
-            let experiment = ContentExperiment(features: features, seed: seed)
+            let experiment = try ContentExperiment(features: features, seed: seed, segmentSource: segments)
             let terminal = isatty(STDERR_FILENO) == 1
             let outcome = experiment.run(epochs: epochs, batchSize: batchSize, seed: seed) { epoch, record in
                 guard terminal else { return }
@@ -162,3 +164,5 @@ extension ContentCommand {
         }
     }
 }
+
+extension ContentExperiment.SegmentSource: ExpressibleByArgument {}

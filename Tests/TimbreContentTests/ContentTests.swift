@@ -118,14 +118,14 @@ func syntheticSet(classes: Int = 3, piecesPerClass: Int = 14) -> (tracks: [Label
 
     /// The experiment's standardisation comes from the training clips: a test clip with far larger
     /// values does not move it.
-    @Test func experimentFitsOnTrainingClips() {
+    @Test func experimentFitsOnTrainingClips() throws {
         let (tracks, counts, names) = syntheticSet(classes: 2, piecesPerClass: 10)
         let quota = ClipQuota(train: 8, validation: 3, test: 3)
         let split = ClipSplit(tracks: tracks, clipCounts: counts, classNames: names, quota: quota, seed: 2)
         let features = syntheticFeatures(tracks: tracks, counts: counts, names: names) { t in
             split.test.contains { $0.track == t } ? 1000 : Float(tracks[t].label)
         }
-        let experiment = ContentExperiment(features: features, quota: quota, seed: 2)
+        let experiment = try ContentExperiment(features: features, quota: quota, seed: 2)
         #expect(experiment.split == split)
         #expect(experiment.standardisation.mean.allSatisfy { $0 < 3 }, "\(experiment.standardisation.mean)")
         #expect(experiment.train.sequences.count == 2 * 8 * 10 && experiment.test.sequences.count == 2 * 3 * 10)
@@ -199,5 +199,51 @@ func syntheticFeatures(tracks: [LabelledTrack], counts: [Int], names: [String], 
         #expect(features.skipped.count == 4 && features.skipped.allSatisfy { $0.reason.contains($0.path) })
         #expect(features.clipCounts == [0, 0, 0, 0])
         #expect(throws: (any Error).self) { try LabelledSet.scan(root + "/rock") }
+    }
+}
+
+@Suite struct ExcerptSegments {
+    /// A 31 s mono WAV at 22 050 Hz (no resampling, so excerpts can be checked exactly): the
+    /// reference protocol's segment k is the MFCC of samples k·66 150 ..< (k+1)·66 150 on its own.
+    @Test func eachExcerptIsAnalysedOnItsOwn() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-excerpts-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("tones"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let rate = 22_050, count = 31 * rate
+        let samples: [Int16] = (0..<count).map { i in
+            // Loudness changes every 3 s, so a per-excerpt top_db floor differs from the track's.
+            let loudness = i / (3 * rate) % 2 == 0 ? 0.5 : 0.001
+            return Int16(loudness * 32_000 * sin(Double(i) * 2 * .pi * 440 / Double(rate)))
+        }
+        let path = folder.appendingPathComponent("tones/a.wav").path
+        try Self.writeWAV(samples, rate: rate, to: path)
+
+        let set = LabelledSet(classNames: ["tones"], tracks: [LabelledTrack(path: path, label: 0)])
+        let features = try TrackFeatures.analyse(set, workers: 1)
+        #expect(features.clipCounts == [1])
+        let clip = ClipReference(track: 0, window: 0)
+        let segments = try #require(try features.excerptSegments(of: [clip], workers: 1)[clip])
+        #expect(segments.count == 10)
+
+        let decoded = try AudioDecoder().decode(path: path).samples
+        let extractor = try MFCCExtractor()
+        for (k, segment) in segments.enumerated() {
+            let expected = extractor.mfcc(Array(decoded[(k * 66_150)..<((k + 1) * 66_150)]))
+            #expect(segment.rows == 130 && segment.columns == 20)
+            #expect(segment == Matrix(rows: 20, columns: 130, values: expected.values).transposed, "excerpt \(k)")
+        }
+        // Cut from the track's sequence instead, the quiet excerpts keep the track's floor: different.
+        #expect(features.segments(of: clip)[1] != segments[1])
+    }
+
+    static func writeWAV(_ samples: [Int16], rate: Int, to path: String) throws {
+        var data = Data()
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        data.append(contentsOf: Array("RIFF".utf8)); append(UInt32(36 + 2 * samples.count))
+        data.append(contentsOf: Array("WAVEfmt ".utf8)); append(UInt32(16)); append(UInt16(1)); append(UInt16(1))
+        append(UInt32(rate)); append(UInt32(2 * rate)); append(UInt16(2)); append(UInt16(16))
+        data.append(contentsOf: Array("data".utf8)); append(UInt32(2 * samples.count))
+        for s in samples { append(s) }
+        try data.write(to: URL(fileURLWithPath: path))
     }
 }
