@@ -80,7 +80,8 @@ extension ContentCommand {
                     throw ValidationError("\(out): cannot write the model: \(error.localizedDescription)")
                 }
             }
-            let summary = Summary(set: set, features: features, experiment: experiment, outcome: outcome,
+            let baseline = ClipStatisticsBaseline(experiment, seed: seed)
+            let summary = Summary(set: set, features: features, experiment: experiment, outcome: outcome, baseline: baseline,
                                   analysisSeconds: analysisSeconds, seed: seed, epochs: epochs, model: out)
             switch format {
             case .json: try printJSON(summary)
@@ -110,10 +111,12 @@ extension ContentCommand {
         var analysisSeconds: Double
         var parameters: Int
         var test: ClassificationReport
+        /// Logistic regression on clip MFCC mean + std, same split (tells a hard split from a weak model).
+        var baselineClipAccuracy: Double
         var model: String?
 
         init(set: LabelledSet, features: TrackFeatures, experiment: ContentExperiment, outcome: ContentExperiment.Outcome,
-             analysisSeconds: Double, seed: UInt64, epochs: Int, model: String?) {
+             baseline: ClipStatisticsBaseline, analysisSeconds: Double, seed: UInt64, epochs: Int, model: String?) {
             classes = set.classNames
             tracks = set.tracks.count
             skipped = features.skipped.map { Skipped(path: $0.path, reason: $0.reason) }
@@ -134,6 +137,7 @@ extension ContentCommand {
             self.analysisSeconds = analysisSeconds
             parameters = outcome.model.classifier.parameterCount
             test = outcome.report
+            baselineClipAccuracy = baseline.testAccuracy
             self.model = model
         }
 
@@ -154,6 +158,7 @@ extension ContentCommand {
             let best = keptEpoch.map { e in "epoch \(e) of \(epochs.count) (validation \(f(epochs[e - 1].validationAccuracy ?? 0)))" } ?? "-"
             lines.append("seed \(seed), \(parameters) parameters, kept \(best), \(f(secondsPerEpoch, 2)) s/epoch")
             lines.append("test accuracy: segment \(f(test.segmentAccuracy)), clip \(f(test.clipAccuracy))")
+            lines.append("baseline (logistic regression on clip MFCC mean + std, same split): clip \(f(baselineClipAccuracy))")
             lines.append("")
             lines.append(renderTable(["class", "segment recall", "clip recall"] + classes.map { "→ " + $0 },
                                      classes.indices.map { c in
