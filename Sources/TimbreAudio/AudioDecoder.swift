@@ -20,6 +20,7 @@ public struct DecodedAudio: Sendable {
 extension UnsafeBufferPointer<Float> {
     /// max |x| (0 when empty), eight lanes at a time: a plain Float max loop stays scalar (the
     /// compiler may not reorder it), and an integer max over the bits has no SSE2 instruction.
+    /// NaN samples are passed over (a comparison with NaN is false), so they never count as loud.
     var largestMagnitude: Float {
         guard let base = baseAddress else { return 0 }
         let magnitudeBits = SIMD8<UInt32>(repeating: 0x7fff_ffff)

@@ -11,6 +11,10 @@ public struct MFCCConfiguration: Sendable, Hashable, Codable {
     /// nil means sampleRate / 2.
     public var maximumFrequency: Double? = nil
     /// Dynamic range kept by power_to_db, relative to the loudest value of the whole input.
+    /// nil keeps everything down to amin (−100 dB); then the quietest values carry the float32
+    /// rounding of the transform they share with the neighbouring frame (two frames go through
+    /// one complex FFT), about 140 dB below that frame's loudest bins, where librosa's per-frame
+    /// double-precision FFT reaches −100 dB exactly. With a top_db of up to 120 this is clipped away.
     public var topDB: Float? = 80
 
     public init() {}
@@ -73,8 +77,9 @@ public final class MFCCExtractor {
     private let dct: SymmetricDCT
     /// Power spectra of one batch of frames, bin-major.
     private var power: [Float]
-    /// The dB mel spectrogram of the last input, kept between calls so a track's 0.7 MB of
-    /// working memory is not allocated and faulted in again for each track.
+    /// The dB mel spectrogram of the last input, kept between calls so a track's working memory
+    /// (0.7 MB per 30 s) is not allocated and faulted in again for each track; it keeps the size
+    /// of the longest input seen (13 MB after a 10-minute track), per extractor.
     private var melScratch: [Float] = []
     /// Frames per batch; the power and mel loops below are written for exactly eight (SIMD8).
     private static let batch = 8
@@ -88,6 +93,9 @@ public final class MFCCExtractor {
         let c = configuration
         guard c.hopLength >= 1 else { throw .invalidArgument("hop length must be ≥ 1, got \(c.hopLength)") }
         guard c.fftSize >= 2, c.fftSize % 2 == 0 else { throw .invalidArgument("FFT size must be even and ≥ 2, got \(c.fftSize)") }
+        if let topDB = c.topDB, !(topDB >= 0 && topDB.isFinite) {
+            throw .invalidArgument("top_db must be ≥ 0 and finite, got \(topDB)")
+        }
         guard c.coefficientCount >= 1, c.coefficientCount <= c.melBandCount else {
             throw .invalidArgument("need 1 ≤ n_mfcc ≤ n_mels, got \(c.coefficientCount) and \(c.melBandCount)")
         }

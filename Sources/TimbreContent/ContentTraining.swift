@@ -36,6 +36,18 @@ public struct ContentExperiment: Sendable {
                 segmentSource: SegmentSource = .track) throws {
         let split = ClipSplit(tracks: features.set.tracks, clipCounts: features.clipCounts, classNames: features.set.classNames,
                               quota: quota, seed: seed)
+        // A class needs clips in every part (pieces are never shared between parts, so at least
+        // three pieces of 30 s or more): a class missing from training would be scored unseen.
+        for (label, name) in features.set.classNames.enumerated() {
+            for (partName, clips) in [("train", split.train), ("validation", split.validation), ("test", split.test)]
+            where !clips.contains(where: { features.set.tracks[$0.track].label == label }) {
+                let pieces = Set(features.set.tracks.indices.filter {
+                    features.set.tracks[$0].label == label && features.clipCounts[$0] > 0
+                }.map { features.set.tracks[$0].variantStem }).count
+                throw ContentError.badSet("class '\(name)' has no \(partName) clips: it needs at least 3 pieces with 30 s or more of "
+                                          + "usable audio, and has \(pieces)")
+            }
+        }
         let excerpts = segmentSource == .excerpt
             ? try features.excerptSegments(of: split.train + split.validation + split.test) : [:]
         func raw(_ clips: [ClipReference]) -> ClipSegments {
@@ -51,8 +63,6 @@ public struct ContentExperiment: Sendable {
             return part
         }
         var train = raw(split.train), validation = raw(split.validation), test = raw(split.test)
-        precondition(!train.sequences.isEmpty && !validation.sequences.isEmpty && !test.sequences.isEmpty,
-                     "a part of the split is empty (train \(train.clips.count), validation \(validation.clips.count), test \(test.clips.count) clips)")
         let standardisation = Standardisation(fitting: train.sequences)
         train.sequences = train.sequences.map(standardisation.apply)
         validation.sequences = validation.sequences.map(standardisation.apply)

@@ -78,13 +78,15 @@ func audioFiles(in folder: String) -> [String] {
 /// `sixtyfour_revisited.ogg` are one piece; `defeat.ogg` and `defeat2.ogg` are two.
 public enum VariantStem {
     static let markers = ["enhanced", "revisited", "remastered", "remix", "old", "new"]
-    static let separators: Set<Character> = ["_", "-", " "]
+    /// An array, not a Set: the order is fixed, so the stem (and the split) is the same in every process.
+    static let separators: [Character] = ["_", "-", " "]
 
     public static func of(path: String) -> String {
         var stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent.lowercased()
-        for marker in markers {
+        removal: for marker in markers {
             for separator in separators where stem.hasSuffix(String(separator) + marker) && stem.count > marker.count + 1 {
                 stem.removeLast(marker.count + 1)
+                break removal
             }
         }
         while let last = stem.last, separators.contains(last), stem.count > 1 { stem.removeLast() }
@@ -95,10 +97,12 @@ public enum VariantStem {
 public enum ContentError: Error, CustomStringConvertible {
     /// The folder is not a usable labelled set; the message names it.
     case badSet(String)
+    /// A file could not be written; the message names it.
+    case cannotWrite(String)
 
     public var description: String {
         switch self {
-        case .badSet(let message): message
+        case .badSet(let message), .cannotWrite(let message): message
         }
     }
 }

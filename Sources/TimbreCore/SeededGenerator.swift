@@ -1,3 +1,5 @@
+import Foundation
+
 /// SplitMix64: tiny, fast and fully specified, so a split made with seed S is the same on every
 /// platform and Swift version (the standard library's generators and shuffle promise neither).
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
@@ -20,6 +22,12 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// Uniform in [0, 1).
     public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
+    /// Standard normal by Box–Muller (one of the pair; the clamp keeps log finite when unit() is 0).
+    public mutating func gaussian() -> Double {
+        let u1 = max(unit(), 1e-300), u2 = unit()
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
 
     /// Fisher–Yates with this generator's own `below`, so the permutation is pinned down.
     public mutating func shuffle<C: MutableCollection & RandomAccessCollection>(_ c: inout C) where C.Index == Int {

@@ -84,6 +84,11 @@ public struct Evaluation: Sendable {
 
     public func run(_ matrix: RatingMatrix, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
         guard !strategies.isEmpty else { throw EvaluationError("nothing to evaluate: no strategies given") }
+        // Labels name the report's columns and the stored results: two equal ones would be ambiguous.
+        var labels = Set<String>()
+        for s in strategies where !labels.insert(s.label).inserted {
+            throw EvaluationError("two strategies are labelled '\(s.label)'; give one a label (LABEL=NAME:…)")
+        }
         guard options.cutoff >= 1 else { throw EvaluationError("the cutoff N must be ≥ 1") }
         let folds = try split.splits(of: matrix)
         var collected = strategies.map { _ in Collected() }

@@ -28,11 +28,11 @@ public struct SyntheticCatalog: Sendable {
             cumulative[i] = total
         }
         var rng = SeededGenerator(seed: seed)
-        let raw = (0..<users).map { _ in exp(activitySpread * Self.gaussian(&rng)) }
+        let raw = (0..<users).map { _ in exp(activitySpread * rng.gaussian()) }
         let scale = Double(ratings) / raw.reduce(0, +)
         let cap = max(5, items / 5)
         let activity = raw.map { min(cap, max(5, Int(($0 * scale).rounded()))) }
-        let itemBias = (0..<items).map { _ in Float(0.5 * Self.gaussian(&rng)) }
+        let itemBias = (0..<items).map { _ in Float(0.5 * rng.gaussian()) }
         let (itemCount, baseSeed, totalWeight) = (items, seed, total)
         let cdf = cumulative
 
@@ -42,7 +42,7 @@ public struct SyntheticCatalog: Sendable {
             var out: [RatingTriple] = []
             out.reserveCapacity(range.reduce(0) { $0 + activity[$1] })
             for u in range {
-                let userBias = Float(0.4 * Self.gaussian(&rng))
+                let userBias = Float(0.4 * rng.gaussian())
                 var made = 0
                 while made < activity[u] {
                     // Binary search of the cumulative weights.
@@ -54,7 +54,7 @@ public struct SyntheticCatalog: Sendable {
                     }
                     guard stamp[lo] != Int32(u) else { continue }
                     stamp[lo] = Int32(u)
-                    let noisy = 3.5 + userBias + itemBias[lo] + Float(0.9 * Self.gaussian(&rng))
+                    let noisy = 3.5 + userBias + itemBias[lo] + Float(0.9 * rng.gaussian())
                     out.append(RatingTriple(user: Int32(u), item: Int32(lo), value: min(5, max(1, noisy.rounded())),
                                             timestamp: Int64(made)))
                     made += 1
@@ -68,10 +68,5 @@ public struct SyntheticCatalog: Sendable {
         let userIds = Vocabulary((0..<users).map { "u\($0)" }), itemIds = Vocabulary((0..<items).map { "i\($0)" })
         // Generated pairs are unique per user and in range by construction.
         return try! RatingMatrix(users: userIds, items: itemIds, ratings: triples)
-    }
-
-    static func gaussian(_ rng: inout SeededGenerator) -> Double {
-        let u1 = max(rng.unit(), 1e-12), u2 = rng.unit()
-        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
     }
 }

@@ -8,7 +8,8 @@ public enum BLAS {
     /// every large enough call. Timbre parallelises above BLAS (mini-batch shards, inference
     /// batches on `concurrentChunks`), so BLAS's own threads would oversubscribe the cores and
     /// make small recurrent products slower. The thread count is a process-wide setting of the C
-    /// library, made once, lazily, before the first call; a user's OPENBLAS_NUM_THREADS wins.
+    /// library (in the pthread build; an OpenMP build of OpenBLAS would apply it to the calling
+    /// thread only), made once, lazily, before the first call; a user's OPENBLAS_NUM_THREADS wins.
     private static let singleThreaded: Void = {
         if getenv("OPENBLAS_NUM_THREADS") == nil { openblas_set_num_threads(1) }
     }()

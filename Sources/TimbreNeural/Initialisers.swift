@@ -36,11 +36,3 @@ enum Initialiser {
         return m
     }
 }
-
-extension SeededGenerator {
-    /// Standard normal by Box–Muller.
-    mutating func gaussian() -> Double {
-        let u1 = max(unit(), 1e-300), u2 = unit()
-        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-    }
-}

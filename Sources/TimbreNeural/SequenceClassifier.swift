@@ -31,7 +31,7 @@ public struct SequenceClassifier: Sendable, Equatable {
 
     /// Each mini-batch is split into shards of this many sequences whose gradients are computed
     /// in parallel and summed in shard order. The split depends only on the batch, never on the
-    /// core count, so a seed gives the same model on any machine.
+    /// core count, so a seed gives the same model whatever the core count (across CPUs, OpenBLAS kernels and libm may round differently).
     public static let shardSize = 16
     /// Inference runs in batches of this many equal-length sequences, for the same reason.
     public static let inferenceBatchSize = 64
@@ -207,7 +207,7 @@ public struct SequenceClassifier: Sendable, Equatable {
     /// `fit` with per-epoch records. With `validation`, the model ends with the weights of the
     /// epoch of best validation accuracy (Keras `ModelCheckpoint(save_best_only=True)` reloaded
     /// after training), not the last epoch's. `onEpoch` is called after every epoch.
-    /// Dropout masks come from `seed`, per batch and shard, so they too are the same on any machine.
+    /// Dropout masks come from `seed`, per batch and shard, so they too do not depend on the core count.
     public mutating func fit(sequences: [Matrix], labels: [Int], validation: (sequences: [Matrix], labels: [Int])?,
                              epochs: Int, batchSize: Int = 32, seed: UInt64, optimizer: Adam = Adam(),
                              onEpoch: (Int, EpochRecord) -> Void = { _, _ in }) -> TrainingHistory {

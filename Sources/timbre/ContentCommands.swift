@@ -77,7 +77,7 @@ extension ContentCommand {
             if let out {
                 let bytes = outcome.model.encode()
                 do { try Data(bytes).write(to: URL(fileURLWithPath: out)) } catch {
-                    throw ValidationError("\(out): cannot write the model: \(error.localizedDescription)")
+                    throw ContentError.cannotWrite("\(out): cannot write the model: \(error.localizedDescription)")
                 }
             }
             let baseline = ClipStatisticsBaseline(experiment, seed: seed)

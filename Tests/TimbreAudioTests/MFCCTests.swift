@@ -142,6 +142,11 @@ import Testing
         configuration = MFCCConfiguration()
         configuration.maximumFrequency = -1
         #expect(throws: AudioError.self) { try MFCCExtractor(configuration: configuration) }
+        for topDB in [-1, Float.nan, .infinity] {
+            configuration = MFCCConfiguration()
+            configuration.topDB = topDB
+            #expect(throws: AudioError.self) { try MFCCExtractor(configuration: configuration) }
+        }
     }
 
     /// Many extractors planning FFTs at once: the planner lock must keep FFTW consistent.

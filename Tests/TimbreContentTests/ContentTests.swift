@@ -148,6 +148,28 @@ func syntheticFeatures(tracks: [LabelledTrack], counts: [Int], names: [String], 
     return TrackFeatures(set: LabelledSet(classNames: names, tracks: tracks), mfcc: mfcc, skipped: [], configuration: configuration)
 }
 
+@Suite struct UnusableSets {
+    /// Two pieces cannot fill train, validation and test without sharing one: an error naming the
+    /// class, not a model scored on a class it never saw.
+    @Test func aClassWithTooFewPiecesIsRejected() {
+        var (tracks, counts, names) = syntheticSet(classes: 2, piecesPerClass: 10)
+        tracks += [LabelledTrack(path: "/set/sparse/a.ogg", label: 2), LabelledTrack(path: "/set/sparse/b.ogg", label: 2)]
+        counts += [5, 5]
+        names.append("sparse")
+        let features = syntheticFeatures(tracks: tracks, counts: counts, names: names) { Float(tracks[$0].label) }
+        let error = #expect(throws: ContentError.self) {
+            try ContentExperiment(features: features, quota: ClipQuota(train: 8, validation: 3, test: 3), seed: 0)
+        }
+        #expect(error?.description.contains("'sparse'") == true, "\(String(describing: error))")
+    }
+
+    @Test func variantStemsDoNotDependOnHashing() {
+        // Two stacked markers: exactly one is removed, whatever the process.
+        #expect(VariantStem.of(path: "a_old-old.ogg") == "a_old")
+        #expect(VariantStem.of(path: "theme-new_enhanced.ogg") == "theme-new")
+    }
+}
+
 @Suite struct ContentModelFileTests {
     @Test func roundTrip() throws {
         let classifier = SequenceClassifier.contentModel(classCount: 5, seed: 1)

@@ -28,4 +28,15 @@ import TimbreStrategies
     func badSpecsAreRejected(spec: String) {
         #expect(throws: (any Error).self) { try StrategyUnderTest.parse(spec, in: registeredStrategies) }
     }
+
+    @Test func twoColumnsWithOneLabelAreRejected() throws {
+        let ratings = SyntheticCatalog(users: 60, items: 40, ratings: 900, seed: 3).generate()
+        let evaluation = Evaluation(split: SplitSpec(.randomKFold(folds: 2)))
+        let same = try ["a=bias", "a=popularity"].map { try StrategyUnderTest.parse($0, in: registeredStrategies) }
+        let error = #expect(throws: (any Error).self) { try evaluation.run(ratings, strategies: same, dataset: "synthetic") }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("'a'"))
+        // The same pair with two labels runs.
+        let distinct = try ["a=bias", "b=popularity"].map { try StrategyUnderTest.parse($0, in: registeredStrategies) }
+        #expect(try evaluation.run(ratings, strategies: distinct, dataset: "synthetic").strategies.map(\.label) == ["a", "b"])
+    }
 }
