@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], exclude: ["Fixtures"]),
         .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreTestSupport"]),
         .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
-        .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore"]),
+        .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
         .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias"]),
         // A private migrated schema per test, test data locations, running the built CLI.

@@ -96,7 +96,8 @@ public struct IngestPipeline: Sendable {
     /// Audio file extensions picked up when walking folders (named files are always tried).
     public static let audioExtensions: Set<String> = ["wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "au", "w64", "caf"]
 
-    /// Expands folders (recursively, sorted, skipping hidden entries) into files.
+    /// Expands folders (recursively, sorted, skipping hidden entries, following links to files)
+    /// into files.
     public static func files(in paths: [String], allFiles: Bool = false) -> [String] {
         var result: [String] = []
         let manager = FileManager.default
@@ -108,10 +109,12 @@ public struct IngestPipeline: Sendable {
             }
             let base = URL(fileURLWithPath: path)
             var found: [String] = []
-            if let walker = manager.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) {
-                for case let url as URL in walker {
-                    guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
-                    if allFiles || audioExtensions.contains(url.pathExtension.lowercased()) { found.append(url.path) }
+            if let walker = manager.enumerator(at: base, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles]) {
+                for case let url as URL in walker where allFiles || audioExtensions.contains(url.pathExtension.lowercased()) {
+                    // fileExists follows links: a link to a file counts (collections are often
+                    // folders of links), a dangling link or a folder does not.
+                    var isFolder: ObjCBool = false
+                    if manager.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue { found.append(url.path) }
                 }
             }
             result += found.sorted()

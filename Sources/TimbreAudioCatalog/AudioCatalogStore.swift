@@ -48,10 +48,20 @@ public final class AudioCatalogStore: AudioFeatureStore {
 
     /// The stored MFCC sequence of a track (by item external id), or nil if it has none.
     public func mfcc(ofItem externalID: String) throws -> FeatureMatrix? {
-        let row = try db.query("""
+        try storedMFCC("""
             SELECT a.n_coefficients, a.n_frames, a.mfcc FROM audio_features a JOIN items i ON i.id = a.item_id
             WHERE i.external_id = $1
-            """, binary: [Array(externalID.utf8)], resultsBinary: true)
+            """, key: Array(externalID.utf8))
+    }
+
+    /// The stored MFCC sequence of the audio with this content hash, or nil if none is stored.
+    public func mfcc(ofContent sha256: [UInt8]) throws -> FeatureMatrix? {
+        try storedMFCC("SELECT n_coefficients, n_frames, mfcc FROM audio_features WHERE content_sha256 = $1", key: sha256)
+    }
+
+    /// Runs `query` (columns n_coefficients, n_frames, mfcc; one parameter) with `key`.
+    private func storedMFCC(_ query: String, key: [UInt8]) throws -> FeatureMatrix? {
+        let row = try db.query(query, binary: [key], resultsBinary: true)
         guard row.rowCount == 1 else { return nil }
         func int32(_ c: Int) -> Int { Int(row.bytes(0, c)!.reduce(Int32(0)) { $0 << 8 | Int32($1) }) }
         return try FeatureMatrix(littleEndianBytes: row.bytes(0, 2)!, rowCount: int32(0), columnCount: int32(1))

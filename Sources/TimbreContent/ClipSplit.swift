@@ -32,7 +32,7 @@ public struct ClipQuota: Sendable, Equatable {
 /// Per class, seeded: the variant groups (tracks sharing a `variantStem`: one piece) are shuffled
 /// and dealt whole — to test until it holds its share of the pieces (quota.test / total quota,
 /// rounded, at least 1) and at least `quota.test` clips, then to validation likewise, the rest to
-/// training. Within each part the clips are taken round-robin over its pieces (one random
+/// training; but a part never takes a piece that later parts need to get one each. Within each part the clips are taken round-robin over its pieces (one random
 /// window of each piece in turn, then a second, …) up to the quota, so a part's clips are spread
 /// over its pieces instead of coming mostly from the longest one (ufoai: about one training
 /// clip per piece). A part with fewer clips than its quota keeps all of them and is reported in
@@ -64,8 +64,13 @@ public struct ClipSplit: Sendable, Equatable {
             var pieces: [[[ClipReference]]] = [[], [], []]
             var clipsIn = [0, 0, 0]
             var part = 0
-            for stem in stems {
-                while part < 2 && pieces[part].count >= pieceShares[part] && clipsIn[part] >= quotas[part] { part += 1 }
+            for (index, stem) in stems.enumerated() {
+                // Move on when this part has its share, or when taking this piece would leave a
+                // later part without any (train comes last and must not be starved).
+                while part < 2 && !pieces[part].isEmpty
+                        && (pieces[part].count >= pieceShares[part] && clipsIn[part] >= quotas[part] || stems.count - index <= 2 - part) {
+                    part += 1
+                }
                 var windows = members[stem]!.flatMap { t in (0..<clipCounts[t]).map { ClipReference(track: t, window: $0) } }
                 rng.shuffle(&windows)
                 pieces[part].append(windows)

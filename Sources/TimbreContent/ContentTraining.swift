@@ -44,8 +44,8 @@ public struct ContentExperiment: Sendable {
                 let pieces = Set(features.set.tracks.indices.filter {
                     features.set.tracks[$0].label == label && features.clipCounts[$0] > 0
                 }.map { features.set.tracks[$0].variantStem }).count
-                throw ContentError.badSet("class '\(name)' has no \(partName) clips: it needs at least 3 pieces with 30 s or more of "
-                                          + "usable audio, and has \(pieces)")
+                throw ContentError.badSet("class '\(name)' has no \(partName) clips: train, validation and test each need a piece "
+                                          + "of music with 30 s or more of usable audio, and the class has \(pieces)")
             }
         }
         let excerpts = segmentSource == .excerpt

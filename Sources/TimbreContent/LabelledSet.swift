@@ -48,7 +48,7 @@ public struct LabelledSet: Sendable, Equatable {
         }
         var tracks: [LabelledTrack] = []
         for (label, name) in classFolders.enumerated() {
-            let files = audioFiles(in: root + "/" + name)
+            let files = IngestPipeline.files(in: [root + "/" + name])
             guard !files.isEmpty else { throw ContentError.badSet("\(root)/\(name): no audio files") }
             tracks += files.map { LabelledTrack(path: $0, label: label) }
         }
@@ -56,20 +56,6 @@ public struct LabelledSet: Sendable, Equatable {
     }
 }
 
-/// Audio files under `folder`, recursively, sorted. Unlike `IngestPipeline.files`, symbolic links
-/// to files count (a labelled set is often a folder of links into a collection).
-func audioFiles(in folder: String) -> [String] {
-    let manager = FileManager.default
-    guard let walker = manager.enumerator(at: URL(fileURLWithPath: folder), includingPropertiesForKeys: nil,
-                                          options: [.skipsHiddenFiles]) else { return [] }
-    var found: [String] = []
-    for case let url as URL in walker where IngestPipeline.audioExtensions.contains(url.pathExtension.lowercased()) {
-        var isDirectory: ObjCBool = false
-        // fileExists follows links: a dangling link is left out here, a link to a file kept.
-        if manager.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue { found.append(url.path) }
-    }
-    return found.sorted()
-}
 
 /// The rule that groups variants of one piece: the file name without its extension, lower-cased,
 /// with one trailing variant marker removed — `enhanced`, `revisited`, `remastered`, `remix`,

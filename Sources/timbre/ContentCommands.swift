@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TimbreAudio
+import TimbreAudioCatalog
 import TimbreContent
 import TimbreCore
 import TimbreNeural
@@ -53,6 +54,10 @@ extension ContentCommand {
         var out: String?
         @Option(help: "Output format: table or json.")
         var format: Format = .table
+        @Flag(name: .customLong("from-catalog"),
+              help: "Read each file's MFCC sequence from the catalog (stored by `timbre audio ingest`, matched by content hash) instead of decoding it; files not in the catalog are analysed.")
+        var fromCatalog = false
+        @OptionGroup var catalog: CatalogOptions
 
         func validate() throws {
             guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
@@ -61,10 +66,18 @@ extension ContentCommand {
 
         func run() throws {
             let set = try LabelledSet.scan(directory)
-            let progress = ProgressReporter("analyse", total: set.tracks.count, unit: "tracks")
             let analysisStart = Date()
-            let features = try TrackFeatures.analyse(set, progress: { progress.advance() })
+            var stored = [FeatureMatrix?](repeating: nil, count: set.tracks.count)
+            if fromCatalog { stored = try ContentCommand.storedSequences(of: set, catalog: catalog) }
+            // Only the tracks the catalog does not have are decoded.
+            let missing = set.tracks.indices.filter { stored[$0] == nil }
+            let progress = ProgressReporter("analyse", total: missing.count, unit: "tracks")
+            let analysed = try TrackFeatures.analyse(LabelledSet(classNames: set.classNames, tracks: missing.map { set.tracks[$0] }),
+                                                     progress: { progress.advance() })
             progress.finish()
+            for (k, t) in missing.enumerated() { stored[t] = analysed.mfcc[k] }
+            let features = TrackFeatures(set: set, mfcc: stored, skipped: analysed.skipped, configuration: analysed.configuration)
+            if fromCatalog { note("\(set.tracks.count - missing.count) of \(set.tracks.count) tracks read from the catalog") }
             let analysisSeconds = Date().timeIntervalSince(analysisStart)
 
             let experiment = try ContentExperiment(features: features, seed: seed, segmentSource: segments)
@@ -88,6 +101,19 @@ extension ContentCommand {
             case .table: print(summary.table)
             }
         }
+    }
+
+    /// The catalog's MFCC sequence of every file that `timbre audio ingest` stored, by content
+    /// hash (files hashed on all cores); nil where the catalog has none, or one made with other
+    /// settings than the content model's.
+    static func storedSequences(of set: LabelledSet, catalog: CatalogOptions) throws -> [FeatureMatrix?] {
+        let tracks = set.tracks
+        let hashes = try concurrentChunks(tracks.count) { range in
+            Result { () throws(AudioError) -> [[UInt8]] in try range.map { (t: Int) throws(AudioError) in try SHA256.digest(ofFile: tracks[t].path) } }
+        }.flatMap { try $0.get() }
+        let store = AudioCatalogStore(db: try catalog.connect())
+        let wanted = MFCCConfiguration().coefficientCount
+        return try hashes.map { hash in try store.mfcc(ofContent: hash).flatMap { $0.rowCount == wanted ? $0 : nil } }
     }
 
     /// Everything `content train` reports, in one Codable value for --format json.

@@ -65,6 +65,8 @@ struct StoredSequenceTests {
         let stored = try #require(try store.mfcc(ofItem: "audio:sha256:" + track.contentSHA256.hexString))
         #expect(stored == track.mfcc)
         #expect(try store.mfcc(ofItem: "no-such-item") == nil)
+        #expect(try store.mfcc(ofContent: track.contentSHA256) == stored)
+        #expect(try store.mfcc(ofContent: [UInt8](repeating: 0, count: 32)) == nil)
 
         let windows = stored.segments(seconds: 3)
         // 130 frames per 3 s window, a new window every 129 frames, no incomplete tail.

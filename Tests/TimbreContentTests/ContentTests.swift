@@ -4,6 +4,7 @@ import TimbreAudio
 import TimbreContent
 import TimbreCore
 import TimbreNeural
+import TimbreTestSupport
 
 /// A synthetic set: per class, pieces of several clips each, some with an `_enhanced` variant.
 func syntheticSet(classes: Int = 3, piecesPerClass: Int = 14) -> (tracks: [LabelledTrack], clipCounts: [Int], names: [String]) {
@@ -163,6 +164,17 @@ func syntheticFeatures(tracks: [LabelledTrack], counts: [Int], names: [String], 
         #expect(error?.description.contains("'sparse'") == true, "\(String(describing: error))")
     }
 
+    /// Three one-clip pieces and quotas far above them: test and validation must not swallow
+    /// the piece training needs.
+    @Test func threePiecesGiveEveryPartOne() {
+        let tracks = (0..<3).map { LabelledTrack(path: "/set/few/piece\($0).ogg", label: 0) }
+        for seed in UInt64(0)..<5 {
+            let split = ClipSplit(tracks: tracks, clipCounts: [1, 1, 1], classNames: ["few"], seed: seed)
+            let sizes: [Int] = [split.train.count, split.validation.count, split.test.count]
+            #expect(sizes == [1, 1, 1], "seed \(seed)")
+        }
+    }
+
     @Test func variantStemsDoNotDependOnHashing() {
         // Two stacked markers: exactly one is removed, whatever the process.
         #expect(VariantStem.of(path: "a_old-old.ogg") == "a_old")
@@ -238,7 +250,7 @@ func syntheticFeatures(tracks: [LabelledTrack], counts: [Int], names: [String], 
             return Int16(loudness * 32_000 * sin(Double(i) * 2 * .pi * 440 / Double(rate)))
         }
         let path = folder.appendingPathComponent("tones/a.wav").path
-        try Self.writeWAV(samples, rate: rate, to: path)
+        try TestData.writeWAV(samples, rate: rate, to: path)
 
         let set = LabelledSet(classNames: ["tones"], tracks: [LabelledTrack(path: path, label: 0)])
         let features = try TrackFeatures.analyse(set, workers: 1)
@@ -256,16 +268,5 @@ func syntheticFeatures(tracks: [LabelledTrack], counts: [Int], names: [String], 
         }
         // Cut from the track's sequence instead, the quiet excerpts keep the track's floor: different.
         #expect(features.segments(of: clip)[1] != segments[1])
-    }
-
-    static func writeWAV(_ samples: [Int16], rate: Int, to path: String) throws {
-        var data = Data()
-        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
-        data.append(contentsOf: Array("RIFF".utf8)); append(UInt32(36 + 2 * samples.count))
-        data.append(contentsOf: Array("WAVEfmt ".utf8)); append(UInt32(16)); append(UInt16(1)); append(UInt16(1))
-        append(UInt32(rate)); append(UInt32(2 * rate)); append(UInt16(2)); append(UInt16(16))
-        data.append(contentsOf: Array("data".utf8)); append(UInt32(2 * samples.count))
-        for s in samples { append(s) }
-        try data.write(to: URL(fileURLWithPath: path))
     }
 }

@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+import TimbreCatalog
+import TimbreTestSupport
+
+/// `timbre content train --from-catalog` end to end: audio ingested once, then trained on the
+/// stored sequences without decoding, with the same result as decoding.
+@Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
+struct ContentFromCatalogTests {
+    @Test func trainsOnStoredSequencesLikeOnDecodedFiles() throws {
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-content-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Two classes (low and high tones), three pieces each: one 30 s clip per part per class.
+        for (name, base) in [("low", 220.0), ("high", 1_760.0)] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(name), withIntermediateDirectories: true)
+            for piece in 0..<3 {
+                try TestData.writeWAV(TestData.tone(hertz: base * (1 + 0.1 * Double(piece)), seconds: 31, seed: UInt32(piece + 1)),
+                                      rate: 22_050, to: folder.appendingPathComponent("\(name)/piece\(piece).wav").path)
+            }
+        }
+        let ingest = try TestData.runTimbre(["audio", "ingest", "--database", catalog.url, folder.path])
+        #expect(ingest.status == 0, "\(ingest.err)")
+        #expect(try catalog.count("audio_features") == 6)
+
+        let arguments = ["content", "train", folder.path, "--epochs", "1", "--seed", "3", "--format", "json"]
+        let stored = try TestData.runTimbre(arguments + ["--from-catalog", "--database", catalog.url])
+        #expect(stored.status == 0, "\(stored.err)")
+        #expect(stored.err.contains("6 of 6 tracks read from the catalog"), "\(stored.err)")
+        let decoded = try TestData.runTimbre(arguments)
+        #expect(decoded.status == 0, "\(decoded.err)")
+
+        func test(_ json: String) throws -> [String: Any] {
+            let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+            return try #require(object?["test"] as? [String: Any])
+        }
+        let fromCatalog = try test(stored.out), fromFiles = try test(decoded.out)
+        #expect(fromCatalog["segmentAccuracy"] as? Double == fromFiles["segmentAccuracy"] as? Double)
+        #expect(fromCatalog["clipAccuracy"] as? Double == fromFiles["clipAccuracy"] as? Double)
+        #expect(fromCatalog["segmentAccuracy"] != nil)
+    }
+}
