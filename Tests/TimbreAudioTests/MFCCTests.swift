@@ -39,7 +39,7 @@ import Testing
 
     @Test func shapeFollowsLibrosaFrameCount() throws {
         let extractor = try MFCCExtractor()
-        for count in [0, 1, 511, 512, 513, 22_050, 661_500] {
+        for count in [0, 1, 2, 3, 511, 512, 513, 22_050, 661_500] {
             let matrix = extractor.mfcc([Float](repeating: 0.1, count: count))
             #expect(matrix.rowCount == 20)
             #expect(matrix.columnCount == 1 + count / 512)
@@ -66,7 +66,7 @@ import Testing
     /// DCT's groups, FFT sizes that leave loop tails, frame counts that are not a multiple of
     /// eight) against the definition computed directly in Double: zero-padded frames, periodic
     /// Hann, a plain DFT, the (librosa-checked) filterbank weights, 10·log10 with top_db, DCT-II ortho.
-    @Test(arguments: [(512, 128, 41, 13), (1002, 300, 128, 20), (256, 64, 24, 24), (2048, 512, 128, 20)])
+    @Test(arguments: [(512, 128, 41, 13), (1002, 300, 128, 20), (256, 64, 24, 24), (256, 300, 24, 13), (2048, 512, 128, 20)])
     func matchesDirectDefinition(fftSize: Int, hop: Int, bands: Int, coefficients: Int) throws {
         var configuration = MFCCConfiguration()
         configuration.fftSize = fftSize
@@ -133,6 +133,17 @@ import Testing
             }
         }
         return out
+    }
+
+    /// The extractor keeps working memory between calls: a short input after a long one must not
+    /// see the long one's values.
+    @Test func reuseAfterALongerInputGivesTheSameResult() throws {
+        let long = Self.testSignal(count: 100_000), short = Array(Self.testSignal(count: 30_000).reversed())
+        let reused = try MFCCExtractor()
+        _ = reused.mfcc(long)
+        #expect(reused.mfcc(short) == (try MFCCExtractor()).mfcc(short))
+        _ = reused.mfcc(long)
+        #expect(reused.melSpectrogramDB(short) == (try MFCCExtractor()).melSpectrogramDB(short))
     }
 
     @Test func rejectsImpossibleParameters() {
