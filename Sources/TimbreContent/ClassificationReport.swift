@@ -1,3 +1,4 @@
+import TimbreCore
 import TimbreNeural
 
 /// Test-set figures: segment accuracy, clip accuracy (a clip's class is the argmax of the mean of
@@ -17,7 +18,6 @@ public struct ClassificationReport: Sendable, Equatable, Codable {
         precondition(probabilities.rows == clipOfSegment.count && probabilities.columns == classNames.count,
                      "\(probabilities.rows)×\(probabilities.columns) probabilities for \(clipOfSegment.count) segments, \(classNames.count) classes")
         let classes = classNames.count
-        func argmax(_ row: [Double]) -> Int { row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! }
         var clipSums = [[Double]](repeating: [Double](repeating: 0, count: classes), count: clipLabels.count)
         var segmentHits = [Int](repeating: 0, count: classes), segmentTotals = segmentHits
         for (s, c) in clipOfSegment.enumerated() {
@@ -25,10 +25,10 @@ public struct ClassificationReport: Sendable, Equatable, Codable {
             for k in 0..<classes { clipSums[c][k] += row[k] }
             let label = clipLabels[c]
             segmentTotals[label] += 1
-            if argmax(row) == label { segmentHits[label] += 1 }
+            if row.offsetOfMaximum == label { segmentHits[label] += 1 }
         }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
-        for (c, label) in clipLabels.enumerated() { confusion[label][argmax(clipSums[c])] += 1 }
+        for (c, label) in clipLabels.enumerated() { confusion[label][clipSums[c].offsetOfMaximum!] += 1 }
         let clipTotals = confusion.map { $0.reduce(0, +) }
         func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
         self.classNames = classNames

@@ -68,10 +68,7 @@ public struct ClipStatisticsBaseline: Sendable {
     static func accuracy(_ model: DenseLayer, _ x: Matrix, _ labels: [Int]) -> Double {
         let logits = model.outputs(x)
         var hits = 0
-        for r in 0..<logits.rows {
-            let row = logits.row(r)
-            if row.indices.max(by: { row[$0] < row[$1] })! - row.startIndex == labels[r] { hits += 1 }
-        }
+        for r in 0..<logits.rows where logits.row(r).offsetOfMaximum == labels[r] { hits += 1 }
         return labels.isEmpty ? 0 : Double(hits) / Double(labels.count)
     }
 }

@@ -102,8 +102,8 @@ public struct TrackFeatures: Sendable {
         let excerpts = Int(Self.clipSeconds / Self.segmentSeconds)
         let parts = concurrentChunks(clips.count, chunksPerCore: 1) { range -> Result<[(ClipReference, [Matrix])], AudioError> in
             Result { () throws(AudioError) -> [(ClipReference, [Matrix])] in
-                let decoder = AudioDecoder(targetSampleRate: rate)
-                let extractor = try MFCCExtractor(configuration: configuration)
+                let analyser = try TrackAnalyser(configuration: configuration)
+                let (decoder, extractor) = (analyser.decoder, analyser.extractor)
                 return try range.map { (c: Int) throws(AudioError) -> (ClipReference, [Matrix]) in
                     let clip = clips[c]
                     // The clip's first frame in the track's sequence, in seconds.

@@ -85,3 +85,13 @@ public func topN(_ scores: [Float], n: Int, excluding excluded: [Int32] = []) ->
     }
     return best.sorted()
 }
+
+extension Collection where Element: Comparable {
+    /// 0-based position of the largest element, the earliest of equal ones (nil when empty): the
+    /// predicted class of a row of scores, reproducible on ties.
+    public var offsetOfMaximum: Int? {
+        var best: (offset: Int, value: Element)?
+        for (offset, value) in enumerated() where best.map({ value > $0.value }) ?? true { best = (offset, value) }
+        return best?.offset
+    }
+}

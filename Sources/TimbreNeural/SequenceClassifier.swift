@@ -147,10 +147,7 @@ public struct SequenceClassifier: Sendable, Equatable {
         }
         let logits = head.outputs(activation)
         var hits = 0
-        for (r, label) in labels.enumerated() {
-            let row = Array(logits.row(r))
-            if row.firstIndex(of: row.max()!) == label { hits += 1 }
-        }
+        for (r, label) in labels.enumerated() where logits.row(r).offsetOfMaximum == label { hits += 1 }
         let (loss, logitGradient) = SoftmaxCrossEntropy.loss(logits: logits, labels: labels, divisor: divisor ?? batch.batch)
         var (headGradients, gradient) = head.backward(input: activation, outputGradient: logitGradient)
         var hiddenGradients: [DenseLayer.Gradients] = []
@@ -314,10 +311,7 @@ public struct SequenceClassifier: Sendable, Equatable {
         precondition(sequences.count == labels.count && !labels.isEmpty, "\(sequences.count) sequences, \(labels.count) labels")
         let p = probabilities(for: sequences)
         var hits = 0
-        for (n, label) in labels.enumerated() {
-            let row = Array(p.row(n))
-            if row.firstIndex(of: row.max()!) == label { hits += 1 }
-        }
+        for (n, label) in labels.enumerated() where p.row(n).offsetOfMaximum == label { hits += 1 }
         return Double(hits) / Double(labels.count)
     }
 
