@@ -57,6 +57,9 @@ extension ContentCommand {
         @Flag(name: .customLong("from-catalog"),
               help: "Read each file's MFCC sequence from the catalog (stored by `timbre audio ingest`, matched by content hash) instead of decoding it; files not in the catalog are analysed.")
         var fromCatalog = false
+        @Option(name: .customLong("export-segments"),
+                help: "Also write the standardised train/validation/test segments, labels and clip indices as NumPy .npy files to this folder (to train another framework on exactly the same data).")
+        var exportSegments: String?
         @OptionGroup var catalog: CatalogOptions
 
         func validate() throws {
@@ -81,6 +84,7 @@ extension ContentCommand {
             let analysisSeconds = Date().timeIntervalSince(analysisStart)
 
             let experiment = try ContentExperiment(features: features, seed: seed, segmentSource: segments)
+            if let exportSegments { try SegmentExport.write(experiment, to: exportSegments) }
             let terminal = isatty(STDERR_FILENO) == 1
             let outcome = experiment.run(epochs: epochs, batchSize: batchSize, seed: seed) { epoch, record in
                 guard terminal else { return }
