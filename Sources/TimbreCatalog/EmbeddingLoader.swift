@@ -1,0 +1,66 @@
+import TimbreCore
+
+extension BinaryCopyRow {
+    /// A one-dimensional `real[]` in PostgreSQL's binary array format (ndim, has-null flag, element
+    /// type, then length and lower bound, then length-prefixed elements); nil for NULL or a NULL element.
+    mutating func float32Array() -> [Float]? {
+        guard let f = field(), f.count >= 12 else { return nil }
+        func int32(_ p: Int) -> Int32 {
+            Int32(bitPattern: UInt32(f[p]) << 24 | UInt32(f[p + 1]) << 16 | UInt32(f[p + 2]) << 8 | UInt32(f[p + 3]))
+        }
+        let dimensions = int32(0)
+        if dimensions == 0 { return [] }
+        guard dimensions == 1, f.count >= 20 else { return nil }
+        let count = Int(int32(12))
+        guard count >= 0, f.count == 20 + 8 * count else { return nil }
+        var values = [Float](repeating: 0, count: count)
+        for k in 0..<count {
+            let p = 20 + 8 * k
+            guard int32(p) == 4 else { return nil }
+            values[k] = Float(bitPattern: UInt32(bitPattern: int32(p + 4)))
+        }
+        return values
+    }
+}
+
+extension PostgresConnection {
+    /// The newest trained model that has item embeddings, or nil when the catalog has none.
+    public func latestEmbeddingModel() throws -> Int64? {
+        let r = try query("SELECT max(model_id)::text FROM item_embeddings")
+        return r.string(0, 0).flatMap { Int64($0) }
+    }
+
+    /// The item embeddings made by model `modelID`, aligned with `itemIDs` (catalog ids by dense
+    /// index, as in a `CatalogSnapshot`); items without one are marked absent. Nil when the model
+    /// has no embeddings at all. All vectors of one model must have one dimension.
+    public func loadItemEmbeddings(model modelID: Int64, itemIDs: [Int64]) throws -> EmbeddingTable? {
+        var index: [Int64: Int] = [:]
+        for (dense, id) in itemIDs.enumerated() { index[id] = dense }
+        var dimension: Int? = nil
+        var vectors: [Float] = [], present = [Bool](repeating: false, count: itemIDs.count)
+        var problem: String? = nil
+        // COPY takes no parameters: the id travels as a session setting, bound with PQexecParams.
+        _ = try query("SELECT set_config('timbre.embedding_model', $1, false)", [String(modelID)])
+        try copyOutBinary("""
+            SELECT item_id, vector FROM item_embeddings
+            WHERE model_id = current_setting('timbre.embedding_model')::bigint ORDER BY item_id
+            """) { row in
+            let item = row.int64()!
+            guard let vector = row.float32Array() else { problem = "item \(item): embedding is not a plain real[]"; return }
+            if dimension == nil {
+                dimension = vector.count
+                vectors = [Float](repeating: 0, count: vector.count * itemIDs.count)
+            }
+            guard vector.count == dimension else {
+                problem = "item \(item): embedding has \(vector.count) values, others \(dimension!)"
+                return
+            }
+            guard let dense = index[item] else { return } // created after the snapshot was read
+            vectors.replaceSubrange(dense * vector.count..<(dense + 1) * vector.count, with: vector)
+            present[dense] = true
+        }
+        if let problem { throw DatabaseError("item embeddings of model #\(modelID): \(problem)") }
+        guard let dimension else { return nil }
+        return EmbeddingTable(dimension: dimension, vectors: vectors, present: present)
+    }
+}
