@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "TimbreCore"),
         .target(name: "TimbreAudio", dependencies: ["CSndFile", "CFFTW", "CSoxr", "CPNG", "COpenSSL"]),
         // Ingest's storage: TimbreAudio's AudioFeatureStore on the catalog's PostgresConnection.
-        .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog"]),
+        .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog", "TimbreContent"]),
         // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
         .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ"], path: ".",
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
@@ -68,7 +68,7 @@ let package = Package(
 
         .testTarget(name: "TimbreCoreTests", dependencies: ["TimbreCore", "TimbreStrategies"]),
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], exclude: ["Fixtures"]),
-        .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreTestSupport"]),
+        .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreContent", "TimbreNeural", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
         .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),

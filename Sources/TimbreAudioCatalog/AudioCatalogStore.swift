@@ -63,7 +63,7 @@ public final class AudioCatalogStore: AudioFeatureStore {
     private func storedMFCC(_ query: String, key: [UInt8]) throws -> FeatureMatrix? {
         let row = try db.query(query, binary: [key], resultsBinary: true)
         guard row.rowCount == 1 else { return nil }
-        func int32(_ c: Int) -> Int { Int(row.bytes(0, c)!.reduce(Int32(0)) { $0 << 8 | Int32($1) }) }
-        return try FeatureMatrix(littleEndianBytes: row.bytes(0, 2)!, rowCount: int32(0), columnCount: int32(1))
+        return try FeatureMatrix(littleEndianBytes: row.bytes(0, 2)!, rowCount: Int(row.binaryInteger(0, 0)!),
+                                 columnCount: Int(row.binaryInteger(0, 1)!))
     }
 }

@@ -56,8 +56,7 @@ extension PostgresConnection {
             WHERE strategy = $1 AND parameters = $2::text::jsonb ORDER BY created_at DESC, id DESC LIMIT 1
             """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8)], resultsBinary: true)
         guard result.rowCount == 1 else { return nil }
-        let idBytes = result.bytes(0, 0)!
-        let id = idBytes.reduce(Int64(0)) { $0 << 8 | Int64($1) }
+        let id = result.binaryInteger(0, 0)!
         let created = String(decoding: result.bytes(0, 2)!, as: UTF8.self)
         var reader = ModelReader(result.bytes(0, 1)!)
         do {

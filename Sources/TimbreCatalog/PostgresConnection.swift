@@ -8,7 +8,7 @@ public struct DatabaseError: Error, CustomStringConvertible {
     /// SQLSTATE (e.g. "23505" unique violation), when the server gave one.
     public let sqlState: String?
 
-    init(_ description: String, sqlState: String? = nil) {
+    public init(_ description: String, sqlState: String? = nil) {
         self.description = description
         self.sqlState = sqlState
     }
@@ -219,6 +219,13 @@ public final class QueryResult {
         let n = Int(PQgetlength(result, Int32(row), Int32(column)))
         let p = UnsafeRawPointer(PQgetvalue(result, Int32(row), Int32(column))!)
         return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+
+    /// An integer of a binary-format result (int2, int4 or int8: big-endian, sign-extended).
+    public func binaryInteger(_ row: Int, _ column: Int) -> Int64? {
+        guard let bytes = bytes(row, column), (1...8).contains(bytes.count) else { return nil }
+        let shift = UInt64(64 - 8 * bytes.count)
+        return Int64(bitPattern: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } << shift) >> shift
     }
 }
 

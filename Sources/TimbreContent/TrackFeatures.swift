@@ -84,9 +84,12 @@ public struct TrackFeatures: Sendable {
     public func segments(of clip: ClipReference) -> [Matrix] {
         guard let m = mfcc[clip.track] else { preconditionFailure("clip of skipped track \(set.tracks[clip.track].path)") }
         let window = Self.clipWindows(of: m, configuration: configuration)[clip.window]
-        return m.columns(window).segments(seconds: Self.segmentSeconds, configuration: configuration).map {
-            Matrix(rows: $0.rowCount, columns: $0.columnCount, values: $0.values).transposed
-        }
+        return Self.segmentSequences(of: m.columns(window), configuration: configuration)
+    }
+
+    /// The non-overlapping 3 s segments of an MFCC sequence (coefficients × frames) as LSTM inputs.
+    public static func segmentSequences(of mfcc: FeatureMatrix, configuration: MFCCConfiguration) -> [Matrix] {
+        mfcc.segments(seconds: segmentSeconds, configuration: configuration).map(\.timeMajor)
     }
 
     /// The reference protocol's segments: each 3 s excerpt of each clip decoded and analysed on its
@@ -112,8 +115,7 @@ public struct TrackFeatures: Sendable {
                     let segments = (0..<excerpts).compactMap { (k: Int) -> Matrix? in
                         let start = k * excerptLength
                         guard start + excerptLength <= audio.samples.count else { return nil }
-                        let m = extractor.mfcc(Array(audio.samples[start..<start + excerptLength]))
-                        return Matrix(rows: m.rowCount, columns: m.columnCount, values: m.values).transposed
+                        return extractor.mfcc(Array(audio.samples[start..<start + excerptLength])).timeMajor
                     }
                     return (clip, segments)
                 }
@@ -123,4 +125,9 @@ public struct TrackFeatures: Sendable {
         for part in parts { for (clip, segments) in try part.get() { result[clip] = segments } }
         return result
     }
+}
+
+extension FeatureMatrix {
+    /// Frames × coefficients: the sequence layout the LSTM reads (one row per time step).
+    var timeMajor: Matrix { Matrix(rows: rowCount, columns: columnCount, values: values).transposed }
 }

@@ -348,7 +348,14 @@ public struct SequenceClassifier: Sendable, Equatable {
 
     /// Class probabilities: sequences × classCount, rows summing to 1.
     public func probabilities(for sequences: [Matrix]) -> Matrix {
-        var activation = embeddings(of: sequences)
+        probabilities(ofEmbeddings: embeddings(of: sequences))
+    }
+
+    /// Class probabilities from `embeddings(of:)`'s output, so a caller that wants both runs the
+    /// LSTM layers once.
+    public func probabilities(ofEmbeddings embeddings: Matrix) -> Matrix {
+        precondition(embeddings.columns == embeddingSize, "embeddings of \(embeddings.columns) values, the model makes \(embeddingSize)")
+        var activation = embeddings
         for dense in hidden {
             activation = dense.outputs(activation)
             for i in activation.values.indices { activation.values[i] = max(activation.values[i], 0) }

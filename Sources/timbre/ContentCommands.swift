@@ -11,7 +11,7 @@ struct ContentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "content",
         abstract: "Train and evaluate the MFCC → LSTM content model on labelled audio folders.",
-        subcommands: [Train.self]
+        subcommands: [Train.self, Embed.self]
     )
 }
 
@@ -54,6 +54,8 @@ extension ContentCommand {
         var out: String?
         @Option(help: "Output format: table or json.")
         var format: Format = .table
+        @Flag(help: "Store the trained model in the catalog (trained_models, strategy content-lstm) for `timbre content embed`.")
+        var store = false
         @Flag(name: .customLong("from-catalog"),
               help: "Read each file's MFCC sequence from the catalog (stored by `timbre audio ingest`, matched by content hash) instead of decoding it; files not in the catalog are analysed.")
         var fromCatalog = false
@@ -97,9 +99,22 @@ extension ContentCommand {
                     throw ContentError.cannotWrite("\(out): cannot write the model: \(error.localizedDescription)")
                 }
             }
+            var storedID: Int64? = nil
+            if store {
+                let report = outcome.report
+                let parameters = String(decoding: try JSONEncoder.sorted.encode([
+                    "epochs": String(epochs), "seed": String(seed), "batchSize": String(batchSize), "segments": segments.rawValue,
+                ]), as: UTF8.self)
+                let trainedOn = String(decoding: try JSONEncoder.sorted.encode(StoredTraining(
+                    directory: URL(fileURLWithPath: directory).standardizedFileURL.path, classes: set.classNames, tracks: set.tracks.count,
+                    keptEpoch: outcome.history.keptEpoch.map { $0 + 1 }, testSegmentAccuracy: report.segmentAccuracy,
+                    testClipAccuracy: report.clipAccuracy)), as: UTF8.self)
+                storedID = try ContentCatalog(db: try catalog.connect()).save(outcome.model, parameters: parameters, trainedOn: trainedOn)
+            }
             let baseline = ClipStatisticsBaseline(experiment, seed: seed)
-            let summary = Summary(set: set, features: features, experiment: experiment, outcome: outcome, baseline: baseline,
+            var summary = Summary(set: set, features: features, experiment: experiment, outcome: outcome, baseline: baseline,
                                   analysisSeconds: analysisSeconds, seed: seed, epochs: epochs, model: out)
+            summary.storedModel = storedID
             switch format {
             case .json: try printJSON(summary)
             case .table: print(summary.table)
@@ -144,6 +159,8 @@ extension ContentCommand {
         /// Logistic regression on clip MFCC mean + std, same split (tells a hard split from a weak model).
         var baselineClipAccuracy: Double
         var model: String?
+        /// Id in the catalog's trained_models, with --store.
+        var storedModel: Int64?
 
         init(set: LabelledSet, features: TrackFeatures, experiment: ContentExperiment, outcome: ContentExperiment.Outcome,
              baseline: ClipStatisticsBaseline, analysisSeconds: Double, seed: UInt64, epochs: Int, model: String?) {
@@ -195,9 +212,111 @@ extension ContentCommand {
                                          [classes[c], f(test.segmentRecall[c]), f(test.clipRecall[c])] + test.clipConfusion[c].map(String.init)
                                      }, rightAligned: Set(1..<(3 + classes.count))))
             if let model { lines.append("\nmodel written to \(model)") }
+            if let storedModel { lines.append("\nmodel stored in the catalog as #\(storedModel) (`timbre content embed` uses the newest)") }
             return lines.joined(separator: "\n")
         }
     }
 }
 
 extension ContentExperiment.SegmentSource: ExpressibleByArgument {}
+
+/// How a stored content model was trained (trained_models.trained_on).
+struct StoredTraining: Encodable {
+    var directory: String
+    var classes: [String]
+    var tracks: Int
+    var keptEpoch: Int?
+    var testSegmentAccuracy: Double
+    var testClipAccuracy: Double
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}
+
+extension ContentCommand {
+    struct Embed: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store every ingested track's content embedding and style label in the catalog.",
+            discussion: """
+            For each item with a stored MFCC sequence (`timbre audio ingest`) and no embedding from \
+            the model yet, the track is cut into its 3 s segments, the content model (the newest \
+            stored by `content train --store`, or --model) runs on them, and the item gets the mean \
+            of the segments' embeddings (last LSTM layer's final hidden state) in item_embeddings, \
+            with its most probable class and that probability as its style label. Strategies such as \
+            `content` and `hybrid` then use these vectors, also for items nobody has rated yet.
+
+            Work is claimed in batches with FOR UPDATE SKIP LOCKED, so any number of workers \
+            (--jobs threads, or several processes on several machines sharing the catalog) split it; \
+            each batch is written in the transaction that claimed it, so a killed worker loses only \
+            its batch, which the next worker takes. A rerun embeds only what is missing. Tracks \
+            shorter than 3 s are reported and skipped.
+            """
+        )
+
+        @Option(help: "Content model id in trained_models (default: the newest content model).")
+        var model: Int64?
+        @Option(name: .customLong("jobs"), help: "Worker threads, each with its own connection.")
+        var jobs = 1
+        @Option(name: .customLong("batch-size"), help: "Tracks claimed per transaction.")
+        var batchSize = 16
+        @Option(help: "Output format: table or json.")
+        var format: Train.Format = .table
+        @OptionGroup var catalog: CatalogOptions
+
+        func validate() throws {
+            guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+            guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        }
+
+        struct Report: Encodable {
+            struct Skipped: Encodable { var item: Int64; var reason: String }
+            var model: Int64
+            var embedded: Int
+            var skipped: [Skipped]
+            var seconds: Double
+            var labels: [String: Int]
+        }
+
+        func run() throws {
+            let db = try catalog.connect()
+            let stored = try ContentCatalog(db: db).model(id: model)
+            let pending = try db.query("""
+                SELECT count(*) FROM audio_features a
+                WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::text::bigint AND e.item_id = a.item_id)
+                """, [String(stored.id)]).int(0, 0) ?? 0
+            let progress = ProgressReporter("embed", total: pending, unit: "tracks")
+            let started = Date()
+            let catalog = catalog, batchSize = batchSize
+            let tallies = concurrentChunks(jobs, chunksPerCore: 1) { range in
+                range.map { _ in
+                    Result { try ContentCatalog(db: try catalog.connect()).embed(with: stored, batchSize: batchSize) { progress.advance(by: $0) } }
+                }
+            }.flatMap { $0 }
+            progress.finish()
+            var tally = EmbeddingTally()
+            for t in tallies { tally.add(try t.get()) }
+            let seconds = Date().timeIntervalSince(started)
+            var labels: [String: Int] = [:]
+            let counts = try db.query("""
+                SELECT label, count(*) FROM item_embeddings WHERE model_id = $1::text::bigint GROUP BY label ORDER BY label
+                """, [String(stored.id)])
+            for r in 0..<counts.rowCount { labels[counts.string(r, 0) ?? "(none)"] = counts.int(r, 1) }
+            let report = Report(model: stored.id, embedded: tally.embedded,
+                                skipped: tally.skipped.map { Report.Skipped(item: $0.item, reason: $0.reason) },
+                                seconds: seconds, labels: labels)
+            switch format {
+            case .json: try printJSON(report)
+            case .table:
+                for s in report.skipped { note("skipped item \(s.item): \(s.reason)") }
+                print(String(format: "content model #%lld: %d tracks embedded in %.1f s (%.1f tracks/s), %d skipped",
+                             stored.id, tally.embedded, seconds, Double(tally.embedded) / max(seconds, 1e-9), tally.skipped.count))
+                print("style labels of all its embedded tracks: " + labels.keys.sorted().map { "\($0) \(labels[$0]!)" }.joined(separator: ", "))
+            }
+        }
+    }
+}

@@ -25,7 +25,7 @@ struct ContentFromCatalogTests {
         #expect(try catalog.count("audio_features") == 6)
 
         let arguments = ["content", "train", folder.path, "--epochs", "1", "--seed", "3", "--format", "json"]
-        let stored = try TestData.runTimbre(arguments + ["--from-catalog", "--database", catalog.url])
+        let stored = try TestData.runTimbre(arguments + ["--from-catalog", "--store", "--database", catalog.url])
         #expect(stored.status == 0, "\(stored.err)")
         #expect(stored.err.contains("6 of 6 tracks read from the catalog"), "\(stored.err)")
         let decoded = try TestData.runTimbre(arguments)
@@ -39,5 +39,16 @@ struct ContentFromCatalogTests {
         #expect(fromCatalog["segmentAccuracy"] as? Double == fromFiles["segmentAccuracy"] as? Double)
         #expect(fromCatalog["clipAccuracy"] as? Double == fromFiles["clipAccuracy"] as? Double)
         #expect(fromCatalog["segmentAccuracy"] != nil)
+
+        // The stored model embeds and labels every ingested track.
+        let modelID = try #require((try JSONSerialization.jsonObject(with: Data(stored.out.utf8)) as? [String: Any])?["storedModel"] as? Int)
+        let embed = try TestData.runTimbre(["content", "embed", "--format", "json", "--database", catalog.url])
+        #expect(embed.status == 0, "\(embed.err)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(embed.out.utf8)) as? [String: Any])
+        #expect(report["model"] as? Int == modelID)
+        #expect(report["embedded"] as? Int == 6)
+        let labels = try #require(report["labels"] as? [String: Int])
+        #expect(Set(labels.keys).isSubset(of: ["high", "low"]) && labels.values.reduce(0, +) == 6)
+        #expect(try catalog.count("item_embeddings") == 6)
     }
 }

@@ -270,3 +270,34 @@ func syntheticFeatures(tracks: [LabelledTrack], counts: [Int], names: [String], 
         #expect(features.segments(of: clip)[1] != segments[1])
     }
 }
+
+@Suite struct TrackDescriptionTests {
+    /// A 7.5 s sequence: two whole 3 s segments (frames 0–129 and 129–258), the tail dropped.
+    @Test func meanOverTheTracksSegments() throws {
+        var rng = SeededGenerator(seed: 11)
+        let frames = 1 + Int(7.5 * 22_050) / 512
+        let mfcc = FeatureMatrix(rowCount: 20, columnCount: frames, values: (0..<20 * frames).map { _ in Float(rng.gaussian()) * 30 - 10 })
+        let model = ContentModel(classifier: .contentModel(classCount: 3, seed: 5),
+                                 standardisation: Standardisation(mean: [Float](repeating: -10, count: 20), deviation: [Float](repeating: 30, count: 20)),
+                                 classNames: ["a", "b", "c"])
+        let description = try #require(model.describe(mfcc))
+        #expect(description.segmentCount == 2)
+        // The two segments cut by hand, frames × coefficients.
+        let segments = [0, 129].map { start in
+            Matrix(rows: 130, columns: 20, values: (0..<130).flatMap { t in (0..<20).map { c in mfcc.values[c * frames + start + t] } })
+        }
+        let embeddings = model.embeddings(of: segments), probabilities = model.probabilities(for: segments)
+        for j in 0..<64 {
+            #expect(abs(description.embedding[j] - (embeddings.values[j] + embeddings.values[64 + j]) / 2) <= 1e-6)
+        }
+        for c in 0..<3 {
+            #expect(abs(description.probabilities[c] - (probabilities.values[c] + probabilities.values[3 + c]) / 2) <= 1e-6)
+        }
+        #expect(abs(description.probabilities.reduce(0, +) - 1) <= 1e-5)
+        #expect(description.label == description.probabilities.offsetOfMaximum)
+
+        // Too short for one segment, or another coefficient count: no description.
+        #expect(model.describe(mfcc.columns(0..<129)) == nil)
+        #expect(model.describe(FeatureMatrix(rowCount: 13, columnCount: 300, values: [Float](repeating: 0, count: 13 * 300))) == nil)
+    }
+}

@@ -1,0 +1,38 @@
+import TimbreAudio
+import TimbreNeural
+
+/// What the content model says about one whole track: its embedding (the mean over the track's 3 s
+/// segments of the last LSTM layer's final hidden state) and its style (the mean of the segments'
+/// class probabilities, as a clip's class is judged in testing).
+public struct TrackDescription: Sendable, Equatable {
+    public var embedding: [Float]
+    public var probabilities: [Float]
+    public var segmentCount: Int
+
+    /// Index of the most probable class (the first on a tie).
+    public var label: Int { probabilities.offsetOfMaximum! }
+}
+
+extension ContentModel {
+    /// Describes a track from its whole MFCC sequence (coefficients × frames, as `audio ingest`
+    /// stores it), cut into the non-overlapping 3 s segments the model was trained on. Nil when the
+    /// track is shorter than one segment or has another number of coefficients than the model reads.
+    public func describe(_ mfcc: FeatureMatrix, configuration: MFCCConfiguration = MFCCConfiguration()) -> TrackDescription? {
+        guard mfcc.rowCount == classifier.inputSize else { return nil }
+        let segments = TrackFeatures.segmentSequences(of: mfcc, configuration: configuration)
+        guard !segments.isEmpty else { return nil }
+        let embeddings = classifier.embeddings(of: segments.map(standardisation.apply))
+        let probabilities = classifier.probabilities(ofEmbeddings: embeddings)
+        return TrackDescription(embedding: embeddings.columnMeans, probabilities: probabilities.columnMeans,
+                                segmentCount: segments.count)
+    }
+}
+
+extension Matrix {
+    /// Mean of each column, accumulated in Double.
+    var columnMeans: [Float] {
+        var sums = [Double](repeating: 0, count: columns)
+        for r in 0..<rows { for c in 0..<columns { sums[c] += Double(values[r * columns + c]) } }
+        return sums.map { Float($0 / Double(max(rows, 1))) }
+    }
+}
