@@ -11,7 +11,7 @@ struct ContentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "content",
         abstract: "Train and evaluate the MFCC → LSTM content model on labelled audio folders.",
-        subcommands: [Train.self, Embed.self]
+        subcommands: [Train.self, Embed.self, Classify.self]
     )
 }
 
@@ -317,6 +317,89 @@ extension ContentCommand {
                              stored.id, tally.embedded, seconds, Double(tally.embedded) / max(seconds, 1e-9), tally.skipped.count))
                 print("style labels of all its embedded tracks: " + labels.keys.sorted().map { "\($0) \(labels[$0]!)" }.joined(separator: ", "))
             }
+        }
+    }
+}
+
+extension ContentCommand {
+    struct Classify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the style of audio files according to a content model.",
+            discussion: """
+            Each file is decoded and analysed like `timbre audio mfcc` does, cut into its 3 s \
+            segments, and classified: the style is the class with the highest mean softmax \
+            probability over the segments (the same rule as the clip accuracy of `content train` \
+            and the labels `content embed` stores). The model is a file written by `content train \
+            --out`, or a stored one (the newest, or --model ID). A file that cannot be read or is \
+            shorter than 3 s is reported on stderr with its path and reason; the others are still \
+            printed, and the exit status is 1.
+            """
+        )
+
+        @Argument(help: "Audio files.")
+        var files: [String]
+        @Option(name: .customLong("model-file"), help: "A model file written by `content train --out` (instead of the catalog).")
+        var modelFile: String?
+        @Option(help: "Stored content model id (default: the newest in the catalog).")
+        var model: Int64?
+        @Option(help: "Output format: table, json or csv.")
+        var format: OutputFormat = .table
+        @OptionGroup var catalog: CatalogOptions
+
+        struct Row: Encodable {
+            var file: String
+            var style: String
+            var probability: Float
+            var segments: Int
+            /// Every class's mean probability, by class name.
+            var probabilities: [String: Float]
+        }
+
+        func run() throws {
+            let contentModel: ContentModel
+            if let modelFile {
+                guard let bytes = FileManager.default.contents(atPath: modelFile) else {
+                    throw ValidationError("cannot read the model file \(modelFile)")
+                }
+                do { contentModel = try ContentModel(decoding: Array(bytes)) } catch {
+                    throw ValidationError("\(modelFile): not a content model (\(error))")
+                }
+            } else {
+                contentModel = try ContentCatalog(db: try catalog.connect()).model(id: model).model
+            }
+            let analyser = try TrackAnalyser()
+            var rows: [Row] = [], failed = false
+            for file in files {
+                do {
+                    let track = try analyser.analyse(path: file)
+                    guard let description = contentModel.describe(track.mfcc, configuration: track.configuration) else {
+                        note("\(file): shorter than one \(Int(TrackFeatures.segmentSeconds)) s segment")
+                        failed = true
+                        continue
+                    }
+                    let label = description.label
+                    rows.append(Row(file: file, style: contentModel.classNames[label], probability: description.probabilities[label],
+                                    segments: description.segmentCount,
+                                    probabilities: Dictionary(uniqueKeysWithValues: zip(contentModel.classNames, description.probabilities))))
+                } catch {
+                    note("\(error)")
+                    failed = true
+                }
+            }
+            switch format {
+            case .json: try printJSON(rows)
+            case .csv:
+                print((["file", "style", "probability", "segments"] + contentModel.classNames).joined(separator: ","))
+                for r in rows {
+                    print(([csvField(r.file), csvField(r.style), "\(r.probability)", "\(r.segments)"]
+                           + contentModel.classNames.map { "\(r.probabilities[$0]!)" }).joined(separator: ","))
+                }
+            case .table:
+                print(renderTable(["file", "style", "probability", "segments"],
+                                  rows.map { [$0.file, $0.style, String(format: "%.3f", $0.probability), String($0.segments)] },
+                                  rightAligned: [2, 3]))
+            }
+            if failed { throw ExitCode(1) }
         }
     }
 }

@@ -50,5 +50,18 @@ struct ContentFromCatalogTests {
         let labels = try #require(report["labels"] as? [String: Int])
         #expect(Set(labels.keys).isSubset(of: ["high", "low"]) && labels.values.reduce(0, +) == 6)
         #expect(try catalog.count("item_embeddings") == 6)
+
+        // `content classify` gives a file the label `embed` stored for its track; an unreadable file is named.
+        let track = folder.appendingPathComponent("low/piece1.wav").path
+        let missing = folder.appendingPathComponent("nowhere.wav").path
+        let classify = try TestData.runTimbre(["content", "classify", "--format", "json", "--database", catalog.url, track, missing])
+        #expect(classify.status == 1)
+        #expect(classify.err.contains(missing), "\(classify.err)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(classify.out.utf8)) as? [[String: Any]])
+        #expect(rows.count == 1 && rows.first?["segments"] as? Int == 10)
+        let storedLabel = try catalog.db.query("""
+            SELECT e.label FROM item_embeddings e JOIN audio_features a ON a.item_id = e.item_id WHERE a.source_path LIKE '%/low/piece1.wav'
+            """).string(0, 0)
+        #expect(storedLabel != nil && rows.first?["style"] as? String == storedLabel)
     }
 }
