@@ -13,6 +13,10 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
         case temporal(fraction: Double)
         /// One split: one rating per user (with at least two) chosen at random is the test set.
         case leaveOneOut
+        /// Rated items shuffled into `folds` parts; every rating of a test part's items is held
+        /// out, so those items are new to the model (item cold start): only strategies that know
+        /// something else about an item (its embedding) can recommend it.
+        case coldItems(folds: Int)
     }
 
     public var method: Method
@@ -29,12 +33,13 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
         case let .userHoldout(k, f): "users in \(k) folds, \(Int((f * 100).rounded()))% of each test user's ratings held out (seed \(seed))"
         case let .temporal(f): "temporal: each user's last \(Int((f * 100).rounded()))% of ratings held out"
         case .leaveOneOut: "leave-one-out: one random rating per user held out (seed \(seed))"
+        case let .coldItems(k): "cold items: rated items in \(k) folds, every rating of a test fold's items held out (seed \(seed))"
         }
     }
 
     public func validate() throws {
         switch method {
-        case let .randomKFold(k), let .userHoldout(k, _):
+        case let .randomKFold(k), let .userHoldout(k, _), let .coldItems(k):
             guard k >= 2 else { throw EvaluationError("a k-fold split needs at least 2 folds") }
         default: break
         }
@@ -91,6 +96,14 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
                 held.append(rows[rng.below(rows.count)])
             }
             testSets = [held]
+        case let .coldItems(k):
+            var rated = (0..<Int32(matrix.itemCount)).filter { matrix.byItem.count($0) > 0 }
+                .sorted { matrix.items[$0] < matrix.items[$1] }
+            rng.shuffle(&rated)
+            var foldOfItem = [Int](repeating: -1, count: matrix.itemCount)
+            for f in 0..<k { for i in rated[(f * rated.count / k)..<((f + 1) * rated.count / k)] { foldOfItem[Int(i)] = f } }
+            testSets = [[Int]](repeating: [], count: k)
+            for (r, t) in all.enumerated() { testSets[foldOfItem[Int(t.item)]].append(r) }
         }
         return testSets.enumerated().map { fold, held in
             var inTest = [Bool](repeating: false, count: all.count)

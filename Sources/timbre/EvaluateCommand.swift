@@ -26,6 +26,7 @@ struct Evaluate: ParsableCommand {
 
     enum SplitKind: String, ExpressibleByArgument, CaseIterable {
         case kfold, holdout, temporal, loo
+        case coldItems = "cold-items"
     }
 
     @Option(help: ArgumentHelp("Evaluate on this ratings file instead of the catalog.", valueName: "file"))
@@ -34,10 +35,10 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("strategy"), help: "Strategy to evaluate (repeat); the first is the reference for paired tests. Default: every registered strategy.")
     var strategies: [String] = []
 
-    @Option(help: "kfold (random k-fold over ratings), holdout (users in folds, a fraction of each held out), temporal, loo.")
+    @Option(help: "kfold (random k-fold over ratings), holdout (users in folds, a fraction of each held out), temporal, loo, cold-items (items in folds, all ratings of a test fold's items held out: new items).")
     var split: SplitKind = .holdout
 
-    @Option(help: "Folds for kfold and holdout.")
+    @Option(help: "Folds for kfold, holdout and cold-items.")
     var folds = 5
 
     @Option(help: "Fraction held out per test user (holdout, temporal).")
@@ -74,6 +75,7 @@ struct Evaluate: ParsableCommand {
         case .holdout: .userHoldout(folds: folds, fraction: fraction)
         case .temporal: .temporal(fraction: fraction)
         case .loo: .leaveOneOut
+        case .coldItems: .coldItems(folds: folds)
         }
         let options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut)
         let specs = strategies.isEmpty ? registeredStrategies.names : strategies

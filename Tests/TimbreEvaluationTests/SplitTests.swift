@@ -10,7 +10,7 @@ func pairs(_ m: RatingMatrix) -> [Pair] { m.triples.map { Pair(user: $0.user, it
     let data = SyntheticCatalog(users: 200, items: 150, ratings: 5000, seed: 11).generate()
 
     @Test(arguments: [SplitSpec.Method.randomKFold(folds: 5), .userHoldout(folds: 5, fraction: 0.2),
-                      .temporal(fraction: 0.25), .leaveOneOut])
+                      .temporal(fraction: 0.25), .leaveOneOut, .coldItems(folds: 4)])
     func noRatingInBothTrainAndTest(method: SplitSpec.Method) throws {
         let splits = try SplitSpec(method, seed: 7).splits(of: data)
         for s in splits {
@@ -24,6 +24,25 @@ func pairs(_ m: RatingMatrix) -> [Pair] { m.triples.map { Pair(user: $0.user, it
             let tested = splits.flatMap { pairs($0.test) }
             #expect(tested.count == data.ratingCount && Set(tested).count == data.ratingCount)
         }
+    }
+
+    @Test func coldItemsHoldOutWholeItems() throws {
+        let splits = try SplitSpec(.coldItems(folds: 4), seed: 3).splits(of: data)
+        #expect(splits.count == 4)
+        var testedItems: [Int32] = []
+        for s in splits {
+            let items = Set(s.test.triples.map(\.item))
+            // A test item has no training rating at all, and every one of its ratings is in the test.
+            #expect(items.allSatisfy { s.train.byItem.count($0) == 0 && s.test.byItem.count($0) == data.byItem.count($0) })
+            testedItems += items
+        }
+        // Every rated item is new in exactly one fold, and the folds are within one item of each other.
+        let rated = (0..<Int32(data.itemCount)).filter { data.byItem.count($0) > 0 }
+        #expect(testedItems.sorted() == rated)
+        let sizes = splits.map { Set($0.test.triples.map(\.item)).count }
+        #expect(sizes.max()! - sizes.min()! <= 1)
+        #expect(try SplitSpec(.coldItems(folds: 4), seed: 3).splits(of: data).map { pairs($0.test) } == splits.map { pairs($0.test) })
+        #expect(throws: EvaluationError.self) { try SplitSpec(.coldItems(folds: 1)).splits(of: data) }
     }
 
     @Test func reproducibleWithASeedAndDifferentWithAnother() throws {
