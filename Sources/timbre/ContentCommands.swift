@@ -11,7 +11,7 @@ struct ContentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "content",
         abstract: "Train and evaluate the MFCC → LSTM content model on labelled audio folders.",
-        subcommands: [Train.self, Embed.self, Classify.self]
+        subcommands: [Train.self, Embed.self, Classify.self, EmbedMetadata.self]
     )
 }
 
@@ -400,6 +400,36 @@ extension ContentCommand {
                                   rightAligned: [2, 3]))
             }
             if failed { throw ExitCode(1) }
+        }
+    }
+}
+
+extension ContentCommand {
+    struct EmbedMetadata: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "embed-metadata",
+            abstract: "Store item vectors made from a metadata field (e.g. genres) as embeddings.",
+            discussion: """
+            Every item whose items.metadata has FIELD (a JSON array of values, or one value) gets the \
+            multi-hot vector of its values over all values the field takes in the catalog, stored in \
+            item_embeddings under a model `item-metadata` (parameters: the field and the value list). \
+            Content-based and hybrid strategies can then run on catalogs without audio, e.g. \
+            MovieLens with its genres. A rerun reuses the model and adds only missing items; a value \
+            never seen before makes a new model. One transaction.
+
+            EXAMPLE
+              timbre content embed-metadata genres
+            """
+        )
+
+        @Argument(help: "Metadata field, e.g. genres.")
+        var field: String
+        @OptionGroup var catalog: CatalogOptions
+
+        func run() throws {
+            let result = try catalog.connect().embedMetadata(field: field)
+            print("model #\(result.model) (\(result.field), \(result.values.count) values): \(result.embedded) items embedded now, "
+                  + "\(result.items) in all")
         }
     }
 }
