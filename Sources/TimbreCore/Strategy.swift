@@ -30,6 +30,12 @@ public struct TrainingData: Sendable {
     }
 }
 
+/// Training data lacks something a strategy needs (e.g. item embeddings).
+public struct TrainingDataError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// Dense item embeddings: `vectors[item * dimension ..< (item + 1) * dimension]`; `present[item]`
 /// is false for items without one.
 public struct EmbeddingTable: Sendable {
@@ -77,6 +83,10 @@ public protocol Strategy: Sendable {
     static var name: String { get }
     static var summary: String { get }
     static var parameters: [ParameterSpec] { get }
+    /// True when `fit` reads `TrainingData.itemEmbeddings`. A host then loads them for it, records
+    /// which embedding model a stored model was trained with (and serves it only while that is
+    /// still the one asked for), and leaves it out of default lists when there are none.
+    static var usesItemEmbeddings: Bool { get }
 
     init(parameters: Parameters) throws
     func fit(_ data: TrainingData) throws -> Model
@@ -84,6 +94,7 @@ public protocol Strategy: Sendable {
 
 extension Strategy {
     public static var parameters: [ParameterSpec] { [] }
+    public static var usesItemEmbeddings: Bool { false }
 
     /// Erases the model type so a host can hold models of any strategy.
     public func fitAny(_ data: TrainingData) throws -> any TrainedModel { try fit(data) }

@@ -83,6 +83,16 @@ public struct Evaluation: Sendable {
     public static let candidates = "all items the user has not rated in training (full ranking, no sampled negatives)"
 
     public func run(_ matrix: RatingMatrix, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        try run(TrainingData(ratings: matrix), strategies: strategies, dataset: dataset)
+    }
+
+    /// Every fold's training data carries `data`'s item embeddings: splits keep the item
+    /// vocabulary, so the table's rows stay aligned with every fold's items.
+    public func run(_ data: TrainingData, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        let matrix = data.ratings
+        if let table = data.itemEmbeddings, table.present.count != matrix.itemCount {
+            throw EvaluationError("the item embeddings have \(table.present.count) rows, the ratings \(matrix.itemCount) items")
+        }
         guard !strategies.isEmpty else { throw EvaluationError("nothing to evaluate: no strategies given") }
         // Labels name the report's columns and the stored results: two equal ones would be ambiguous.
         var labels = Set<String>()
@@ -93,7 +103,7 @@ public struct Evaluation: Sendable {
         let folds = try split.splits(of: matrix)
         var collected = strategies.map { _ in Collected() }
         for fold in folds {
-            let context = FoldContext(fold, relevance: options.relevance)
+            let context = FoldContext(fold, itemEmbeddings: data.itemEmbeddings, relevance: options.relevance)
             for (s, candidate) in strategies.enumerated() {
                 try collected[s].add(evaluating: candidate, on: context, options: options)
             }
@@ -167,6 +177,8 @@ public struct Evaluation: Sendable {
 /// and item popularity, computed once.
 struct FoldContext: Sendable {
     let split: TrainTestSplit
+    /// What strategies fit on: the fold's training ratings and the whole run's item embeddings.
+    let training: TrainingData
     let testUsers: [Int32]
     let profiles: [UserProfile]
     let relevant: [Set<Int32>]
@@ -174,8 +186,9 @@ struct FoldContext: Sendable {
     let trainUsers: Int
     let globalMean: Float
 
-    init(_ split: TrainTestSplit, relevance: Relevance) {
+    init(_ split: TrainTestSplit, itemEmbeddings: EmbeddingTable?, relevance: Relevance) {
         self.split = split
+        training = TrainingData(ratings: split.train, itemEmbeddings: itemEmbeddings)
         let test = split.test.byUser
         testUsers = (0..<Int32(split.test.userCount)).filter { test.count($0) > 0 }
         profiles = testUsers.map { split.train.profile(of: $0) }
@@ -202,7 +215,7 @@ private struct Collected {
     mutating func add(evaluating candidate: StrategyUnderTest, on fold: FoldContext, options: EvaluationOptions) throws {
         let clock = ContinuousClock()
         var start = clock.now
-        let model = try candidate.strategy.fitAny(TrainingData(ratings: fold.split.train))
+        let model = try candidate.strategy.fitAny(fold.training)
         timings.fitSeconds += seconds(clock.now - start)
 
         if options.ratingMetrics {
