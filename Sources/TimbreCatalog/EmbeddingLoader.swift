@@ -64,3 +64,60 @@ extension PostgresConnection {
         return EmbeddingTable(dimension: dimension, vectors: vectors, present: present)
     }
 }
+
+/// Which embedding model's item vectors strategies that use them are trained with.
+public enum EmbeddingChoice: Sendable, Equatable, CustomStringConvertible {
+    /// The newest embedding model in the catalog, or none when it has none.
+    case latest
+    case none
+    case model(Int64)
+
+    /// `latest`, `none` or a model id.
+    public init?(_ text: String) {
+        switch text {
+        case "latest": self = .latest
+        case "none": self = .none
+        default:
+            guard let id = Int64(text), id > 0 else { return nil }
+            self = .model(id)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .latest: "latest"
+        case .none: "none"
+        case let .model(id): String(id)
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// The embedding model `choice` names: nil for `.none`, and for `.latest` when the catalog has
+    /// no embeddings. A model named by id must have some.
+    public func embeddingModel(_ choice: EmbeddingChoice) throws -> Int64? {
+        switch choice {
+        case .none: return nil
+        case .latest: return try latestEmbeddingModel()
+        case let .model(id):
+            guard try query("SELECT 1 FROM item_embeddings WHERE model_id = $1 LIMIT 1", [String(id)]).rowCount == 1 else {
+                throw DatabaseError("model #\(id) has no item embeddings in \(target) (leave out --embedding-model for the newest that has)")
+            }
+            return id
+        }
+    }
+
+    /// The catalog's ratings and, unless `embeddings` is `.none` or names nothing, the chosen
+    /// model's item embeddings aligned with the snapshot's items, read in one REPEATABLE READ
+    /// transaction so both describe the same catalog state. Also returns the embedding model used.
+    public func loadTrainingData(embeddings: EmbeddingChoice) throws -> (snapshot: CatalogSnapshot, data: TrainingData, embeddingModel: Int64?) {
+        try transaction("ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+            let snapshot = try loadSnapshot()
+            guard let model = try embeddingModel(embeddings),
+                  let table = try loadItemEmbeddings(model: model, itemIDs: snapshot.itemIDs) else {
+                return (snapshot, TrainingData(ratings: snapshot.ratings), nil)
+            }
+            return (snapshot, TrainingData(ratings: snapshot.ratings, itemEmbeddings: table), model)
+        }
+    }
+}

@@ -11,6 +11,8 @@ public struct StoredModel: Sendable {
     public let items: Vocabulary
     public let model: any TrainedModel
     public let createdAt: String
+    /// The embedding model whose item vectors it was trained with (strategies that use them).
+    public let embeddingModel: Int64?
 }
 
 extension Parameters {
@@ -22,15 +24,17 @@ extension Parameters {
 }
 
 extension PostgresConnection {
-    /// Saves `model` (with the vocabularies of `ratings`) and returns its id.
+    /// Saves `model` (with the vocabularies of `ratings`) and returns its id. `embeddingModel`, the
+    /// model whose item embeddings it was trained with, goes into `trained_on`.
     public func saveModel(_ model: any TrainedModel, strategy: any Strategy.Type, parameters: Parameters,
-                          trainedOn ratings: RatingMatrix) throws -> Int64 {
+                          trainedOn ratings: RatingMatrix, embeddingModel: Int64? = nil) throws -> Int64 {
         var writer = ModelWriter()
         writer.write(UInt32(0x544D_4252)) // "TMBR": the envelope's format marker
         writer.write(ratings.users.ids)
         writer.write(ratings.items.ids)
         model.encode(to: &writer)
-        let trainedOn = "{\"users\": \(ratings.userCount), \"items\": \(ratings.itemCount), \"ratings\": \(ratings.ratingCount)}"
+        let embeddings = embeddingModel.map { ", \"embedding_model\": \($0)" } ?? ""
+        let trainedOn = "{\"users\": \(ratings.userCount), \"items\": \(ratings.itemCount), \"ratings\": \(ratings.ratingCount)\(embeddings)}"
         let result = try query("""
             INSERT INTO trained_models (strategy, parameters, trained_on, state, code_version)
             VALUES ($1, $2::text::jsonb, $3::text::jsonb, $4, $5) RETURNING id
@@ -39,25 +43,32 @@ extension PostgresConnection {
         return Int64(result.string(0, 0)!)!
     }
 
-    /// Fits `instance` on the catalog's current ratings and stores the model.
-    public func trainAndSave(_ instance: any Strategy, parameters: Parameters) throws -> StoredModel {
-        let snapshot = try loadConsistentSnapshot()
-        let model = try instance.fitAny(TrainingData(ratings: snapshot.ratings))
+    /// Fits `instance` on the catalog's current ratings (and, for a strategy that uses them, the
+    /// item embeddings `embeddings` names) and stores the model.
+    public func trainAndSave(_ instance: any Strategy, parameters: Parameters, embeddings: EmbeddingChoice = .latest) throws -> StoredModel {
         let type = type(of: instance)
-        let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings)
+        let (snapshot, data, embeddingModel) = try loadTrainingData(embeddings: type.usesItemEmbeddings ? embeddings : .none)
+        let model = try instance.fitAny(data)
+        let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, embeddingModel: embeddingModel)
         return StoredModel(id: id, strategy: type.name, parameters: parameters, users: snapshot.ratings.users,
-                           items: snapshot.ratings.items, model: model, createdAt: "now")
+                           items: snapshot.ratings.items, model: model, createdAt: "now", embeddingModel: embeddingModel)
     }
 
-    /// The newest model of `strategy` trained with exactly `parameters`, or nil.
-    public func latestModel(strategy: any Strategy.Type, parameters: Parameters) throws -> StoredModel? {
+    /// The newest model of `strategy` trained with exactly `parameters`, or nil. For a strategy
+    /// that uses item embeddings, also with exactly the embedding model `embeddingModel` (nil:
+    /// none), so new embeddings are not served from a model trained on older ones.
+    public func latestModel(strategy: any Strategy.Type, parameters: Parameters, embeddingModel: Int64? = nil) throws -> StoredModel? {
+        let sameEmbeddings = strategy.usesItemEmbeddings ? "AND (trained_on->>'embedding_model') IS NOT DISTINCT FROM $3::text" : ""
         let result = try query("""
-            SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') FROM trained_models
-            WHERE strategy = $1 AND parameters = $2::text::jsonb ORDER BY created_at DESC, id DESC LIMIT 1
-            """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8)], resultsBinary: true)
+            SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'), trained_on->>'embedding_model' FROM trained_models
+            WHERE strategy = $1 AND parameters = $2::text::jsonb \(sameEmbeddings) ORDER BY created_at DESC, id DESC LIMIT 1
+            """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8)]
+                + (strategy.usesItemEmbeddings ? [embeddingModel.map { Array(String($0).utf8) }] : []),
+            resultsBinary: true)
         guard result.rowCount == 1 else { return nil }
         let id = result.binaryInteger(0, 0)!
         let created = String(decoding: result.bytes(0, 2)!, as: UTF8.self)
+        let embeddingModel = result.bytes(0, 3).flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
         var reader = ModelReader(result.bytes(0, 1)!)
         do {
             guard try reader.read(UInt32.self) == 0x544D_4252 else { throw ModelDecodingError(description: "not a Timbre model envelope") }
@@ -66,7 +77,7 @@ extension PostgresConnection {
             let model = try strategy.decodeModel(from: &reader)
             try reader.expectEnd()
             return StoredModel(id: id, strategy: strategy.name, parameters: parameters, users: users, items: items,
-                               model: model, createdAt: created)
+                               model: model, createdAt: created, embeddingModel: embeddingModel)
         } catch {
             throw DatabaseError("trained model #\(id) (\(strategy.name)) in \(target) cannot be read: \(error); retrain it with `timbre train --strategy \(strategy.name)`")
         }

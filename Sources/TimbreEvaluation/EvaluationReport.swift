@@ -69,6 +69,8 @@ public struct EvaluationReport: Codable, Sendable {
     public var strategies: [StrategyResult]
     /// Filled in by the host that stores the run (e.g. `git describe`); the library cannot know it.
     public var codeVersion: String?
+    /// The catalog model whose item embeddings strategies that use them were given, filled in by the host.
+    public var embeddingModel: Int64?
     public var intervals: String
 
     public init(dataset: DatasetSummary, split: SplitSpec, splitDescription: String, folds: Int, options: EvaluationOptions,
@@ -120,7 +122,7 @@ public struct EvaluationReport: Codable, Sendable {
     /// test against the first strategy gives p < 0.05.
     public func table() -> String {
         let out = """
-        dataset     \(dataset.name): \(dataset.users) users, \(dataset.items) items, \(dataset.ratings) ratings
+        dataset     \(dataset.name): \(dataset.users) users, \(dataset.items) items, \(dataset.ratings) ratings\(embeddingModel.map { "; item embeddings of model #\($0)" } ?? "")
         split       \(splitDescription), \(folds) fold\(folds == 1 ? "" : "s")
         candidates  \(candidates)
         relevance   \(options.relevance), top-\(options.cutoff)

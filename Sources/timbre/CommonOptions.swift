@@ -46,6 +46,23 @@ struct StrategyOptions: ParsableArguments {
     }
 }
 
+struct EmbeddingOptions: ParsableArguments {
+    @Option(name: .customLong("embedding-model"), help: ArgumentHelp(
+        "Item embeddings for strategies that use them: an embedding model's id, latest (the newest in the catalog) or none.",
+        valueName: "id|latest|none"))
+    var text: String?
+
+    func validate() throws {
+        if let text, EmbeddingChoice(text) == nil {
+            throw ValidationError("--embedding-model takes a model id, latest or none, not '\(text)'")
+        }
+    }
+
+    /// Whether it was given at all (so a command without a catalog can refuse it).
+    var given: Bool { text != nil }
+    var choice: EmbeddingChoice { text.flatMap(EmbeddingChoice.init) ?? .latest }
+}
+
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

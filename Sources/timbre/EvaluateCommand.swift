@@ -20,6 +20,7 @@ struct Evaluate: ParsableCommand {
         """)
 
     @OptionGroup var catalog: CatalogOptions
+    @OptionGroup var embeddings: EmbeddingOptions
 
     @Flag(help: "Do not store the run in the catalog.")
     var noSave = false
@@ -32,7 +33,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: ArgumentHelp("Evaluate on this ratings file instead of the catalog.", valueName: "file"))
     var ratings: String?
 
-    @Option(name: .customLong("strategy"), help: "Strategy to evaluate (repeat); the first is the reference for paired tests. Default: every registered strategy.")
+    @Option(name: .customLong("strategy"), help: "Strategy to evaluate (repeat); the first is the reference for paired tests. Default: every registered strategy (those that use item embeddings only when there are some).")
     var strategies: [String] = []
 
     @Option(help: "kfold (random k-fold over ratings), holdout (users in folds, a fraction of each held out), temporal, loo, cold-items (items in folds, all ratings of a test fold's items held out: new items).")
@@ -59,16 +60,36 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Also write the comparison as an SVG bar chart with 95% intervals.")
     var plot: String?
 
+    func validate() throws {
+        if ratings != nil, embeddings.given {
+            throw ValidationError("--embedding-model reads the catalog's item embeddings; a --ratings file has none")
+        }
+    }
+
     func run() throws {
         let db: PostgresConnection? = ratings == nil ? try catalog.connect() : nil
-        let matrix: RatingMatrix
+        let named = try strategies.map { try StrategyUnderTest.parse($0, in: registeredStrategies) }
+        // (Closures, not key paths: a key path to a static member of `any Strategy.Type` crashes Swift 6.3's SILGen.)
+        let embeddingUsers = registeredStrategies.strategies.filter { $0.usesItemEmbeddings }.map { $0.name }
+        let needsEmbeddings = named.isEmpty ? !embeddingUsers.isEmpty : named.contains { embeddingUsers.contains($0.name) }
+        let data: TrainingData
+        var embeddingModel: Int64?
         let dataset: String
         if let ratings {
-            matrix = try RatingMatrix.read(ratingsFile: ratings)
+            data = TrainingData(ratings: try RatingMatrix.read(ratingsFile: ratings))
             dataset = URL(fileURLWithPath: ratings).lastPathComponent
         } else {
-            matrix = try db!.loadConsistentSnapshot().ratings
+            let loaded = try db!.loadTrainingData(embeddings: needsEmbeddings ? embeddings.choice : .none)
+            data = loaded.data
+            embeddingModel = loaded.embeddingModel
             dataset = "catalog"
+        }
+        var chosen = named
+        if named.isEmpty {
+            // Every registered strategy that can run on this data.
+            let left = data.itemEmbeddings == nil ? embeddingUsers : []
+            if !left.isEmpty { note("leaving out \(left.joined(separator: ", ")): there are no item embeddings") }
+            chosen = try registeredStrategies.names.filter { !left.contains($0) }.map { try .registered($0, in: registeredStrategies) }
         }
         let method: SplitSpec.Method = switch split {
         case .kfold: .randomKFold(folds: folds)
@@ -78,10 +99,10 @@ struct Evaluate: ParsableCommand {
         case .coldItems: .coldItems(folds: folds)
         }
         let options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut)
-        let specs = strategies.isEmpty ? registeredStrategies.names : strategies
         var report = try Evaluation(split: SplitSpec(method, seed: seed), options: options)
-            .run(matrix, strategies: specs.map { try .parse($0, in: registeredStrategies) }, dataset: dataset)
+            .run(data, strategies: chosen, dataset: dataset)
         report.codeVersion = TimbreVersion.string
+        report.embeddingModel = embeddingModel
         if let db, !noSave {
             let id = try db.saveEvaluationRun(report)
             note("stored as evaluation run #\(id) (timbre runs show \(id))")

@@ -3,12 +3,17 @@ import Foundation
 import TimbreCatalog
 import TimbreCore
 
-/// The newest stored model for the strategy and parameters, training one when there is none.
-func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, retrain: Bool) throws -> StoredModel {
+/// The newest stored model for the strategy and parameters (and, if it uses item embeddings,
+/// the embedding model chosen), training one when there is none.
+func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, _ embeddings: EmbeddingOptions, retrain: Bool) throws -> StoredModel {
     let s = try strategy.resolve()
-    if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters) { return stored }
-    if !retrain { note("no stored \(s.type.name) model with these parameters; training one") }
-    return try trainAndSave(db, s)
+    let embeddingModel = s.type.usesItemEmbeddings ? try db.embeddingModel(embeddings.choice) : nil
+    if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters, embeddingModel: embeddingModel) { return stored }
+    if !retrain {
+        let with = s.type.usesItemEmbeddings ? embeddingModel.map { " and the item embeddings of model #\($0)" } ?? " and no item embeddings" : ""
+        note("no stored \(s.type.name) model with these parameters\(with); training one")
+    }
+    return try trainAndSave(db, s, embeddings: embeddingModel.map(EmbeddingChoice.model) ?? .none)
 }
 
 struct RecommendCommand: ParsableCommand {
@@ -24,6 +29,7 @@ struct RecommendCommand: ParsableCommand {
 
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var strategy: StrategyOptions
+    @OptionGroup var embeddings: EmbeddingOptions
 
     @Option(help: ArgumentHelp("External id of the user.", valueName: "id"))
     var user: String
@@ -44,7 +50,7 @@ struct RecommendCommand: ParsableCommand {
     func run() throws {
         let db = try catalog.connect()
         let history = try db.ratings(ofUser: user)
-        let stored = try servingModel(db, strategy, retrain: retrain)
+        let stored = try servingModel(db, strategy, embeddings, retrain: retrain)
         var scores: [Float] = []
         let top = stored.recommend(stored.profile(user: user, ratings: history), n: n, scores: &scores)
         let ids = top.map { stored.items[$0.item] }
@@ -78,6 +84,7 @@ struct PublishCommand: ParsableCommand {
 
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var strategy: StrategyOptions
+    @OptionGroup var embeddings: EmbeddingOptions
 
     @Option(name: .shortAndLong, help: "Number of items per user.")
     var n: Int = 10
@@ -91,7 +98,7 @@ struct PublishCommand: ParsableCommand {
 
     func run() throws {
         let db = try catalog.connect()
-        let stored = try servingModel(db, strategy, retrain: retrain)
+        let stored = try servingModel(db, strategy, embeddings, retrain: retrain)
         let snapshot = try db.loadConsistentSnapshot()
         let ratings = snapshot.ratings
         let start = Date()

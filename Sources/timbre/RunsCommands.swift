@@ -12,6 +12,7 @@ private struct RunSettings: Codable {
     var options: EvaluationOptions
     var candidates: String
     var intervals: String
+    var embeddingModel: Int64?
 }
 
 private struct ResultMetrics: Codable {
@@ -34,7 +35,8 @@ private func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
 extension PostgresConnection {
     func saveEvaluationRun(_ report: EvaluationReport) throws -> Int64 {
         let settings = RunSettings(splitDescription: report.splitDescription, folds: report.folds, options: report.options,
-                                   candidates: report.candidates, intervals: report.intervals)
+                                   candidates: report.candidates, intervals: report.intervals,
+                                   embeddingModel: report.embeddingModel)
         return try saveEvaluationRun(
             datasetJSON: try json(report.dataset), splitJSON: try json(report.split), settingsJSON: try json(settings),
             results: try report.strategies.map {
@@ -48,7 +50,7 @@ extension PostgresConnection {
     func evaluationReport(_ id: Int64) throws -> EvaluationReport {
         let run = try evaluationRun(id)
         let settings = try decode(RunSettings.self, run.settingsJSON)
-        return EvaluationReport(
+        var report = EvaluationReport(
             dataset: try decode(DatasetSummary.self, run.datasetJSON), split: try decode(SplitSpec.self, run.splitJSON),
             splitDescription: settings.splitDescription, folds: settings.folds, options: settings.options,
             candidates: settings.candidates,
@@ -60,6 +62,8 @@ extension PostgresConnection {
                                       predictions: m.predictions, fallbacks: m.fallbacks)
             },
             codeVersion: run.codeVersion, intervals: settings.intervals)
+        report.embeddingModel = settings.embeddingModel
+        return report
     }
 }
 

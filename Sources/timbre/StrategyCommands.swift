@@ -16,6 +16,7 @@ struct StrategiesCommand: ParsableCommand {
         let name: String
         let summary: String
         let parameters: [Parameter]
+        let usesItemEmbeddings: Bool
         struct Parameter: Encodable {
             let name: String
             let defaultValue: ParameterValue
@@ -28,11 +29,11 @@ struct StrategiesCommand: ParsableCommand {
         let listing = registeredStrategies.strategies.map { s in
             Listing(name: s.name, summary: s.summary, parameters: s.parameters.map {
                 .init(name: $0.name, defaultValue: $0.defaultValue, summary: $0.summary, choices: $0.choices.isEmpty ? nil : $0.choices)
-            })
+            }, usesItemEmbeddings: s.usesItemEmbeddings)
         }
         if format == .json { return try printJSON(listing) }
         for s in listing {
-            print("\(s.name)  —  \(s.summary)")
+            print("\(s.name)  —  \(s.summary)\(s.usesItemEmbeddings ? " (uses item embeddings)" : "")")
             for p in s.parameters {
                 let choices = p.choices.map { " (one of: \($0.joined(separator: ", ")))" } ?? ""
                 print("    \(p.name)=\(p.defaultValue)  \(p.summary)\(choices)")
@@ -41,11 +42,13 @@ struct StrategiesCommand: ParsableCommand {
     }
 }
 
-/// Fits a strategy on the catalog's current ratings and saves the model.
-func trainAndSave(_ db: PostgresConnection, _ s: (type: any Strategy.Type, instance: any Strategy, parameters: Parameters)) throws -> StoredModel {
+/// Fits a strategy on the catalog's current ratings (and item embeddings, if it uses them) and saves the model.
+func trainAndSave(_ db: PostgresConnection, _ s: (type: any Strategy.Type, instance: any Strategy, parameters: Parameters),
+                  embeddings: EmbeddingChoice) throws -> StoredModel {
     let start = Date()
-    let stored = try db.trainAndSave(s.instance, parameters: s.parameters)
-    note(String(format: "trained %@ in %.2f s; saved as model #%lld", s.type.name, Date().timeIntervalSince(start), stored.id))
+    let stored = try db.trainAndSave(s.instance, parameters: s.parameters, embeddings: embeddings)
+    let with = stored.embeddingModel.map { " with the item embeddings of model #\($0)" } ?? ""
+    note(String(format: "trained %@%@ in %.2f s; saved as model #%lld", s.type.name, with, Date().timeIntervalSince(start), stored.id))
     return stored
 }
 
@@ -57,10 +60,11 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var strategy: StrategyOptions
+    @OptionGroup var embeddings: EmbeddingOptions
 
     func run() throws {
         let db = try catalog.connect()
-        let stored = try trainAndSave(db, try strategy.resolve())
+        let stored = try trainAndSave(db, try strategy.resolve(), embeddings: embeddings.choice)
         print(stored.id)
     }
 }

@@ -33,6 +33,25 @@ public final class TestCatalog {
     }
 
     public func counts() throws -> [Int] { try ["users", "items", "ratings"].map(count) }
+
+    /// Stores item embeddings (by item external id) under a new trained_models row standing for the
+    /// model that made them (e.g. the audio LSTM) and returns that model's id.
+    @discardableResult
+    public func storeEmbeddings(_ vectors: [String: [Float]]) throws -> Int64 {
+        try db.transaction {
+            let model = try db.query("""
+                INSERT INTO trained_models (strategy, parameters, state, code_version)
+                VALUES ('test-embedder', '{}', '\\x00', 'test') RETURNING id
+                """).string(0, 0)!
+            for (item, vector) in vectors {
+                let inserted = try db.query("""
+                    INSERT INTO item_embeddings (model_id, item_id, vector) SELECT $1, id, $2::real[] FROM items WHERE external_id = $3
+                    """, [model, "{" + vector.map { String($0) }.joined(separator: ",") + "}", item])
+                precondition(inserted.affectedRows == 1, "no item '\(item)'")
+            }
+            return Int64(model)!
+        }
+    }
 }
 
 public enum TestData {

@@ -164,10 +164,17 @@ struct SnapshotAndModelTests {
         defer { withExtendedLifetime(catalog) {} }
         let dir = try TestData.movieLensDirectory
         _ = try CatalogImporter(ratingsFile: dir + "/ml-100k.inter").run(catalog.db)
+        // Strategies that use item embeddings get 8-d ones for all but every tenth item.
+        let ids = try catalog.db.query("SELECT external_id FROM items")
+        let vectors = (0..<ids.rowCount).map { ids.string($0, 0)! }.filter { Int($0)! % 10 != 0 }.map { id in
+            (id, (1...8).map { k in Float(sin(Double(k * Int(id)!))) })
+        }
+        try catalog.storeEmbeddings(Dictionary(uniqueKeysWithValues: vectors))
         for name in registeredStrategies.names {
             let (strategy, parameters) = try registeredStrategies.make(name)
             let trained = try catalog.db.trainAndSave(strategy, parameters: parameters)
-            let loaded = try #require(try catalog.db.latestModel(strategy: type(of: strategy), parameters: parameters))
+            let loaded = try #require(try catalog.db.latestModel(strategy: type(of: strategy), parameters: parameters,
+                                                                 embeddingModel: trained.embeddingModel))
             #expect(loaded.id == trained.id)
             #expect(loaded.items == trained.items && loaded.users == trained.users)
             let history = try catalog.db.ratings(ofUser: "196")

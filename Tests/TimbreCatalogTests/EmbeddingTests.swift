@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import TimbreCore
+import TimbreStrategies
+import TimbreTestSupport
+@testable import TimbreCatalog
+
+/// Ratings a: x 5, y 1; b: x 4, z 5; c: z 4. Items `cold` (nobody rated it) and `bare` (no
+/// embedding anywhere) exist without ratings. Two embedding models: `old` has x and y, `new`
+/// (the newest) has x, z and cold; y has no vector in it.
+private func catalogWithTwoEmbeddingModels() throws -> (catalog: TestCatalog, old: Int64, new: Int64) {
+    let catalog = try TestCatalog()
+    let ratings = try TestData.file("r.csv", "user,item,rating\na,x,5\na,y,1\nb,x,4\nb,z,5\nc,z,4\n")
+    _ = try CatalogImporter(ratingsFile: ratings).run(catalog.db)
+    try catalog.db.execute("INSERT INTO items (external_id) VALUES ('cold'), ('bare')")
+    let old = try catalog.storeEmbeddings(["x": [1, 0, 0], "y": [0, 1, 0]])
+    let new = try catalog.storeEmbeddings(["x": [1, 2, 3], "z": [0, 0, 1], "cold": [1, 2, 2.5]])
+    return (catalog, old, new)
+}
+
+@Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
+struct EmbeddingCatalogTests {
+    @Test func trainingDataCarriesTheChosenModelsEmbeddingsAlignedWithTheItems() throws {
+        let (catalog, old, new) = try catalogWithTwoEmbeddingModels()
+        defer { withExtendedLifetime(catalog) {} }
+        let latest = try catalog.db.loadTrainingData(embeddings: .latest)
+        #expect(latest.embeddingModel == new)
+        let items = latest.data.ratings.items
+        #expect(items.count == 5)
+        let table = try #require(latest.data.itemEmbeddings)
+        func vector(_ t: EmbeddingTable, _ id: String) -> [Float]? { t.vector(items.index(of: id)!).map(Array.init) }
+        #expect(table.dimension == 3)
+        #expect(vector(table, "x") == [1, 2, 3] && vector(table, "z") == [0, 0, 1] && vector(table, "cold") == [1, 2, 2.5])
+        #expect(vector(table, "y") == nil && vector(table, "bare") == nil)
+
+        let older = try catalog.db.loadTrainingData(embeddings: .model(old))
+        #expect(older.embeddingModel == old)
+        let oldTable = try #require(older.data.itemEmbeddings)
+        #expect(vector(oldTable, "y") == [0, 1, 0] && vector(oldTable, "z") == nil)
+
+        let none = try catalog.db.loadTrainingData(embeddings: .none)
+        #expect(none.embeddingModel == nil && none.data.itemEmbeddings == nil)
+        #expect(throws: DatabaseError.self) { try catalog.db.loadTrainingData(embeddings: .model(new + 1000)) }
+        #expect(EmbeddingChoice("latest") == .latest && EmbeddingChoice("none") == EmbeddingChoice.none)
+        #expect(EmbeddingChoice("12") == .model(12) && EmbeddingChoice("0") == nil && EmbeddingChoice("newest") == nil)
+    }
+
+    @Test func storedContentModelRemembersItsEmbeddingModel() throws {
+        let (catalog, old, new) = try catalogWithTwoEmbeddingModels()
+        defer { withExtendedLifetime(catalog) {} }
+        let (content, parameters) = try registeredStrategies.make("content")
+        let contentType = type(of: content)
+        let trained = try catalog.db.trainAndSave(content, parameters: parameters)
+        #expect(trained.embeddingModel == new)
+        let recorded = try catalog.db.query("SELECT trained_on->>'embedding_model' FROM trained_models WHERE id = $1", [String(trained.id)])
+        #expect(recorded.string(0, 0) == String(new))
+        let served = try #require(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: new))
+        #expect(served.id == trained.id && served.embeddingModel == new)
+        // Asked for other embeddings (or none), the stored model does not qualify.
+        #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: old) == nil)
+        #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: nil) == nil)
+
+        // A strategy that does not use embeddings is neither given nor matched on them.
+        let (popularity, popularityParameters) = try registeredStrategies.make("popularity")
+        let counted = try catalog.db.trainAndSave(popularity, parameters: popularityParameters)
+        #expect(counted.embeddingModel == nil)
+        #expect(try catalog.db.latestModel(strategy: type(of: popularity), parameters: popularityParameters, embeddingModel: new)?.id == counted.id)
+    }
+
+    @Test func recommendServesColdItemsAndFollowsTheEmbeddingOption() throws {
+        let (catalog, old, _) = try catalogWithTwoEmbeddingModels()
+        defer { withExtendedLifetime(catalog) {} }
+        struct Output: Decodable { let items: [Recommendation] }
+        func recommend(_ extra: [String]) throws -> (status: Int32, items: [String], err: String) {
+            let r = try TestData.runTimbre(["recommend", "--database", catalog.url, "--user", "a", "--strategy", "content",
+                                            "--format", "json"] + extra)
+            guard r.status == 0 else { return (r.status, [], r.err) }
+            return (0, try JSONDecoder().decode(Output.self, from: Data(r.out.utf8)).items.map(\.item), r.err)
+        }
+        // a rated x and y; with the newest embeddings y has none, so the profile is x = (1, 2, 3):
+        // cold (1, 2, 2.5) is closer than z (0, 0, 1); bare has no embedding and is never listed.
+        let first = try recommend([])
+        #expect(first.status == 0, "\(first.err)")
+        #expect(first.items == ["cold", "z"])
+        #expect(first.err.contains("training one"))
+        let again = try recommend([])
+        #expect(again.items == first.items && !again.err.contains("training one"), "the stored model is reused")
+        // The old embeddings know neither z nor cold: nothing to recommend, and a model of its own.
+        let older = try recommend(["--embedding-model", String(old)])
+        #expect(older.status == 0 && older.items.isEmpty && older.err.contains("training one"), "\(older.err)")
+        let none = try recommend(["--embedding-model", "none"])
+        #expect(none.status != 0 && none.err.contains("content needs item embeddings"), "\(none.err)")
+        let bad = try recommend(["--embedding-model", "newest"])
+        #expect(bad.status != 0 && bad.err.contains("--embedding-model"), "\(bad.err)")
+    }
+
+    @Test func evaluateGivesFoldsTheEmbeddingsAndLeavesContentOutWithoutThem() throws {
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        // 12 users, 10 items in two groups; each user rates 4 items of one group.
+        var lines = ["user,item,rating"]
+        for u in 0..<12 { for k in 0..<4 { lines.append("u\(u),i\((u % 2) * 5 + (u + k) % 5),\(1 + (u + k) % 5)") } }
+        _ = try CatalogImporter(ratingsFile: try TestData.file("r.csv", lines.joined(separator: "\n") + "\n")).run(catalog.db)
+        let base = ["evaluate", "--database", catalog.url, "--split", "holdout", "--folds", "2", "--format", "json"]
+        let without = try TestData.runTimbre(base + ["--no-save"])
+        #expect(without.status == 0, "\(without.err)")
+        #expect(without.err.contains("leaving out content"), "\(without.err)")
+        #expect(!without.out.contains("\"content\""))
+
+        let model = try catalog.storeEmbeddings(Dictionary(uniqueKeysWithValues: (0..<10).map { i in
+            ("i\(i)", i < 5 ? [1, Float(i) / 10] : [Float(i) / 10, 1])
+        }))
+        let with = try TestData.runTimbre(base + ["--strategy", "popularity", "--strategy", "content"])
+        #expect(with.status == 0, "\(with.err)")
+        let report = try JSONSerialization.jsonObject(with: Data(with.out.utf8)) as! [String: Any]
+        #expect(report["embeddingModel"] as? Int == Int(model))
+        #expect((report["strategies"] as? [[String: Any]])?.map { $0["name"] as? String } == ["popularity", "content"])
+        // The stored run remembers which embeddings were used.
+        let settings = try catalog.db.query("SELECT settings->>'embeddingModel' FROM evaluation_runs").string(0, 0)
+        #expect(settings == String(model))
+        let refused = try TestData.runTimbre(["evaluate", "--ratings", try TestData.file("r.csv", lines.joined(separator: "\n") + "\n"),
+                                              "--embedding-model", "latest", "--strategy", "content"])
+        #expect(refused.status != 0 && refused.err.contains("--embedding-model"), "\(refused.err)")
+    }
+}
