@@ -111,7 +111,7 @@ extension PostgresConnection {
     /// model's item embeddings aligned with the snapshot's items, read in one REPEATABLE READ
     /// transaction so both describe the same catalog state. Also returns the embedding model used.
     public func loadTrainingData(embeddings: EmbeddingChoice) throws -> (snapshot: CatalogSnapshot, data: TrainingData, embeddingModel: Int64?) {
-        try transaction("ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+        try readConsistently {
             let snapshot = try loadSnapshot()
             guard let model = try embeddingModel(embeddings),
                   let table = try loadItemEmbeddings(model: model, itemIDs: snapshot.itemIDs) else {

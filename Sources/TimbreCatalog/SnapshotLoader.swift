@@ -43,6 +43,11 @@ extension PostgresConnection {
 
     /// A consistent snapshot even while imports run: all three COPYs see one database state.
     public func loadConsistentSnapshot() throws -> CatalogSnapshot {
-        try transaction("ISOLATION LEVEL REPEATABLE READ READ ONLY") { try loadSnapshot() }
+        try readConsistently { try loadSnapshot() }
+    }
+
+    /// Runs `body`'s reads in one REPEATABLE READ transaction: they all see one database state.
+    func readConsistently<T>(_ body: () throws -> T) throws -> T {
+        try transaction("ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
     }
 }
