@@ -41,7 +41,7 @@ public struct Content: Strategy {
 
     public func fit(_ data: TrainingData) throws -> Model {
         guard let table = data.itemEmbeddings else {
-            throw TrainingDataError("content needs item embeddings and the training data has none (the catalog's item_embeddings is empty, or they were left out with --embedding-model none or --ratings FILE)")
+            throw TrainingDataError("content needs item embeddings and the training data has none: run `timbre content embed` first (none are read with --embedding-model none or --ratings FILE)")
         }
         let items = data.ratings.itemCount, d = table.dimension
         guard table.present.count == items else {
