@@ -66,7 +66,7 @@ extension PostgresConnection {
 }
 
 /// Which embedding model's item vectors strategies that use them are trained with.
-public enum EmbeddingChoice: Sendable, Equatable, CustomStringConvertible {
+public enum EmbeddingChoice: Sendable, Equatable {
     /// The newest embedding model in the catalog, or none when it has none.
     case latest
     case none
@@ -80,14 +80,6 @@ public enum EmbeddingChoice: Sendable, Equatable, CustomStringConvertible {
         default:
             guard let id = Int64(text), id > 0 else { return nil }
             self = .model(id)
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .latest: "latest"
-        case .none: "none"
-        case let .model(id): String(id)
         }
     }
 }

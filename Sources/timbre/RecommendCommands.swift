@@ -13,7 +13,7 @@ func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, _ embed
         let with = s.type.usesItemEmbeddings ? embeddingModel.map { " and the item embeddings of model #\($0)" } ?? " and no item embeddings" : ""
         note("no stored \(s.type.name) model with these parameters\(with); training one")
     }
-    return try trainAndSave(db, s, embeddings: embeddingModel.map(EmbeddingChoice.model) ?? .none)
+    return try trainAndSave(db, s, embeddings: embeddingModel.map(EmbeddingChoice.model) ?? EmbeddingChoice.none)
 }
 
 struct RecommendCommand: ParsableCommand {
