@@ -13,7 +13,6 @@ import TimbreCore
 public struct Content: Strategy {
     public static let name = "content"
     public static let summary = "Content-based: cosine between each item's embedding and the user's profile of rated items' embeddings"
-    public static let usesItemEmbeddings = true
     public static let parameters = [
         ParameterSpec("mode", .string(FeedbackMode.implicit.rawValue),
                       "implicit: every rated item pulls the profile towards it; explicit: weighted by rating − the user's mean, so disliked items push it away",
@@ -38,6 +37,8 @@ public struct Content: Strategy {
         self.k = k
         self.minSimilarity = minSimilarity
     }
+
+    public var usesItemEmbeddings: Bool { true }
 
     public func fit(_ data: TrainingData) throws -> Model {
         guard let table = data.itemEmbeddings else {

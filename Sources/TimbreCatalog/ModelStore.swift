@@ -47,23 +47,22 @@ extension PostgresConnection {
     /// item embeddings `embeddings` names) and stores the model.
     public func trainAndSave(_ instance: any Strategy, parameters: Parameters, embeddings: EmbeddingChoice = .latest) throws -> StoredModel {
         let type = type(of: instance)
-        let (snapshot, data, embeddingModel) = try loadTrainingData(embeddings: type.usesItemEmbeddings ? embeddings : .none)
+        let (snapshot, data, embeddingModel) = try loadTrainingData(embeddings: instance.usesItemEmbeddings ? embeddings : .none)
         let model = try instance.fitAny(data)
         let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, embeddingModel: embeddingModel)
         return StoredModel(id: id, strategy: type.name, parameters: parameters, users: snapshot.ratings.users,
                            items: snapshot.ratings.items, model: model, createdAt: "now", embeddingModel: embeddingModel)
     }
 
-    /// The newest model of `strategy` trained with exactly `parameters`, or nil. For a strategy
-    /// that uses item embeddings, also with exactly the embedding model `embeddingModel` (nil:
-    /// none), so new embeddings are not served from a model trained on older ones.
+    /// The newest model of `strategy` trained with exactly `parameters` and the item embeddings of
+    /// `embeddingModel` (nil: none, as for every strategy that does not use them), or nil; so new
+    /// embeddings are not served from a model trained on older ones.
     public func latestModel(strategy: any Strategy.Type, parameters: Parameters, embeddingModel: Int64? = nil) throws -> StoredModel? {
-        let sameEmbeddings = strategy.usesItemEmbeddings ? "AND (trained_on->>'embedding_model') IS NOT DISTINCT FROM $3::text" : ""
         let result = try query("""
             SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'), trained_on->>'embedding_model' FROM trained_models
-            WHERE strategy = $1 AND parameters = $2::text::jsonb \(sameEmbeddings) ORDER BY created_at DESC, id DESC LIMIT 1
-            """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8)]
-                + (strategy.usesItemEmbeddings ? [embeddingModel.map { Array(String($0).utf8) }] : []),
+            WHERE strategy = $1 AND parameters = $2::text::jsonb AND (trained_on->>'embedding_model') IS NOT DISTINCT FROM $3::text
+            ORDER BY created_at DESC, id DESC LIMIT 1
+            """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8), embeddingModel.map { Array(String($0).utf8) }],
             resultsBinary: true)
         guard result.rowCount == 1 else { return nil }
         let id = result.binaryInteger(0, 0)!

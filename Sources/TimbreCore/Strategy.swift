@@ -83,18 +83,20 @@ public protocol Strategy: Sendable {
     static var name: String { get }
     static var summary: String { get }
     static var parameters: [ParameterSpec] { get }
-    /// True when `fit` reads `TrainingData.itemEmbeddings`. A host then loads them for it, records
-    /// which embedding model a stored model was trained with (and serves it only while that is
-    /// still the one asked for), and leaves it out of default lists when there are none.
-    static var usesItemEmbeddings: Bool { get }
 
     init(parameters: Parameters) throws
     func fit(_ data: TrainingData) throws -> Model
+
+    /// True when `fit` reads `TrainingData.itemEmbeddings` (for a strategy built from others: when
+    /// one of them does, hence per instance). A host then loads them for it, records which
+    /// embedding model a stored model was trained with (and serves it only while that is still
+    /// the one asked for), and leaves it out of default lists when there are none.
+    var usesItemEmbeddings: Bool { get }
 }
 
 extension Strategy {
     public static var parameters: [ParameterSpec] { [] }
-    public static var usesItemEmbeddings: Bool { false }
+    public var usesItemEmbeddings: Bool { false }
 
     /// Erases the model type so a host can hold models of any strategy.
     public func fitAny(_ data: TrainingData) throws -> any TrainedModel { try fit(data) }

@@ -68,10 +68,11 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let db: PostgresConnection? = ratings == nil ? try catalog.connect() : nil
-        let named = try strategies.map { try StrategyUnderTest.parse($0, in: registeredStrategies) }
-        // (Closures, not key paths: a key path to a static member of `any Strategy.Type` crashes Swift 6.3's SILGen.)
-        let embeddingUsers = registeredStrategies.strategies.filter { $0.usesItemEmbeddings }.map { $0.name }
-        let needsEmbeddings = named.isEmpty ? !embeddingUsers.isEmpty : named.contains { embeddingUsers.contains($0.name) }
+        // Default: every registered strategy (those that use item embeddings only when there are some, below).
+        var chosen: [StrategyUnderTest] = strategies.isEmpty
+            ? try registeredStrategies.names.map { try .registered($0, in: registeredStrategies) }
+            : try strategies.map { try .parse($0, in: registeredStrategies) }
+        let needsEmbeddings = chosen.contains { $0.strategy.usesItemEmbeddings }
         let data: TrainingData
         var embeddingModel: Int64?
         let dataset: String
@@ -84,12 +85,10 @@ struct Evaluate: ParsableCommand {
             embeddingModel = loaded.embeddingModel
             dataset = "catalog"
         }
-        var chosen = named
-        if named.isEmpty {
-            // Every registered strategy that can run on this data.
-            let left = data.itemEmbeddings == nil ? embeddingUsers : []
+        if strategies.isEmpty, data.itemEmbeddings == nil {
+            let left = chosen.filter { $0.strategy.usesItemEmbeddings }.map { $0.label }
             if !left.isEmpty { note("leaving out \(left.joined(separator: ", ")): there are no item embeddings") }
-            chosen = try registeredStrategies.names.filter { !left.contains($0) }.map { try .registered($0, in: registeredStrategies) }
+            chosen.removeAll { $0.strategy.usesItemEmbeddings }
         }
         let method: SplitSpec.Method = switch split {
         case .kfold: .randomKFold(folds: folds)

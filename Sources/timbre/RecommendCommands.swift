@@ -7,10 +7,10 @@ import TimbreCore
 /// the embedding model chosen), training one when there is none.
 func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, _ embeddings: EmbeddingOptions, retrain: Bool) throws -> StoredModel {
     let s = try strategy.resolve()
-    let embeddingModel = s.type.usesItemEmbeddings ? try db.embeddingModel(embeddings.choice) : nil
+    let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(embeddings.choice) : nil
     if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters, embeddingModel: embeddingModel) { return stored }
     if !retrain {
-        let with = s.type.usesItemEmbeddings ? embeddingModel.map { " and the item embeddings of model #\($0)" } ?? " and no item embeddings" : ""
+        let with = s.instance.usesItemEmbeddings ? embeddingModel.map { " and the item embeddings of model #\($0)" } ?? " and no item embeddings" : ""
         note("no stored \(s.type.name) model with these parameters\(with); training one")
     }
     return try trainAndSave(db, s, embeddings: embeddingModel.map(EmbeddingChoice.model) ?? EmbeddingChoice.none)

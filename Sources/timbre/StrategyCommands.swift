@@ -29,7 +29,7 @@ struct StrategiesCommand: ParsableCommand {
         let listing = registeredStrategies.strategies.map { s in
             Listing(name: s.name, summary: s.summary, parameters: s.parameters.map {
                 .init(name: $0.name, defaultValue: $0.defaultValue, summary: $0.summary, choices: $0.choices.isEmpty ? nil : $0.choices)
-            }, usesItemEmbeddings: s.usesItemEmbeddings)
+            }, usesItemEmbeddings: (try? registeredStrategies.make(s.name).0.usesItemEmbeddings) ?? false)
         }
         if format == .json { return try printJSON(listing) }
         for s in listing {

@@ -60,11 +60,14 @@ struct EmbeddingCatalogTests {
         #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: old) == nil)
         #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: nil) == nil)
 
-        // A strategy that does not use embeddings is neither given nor matched on them.
+        // A strategy that does not use embeddings is not given any, so its stored models record none
+        // and are found as they always were.
         let (popularity, popularityParameters) = try registeredStrategies.make("popularity")
+        #expect(content.usesItemEmbeddings && !popularity.usesItemEmbeddings)
         let counted = try catalog.db.trainAndSave(popularity, parameters: popularityParameters)
         #expect(counted.embeddingModel == nil)
-        #expect(try catalog.db.latestModel(strategy: type(of: popularity), parameters: popularityParameters, embeddingModel: new)?.id == counted.id)
+        #expect(try catalog.db.query("SELECT trained_on ? 'embedding_model' FROM trained_models WHERE id = $1", [String(counted.id)]).string(0, 0) == "f")
+        #expect(try catalog.db.latestModel(strategy: type(of: popularity), parameters: popularityParameters)?.id == counted.id)
     }
 
     @Test func recommendServesColdItemsAndFollowsTheEmbeddingOption() throws {
