@@ -3,6 +3,7 @@ import Popularity
 import Bias
 import UserKNN
 import ItemKNN
+import Hybrid
 
 /// The registry table: adding a strategy is one line here (plus its target in Package.swift).
 public let registeredStrategies = StrategyRegistry([
@@ -10,4 +11,5 @@ public let registeredStrategies = StrategyRegistry([
     Bias.self,
     UserKNN.self,
     ItemKNN.self,
+    Hybrid.self,
 ])

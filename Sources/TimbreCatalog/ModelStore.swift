@@ -49,8 +49,9 @@ extension PostgresConnection {
                            items: snapshot.ratings.items, model: model, createdAt: "now")
     }
 
-    /// The newest model of `strategy` trained with exactly `parameters`, or nil.
-    public func latestModel(strategy: any Strategy.Type, parameters: Parameters) throws -> StoredModel? {
+    /// The newest model of `strategy` trained with exactly `parameters`, or nil. `registry` decodes
+    /// it (composed strategies decode their components through it).
+    public func latestModel(strategy: any Strategy.Type, parameters: Parameters, registry: StrategyRegistry) throws -> StoredModel? {
         let result = try query("""
             SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') FROM trained_models
             WHERE strategy = $1 AND parameters = $2::text::jsonb ORDER BY created_at DESC, id DESC LIMIT 1
@@ -63,7 +64,7 @@ extension PostgresConnection {
             guard try reader.read(UInt32.self) == 0x544D_4252 else { throw ModelDecodingError(description: "not a Timbre model envelope") }
             let users = Vocabulary(try reader.read([String].self))
             let items = Vocabulary(try reader.read([String].self))
-            let model = try strategy.decodeModel(from: &reader)
+            let model = try registry.decodeModel(of: strategy, from: &reader)
             try reader.expectEnd()
             return StoredModel(id: id, strategy: strategy.name, parameters: parameters, users: users, items: items,
                                model: model, createdAt: created)

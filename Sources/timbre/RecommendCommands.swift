@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import TimbreCatalog
 import TimbreCore
+import TimbreStrategies
 
 /// The newest stored model for the strategy and parameters, training one when there is none.
 func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, retrain: Bool) throws -> StoredModel {
     let s = try strategy.resolve()
-    if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters) { return stored }
+    if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters, registry: registeredStrategies) { return stored }
     if !retrain { note("no stored \(s.type.name) model with these parameters; training one") }
     return try trainAndSave(db, s)
 }
