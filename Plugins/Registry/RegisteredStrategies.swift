@@ -4,6 +4,7 @@ import Bias
 import UserKNN
 import ItemKNN
 import Content
+import Hybrid
 
 /// The registry table: adding a strategy is one line here (plus its target in Package.swift).
 public let registeredStrategies = StrategyRegistry([
@@ -12,4 +13,5 @@ public let registeredStrategies = StrategyRegistry([
     UserKNN.self,
     ItemKNN.self,
     Content.self,
+    Hybrid.self,
 ])

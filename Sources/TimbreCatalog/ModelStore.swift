@@ -56,8 +56,10 @@ extension PostgresConnection {
 
     /// The newest model of `strategy` trained with exactly `parameters` and the item embeddings of
     /// `embeddingModel` (nil: none, as for every strategy that does not use them), or nil; so new
-    /// embeddings are not served from a model trained on older ones.
-    public func latestModel(strategy: any Strategy.Type, parameters: Parameters, embeddingModel: Int64? = nil) throws -> StoredModel? {
+    /// embeddings are not served from a model trained on older ones. `registry` decodes it
+    /// (composed strategies decode their components through it).
+    public func latestModel(strategy: any Strategy.Type, parameters: Parameters, embeddingModel: Int64? = nil,
+                            registry: StrategyRegistry) throws -> StoredModel? {
         let result = try query("""
             SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'), trained_on->>'embedding_model' FROM trained_models
             WHERE strategy = $1 AND parameters = $2::text::jsonb AND (trained_on->>'embedding_model') IS NOT DISTINCT FROM $3::text
@@ -73,7 +75,7 @@ extension PostgresConnection {
             guard try reader.read(UInt32.self) == 0x544D_4252 else { throw ModelDecodingError(description: "not a Timbre model envelope") }
             let users = Vocabulary(try reader.read([String].self))
             let items = Vocabulary(try reader.read([String].self))
-            let model = try strategy.decodeModel(from: &reader)
+            let model = try registry.decodeModel(of: strategy, from: &reader)
             try reader.expectEnd()
             return StoredModel(id: id, strategy: strategy.name, parameters: parameters, users: users, items: items,
                                model: model, createdAt: created, embeddingModel: embeddingModel)

@@ -29,6 +29,20 @@ public struct ModelWriter: Sendable {
         write(Int64(texts.count))
         for t in texts { write(t) }
     }
+
+    /// Names in order, each with its kind (0 int, 1 double, 2 bool, 3 string) and value.
+    public mutating func write(_ parameters: Parameters) {
+        write(Int64(parameters.values.count))
+        for name in parameters.values.keys.sorted() {
+            write(name)
+            switch parameters.values[name]! {
+            case let .int(v): write(UInt8(0)); write(Int64(v))
+            case let .double(v): write(UInt8(1)); write(v)
+            case let .bool(v): write(UInt8(2)); write(UInt8(v ? 1 : 0))
+            case let .string(v): write(UInt8(3)); write(v)
+            }
+        }
+    }
 }
 
 public struct ModelDecodingError: Error, CustomStringConvertible {
@@ -82,6 +96,23 @@ public struct ModelReader: Sendable {
 
     public mutating func read(_: String.Type = String.self) throws -> String {
         String(decoding: try read([UInt8].self), as: UTF8.self)
+    }
+
+    public mutating func read(_: Parameters.Type = Parameters.self) throws -> Parameters {
+        // Each parameter takes at least its name's 8-byte length and its kind.
+        let count = try readCount(elementSize: 9)
+        var values: [String: ParameterValue] = [:]
+        for _ in 0..<count {
+            let name = try read(String.self)
+            switch try read(UInt8.self) {
+            case 0: values[name] = .int(Int(try read(Int64.self)))
+            case 1: values[name] = .double(try read(Double.self))
+            case 2: values[name] = .bool(try read(UInt8.self) != 0)
+            case 3: values[name] = .string(try read(String.self))
+            case let kind: throw ModelDecodingError(description: "parameter '\(name)' has an unknown kind \(kind)")
+            }
+        }
+        return Parameters(values: values)
     }
 
     public func expectEnd() throws {

@@ -6,10 +6,30 @@ public struct UnknownStrategyError: Error, CustomStringConvertible {
     }
 }
 
+/// A strategy built from other registered strategies, named by spec in its string parameters (the
+/// hybrid blender). A plugin cannot import the registry table (the table imports every plugin),
+/// so the registry hands itself over: `StrategyRegistry.make` calls `init(parameters:registry:)`
+/// and `StrategyRegistry.decodeModel` calls `decodeModel(from:registry:)`, whose components are
+/// then decoded through the same registry. The model's own `init(decoding:)` cannot reach the
+/// registry and should throw.
+public protocol ComposedStrategy: Strategy {
+    init(parameters: Parameters, registry: StrategyRegistry) throws
+    static func decodeModel(from reader: inout ModelReader, registry: StrategyRegistry) throws -> Model
+}
+
+extension ComposedStrategy {
+    public init(parameters: Parameters) throws {
+        throw ParameterError("\(Self.name) is built from other strategies: make it through a StrategyRegistry")
+    }
+}
+
 /// The table of strategies a host can run. The host looks strategies up by name only;
 /// the one place that names concrete strategies is Plugins/Registry.
 public struct StrategyRegistry: Sendable {
     public let strategies: [any Strategy.Type]
+    /// Composed strategies met on the way here; bounds specs that nest too deep.
+    private var depth = 0
+    public static let maximumNesting = 4
 
     public init(_ strategies: [any Strategy.Type]) {
         var seen = Set<String>()
@@ -32,6 +52,34 @@ public struct StrategyRegistry: Sendable {
     public func make(_ name: String, overrides: [String: String] = [:]) throws -> (any Strategy, Parameters) {
         let type = try named(name)
         let parameters = try Parameters(specs: type.parameters, overrides: overrides, strategy: name)
-        return (try type.init(parameters: parameters), parameters)
+        guard let composed = type as? any ComposedStrategy.Type else { return (try type.init(parameters: parameters), parameters) }
+        return (try composed.init(parameters: parameters, registry: try nested(in: name)), parameters)
+    }
+
+    public func make(_ spec: StrategySpec) throws -> (any Strategy, Parameters) {
+        try make(spec.name, overrides: spec.overrides)
+    }
+
+    /// Decodes a model of `type` written by `encodeModel`/`TrainedModel.encode`, composed or not.
+    public func decodeModel(of type: any Strategy.Type, from reader: inout ModelReader) throws -> any TrainedModel {
+        guard let composed = type as? any ComposedStrategy.Type else { return try type.decodeModel(from: &reader) }
+        return try composed.decodeModel(from: &reader, registry: try nested(in: type.name))
+    }
+
+    public func decodeModel(of type: any Strategy.Type, _ bytes: [UInt8]) throws -> any TrainedModel {
+        var reader = ModelReader(bytes)
+        let model = try decodeModel(of: type, from: &reader)
+        try reader.expectEnd()
+        return model
+    }
+
+    /// The registry a composed strategy receives: the same table, one level deeper.
+    private func nested(in name: String) throws -> StrategyRegistry {
+        guard depth < Self.maximumNesting else {
+            throw ParameterError("\(name): composed strategies nest more than \(Self.maximumNesting) deep")
+        }
+        var inner = self
+        inner.depth += 1
+        return inner
     }
 }

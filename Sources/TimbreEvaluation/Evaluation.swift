@@ -23,29 +23,20 @@ public struct StrategyUnderTest: Sendable {
                                  name: name, parameters: parameters, strategy: strategy)
     }
 
-    /// Parses `name`, `name:key=value,key=value` or either with a label in front, `label=name:…`
-    /// (the forms command lines use; the label names the column in reports instead of the
-    /// strategy's non-default settings).
+    /// Parses a strategy spec (`name`, `name:key=value,…`, `name(key=value,…)`, see `StrategySpec`),
+    /// optionally with a label in front, `label=name:…` (the forms command lines use; the label
+    /// names the column in reports instead of the strategy's non-default settings).
     public static func parse(_ spec: String, in registry: StrategyRegistry) throws -> StrategyUnderTest {
         var body = Substring(spec)
         var label: String?
-        // A label ends at an '=' that comes before any ':' (names and labels contain neither).
-        if let equals = body.firstIndex(of: "="), body.firstIndex(of: ":").map({ equals < $0 }) ?? true {
+        // A label ends at an '=' that comes before any ':' or '(' (names and labels contain none).
+        if let equals = body.firstIndex(of: "="), body.firstIndex(where: { $0 == ":" || $0 == "(" }).map({ equals < $0 }) ?? true {
             label = String(body[..<equals])
             body = body[body.index(after: equals)...]
             guard !label!.isEmpty else { throw EvaluationError("empty label in strategy spec '\(spec)'") }
         }
-        let parts = body.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let name = parts.first, !name.isEmpty else { throw EvaluationError("no strategy name in spec '\(spec)'") }
-        var overrides: [String: String] = [:]
-        if parts.count == 2 {
-            for pair in parts[1].split(separator: ",") {
-                let kv = pair.split(separator: "=", maxSplits: 1)
-                guard kv.count == 2 else { throw EvaluationError("'\(pair)' in '\(spec)' is not key=value") }
-                overrides[String(kv[0])] = String(kv[1])
-            }
-        }
-        return try registered(String(name), overrides: overrides, in: registry, label: label)
+        let parsed = try StrategySpec.parse(String(body))
+        return try registered(parsed.name, overrides: parsed.overrides, in: registry, label: label)
     }
 }
 

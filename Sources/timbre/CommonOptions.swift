@@ -24,7 +24,9 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 struct StrategyOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Strategy name (see `timbre strategies`).", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Strategy name (see `timbre strategies`), or a whole spec NAME:key=value,… as `timbre evaluate` takes.",
+        valueName: "spec"))
     var strategy: String
 
     @Option(name: [.customLong("param"), .customShort("p")], parsing: .singleValue, help: ArgumentHelp(
@@ -33,16 +35,18 @@ struct StrategyOptions: ParsableArguments {
     var parameters: [String] = []
 
     func resolve() throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
-        var overrides: [String: String] = [:]
+        var spec = try StrategySpec.parse(strategy)
         for p in parameters {
             guard let eq = p.firstIndex(of: "=") else {
                 throw ValidationError("parameter '\(p)' should look like name=value")
             }
-            overrides[String(p[..<eq])] = String(p[p.index(after: eq)...])
+            let name = String(p[..<eq])
+            guard spec.overrides.updateValue(String(p[p.index(after: eq)...]), forKey: name) == nil else {
+                throw ValidationError("parameter '\(name)' is given twice")
+            }
         }
-        let type = try registeredStrategies.named(strategy)
-        let (instance, resolved) = try registeredStrategies.make(strategy, overrides: overrides)
-        return (type, instance, resolved)
+        let (instance, resolved) = try registeredStrategies.make(spec)
+        return (type(of: instance), instance, resolved)
     }
 }
 

@@ -16,7 +16,7 @@ struct Evaluate: ParsableCommand {
 
         Candidates for top-N are all items the user has not rated in training (full ranking, no sampled \
         negatives). Every strategy sees the same splits; the first is the reference for the paired tests.
-        Strategy specs: NAME or NAME:key=value,key=value (e.g. item-knn:mode=implicit,similarity=cosine,centring=none,k=20), optionally with a label for the reports in front: LABEL=NAME:… (e.g. iknn=item-knn:mode=implicit,k=20).
+        Strategy specs: NAME or NAME:key=value,key=value (e.g. item-knn:mode=implicit,similarity=cosine,centring=none,k=20), optionally with a label for the reports in front: LABEL=NAME:… (e.g. iknn=item-knn:mode=implicit,k=20). A value that is itself a strategy is written NAME(key=value,…), e.g. 'hybrid:first=item-knn(mode=implicit,k=20),second=popularity,weight=0.1'.
         """)
 
     @OptionGroup var catalog: CatalogOptions

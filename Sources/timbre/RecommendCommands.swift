@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import TimbreCatalog
 import TimbreCore
+import TimbreStrategies
 
 /// The newest stored model for the strategy and parameters (and, if it uses item embeddings,
 /// the embedding model chosen), training one when there is none.
 func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, _ embeddings: EmbeddingOptions, retrain: Bool) throws -> StoredModel {
     let s = try strategy.resolve()
     let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(embeddings.choice) : nil
-    if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters, embeddingModel: embeddingModel) { return stored }
+    if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters, embeddingModel: embeddingModel,
+                                                  registry: registeredStrategies) { return stored }
     if !retrain {
         let with = s.instance.usesItemEmbeddings ? embeddingModel.map { " and the item embeddings of model #\($0)" } ?? " and no item embeddings" : ""
         note("no stored \(s.type.name) model with these parameters\(with); training one")

@@ -117,17 +117,8 @@ func neighbour(_ model: ItemKNN.Model, _ item: Int, _ other: Int32) -> Float? {
         let bytes = encodeModel(model)
         let loaded = try type(of: strategy).decodeModel(bytes)
         #expect(encodeModel(loaded) == bytes)
-        var a = [Float](repeating: 0, count: m.itemCount), b = a
-        for u in stride(from: Int32(0), to: 300, by: 37) {
-            let profile = m.profile(of: u)
-            model.score(profile, into: &a)
-            loaded.score(profile, into: &b)
-            #expect(a.elementsEqual(b) { $0 == $1 || ($0.isNaN && $1.isNaN) })
-            let items: [Int32] = [0, 5, 50, 199]
-            #expect(model.predictAll(profile, items: items) == loaded.predictAll(profile, items: items))
-            // One at a time and in a batch are two code paths for the same estimate.
-            #expect(items.map { model.predict(profile, item: $0) } == model.predictAll(profile, items: items))
-        }
+        // Also checks that one at a time and in a batch, two code paths, give the same estimate.
+        expectSameOutputs(model, loaded, on: m, every: 37, items: [0, 5, 50, 199])
     }
 
     @Test func registryHasBothNeighbourhoodStrategies() throws {

@@ -174,7 +174,7 @@ struct SnapshotAndModelTests {
             let (strategy, parameters) = try registeredStrategies.make(name)
             let trained = try catalog.db.trainAndSave(strategy, parameters: parameters)
             let loaded = try #require(try catalog.db.latestModel(strategy: type(of: strategy), parameters: parameters,
-                                                                 embeddingModel: trained.embeddingModel))
+                                                                 embeddingModel: trained.embeddingModel, registry: registeredStrategies))
             #expect(loaded.id == trained.id)
             #expect(loaded.items == trained.items && loaded.users == trained.users)
             let history = try catalog.db.ratings(ofUser: "196")
@@ -216,6 +216,32 @@ struct CommandLineTests {
         // a rated x and y; z is the only other item.
         #expect(output.items.map(\.item) == ["z"])
         #expect(output.items.first?.score == 2)
+    }
+
+    /// `--strategy` takes a whole spec, nested components included; `-p` says the same thing, so
+    /// the second call finds the model the first stored (the hybrid's is decoded through the registry).
+    @Test func recommendTakesAHybridSpecOrItsParameters() throws {
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        let ratings = try TestData.file("r.csv", "user,item,rating\na,x,5\na,y,1\nb,x,4\nb,z,5\nc,z,4\nc,w,2\nd,x,3\nd,y,4\n")
+        _ = try CatalogImporter(ratingsFile: ratings).run(catalog.db)
+        let common = ["recommend", "--database", catalog.url, "--user", "a", "-n", "2", "--format", "json"]
+        let spec = try TestData.runTimbre(common + ["--strategy", "hybrid:first=item-knn(mode=implicit,k=2),second=popularity,weight=0.5"])
+        #expect(spec.status == 0, "\(spec.err)")
+        #expect(spec.err.contains("training one"))
+        let params = try TestData.runTimbre(common + ["--strategy", "hybrid", "-p", "first=item-knn(mode=implicit,k=2)",
+                                                      "-p", "second=popularity", "-p", "weight=0.5"])
+        #expect(params.status == 0, "\(params.err)")
+        #expect(!params.err.contains("training one"), "\(params.err)")
+        #expect(params.out == spec.out)
+        // A bad spec is named whole on --strategy, and by its slot when given as a parameter.
+        let bad = try TestData.runTimbre(common + ["--strategy", "hybrid:first=item-knn(mode=implicit"])
+        #expect(bad.status != 0)
+        #expect(bad.err.contains("strategy spec 'hybrid:first=item-knn(mode=implicit': 1 '(' never closed"), "\(bad.err)")
+        let badParameter = try TestData.runTimbre(common + ["--strategy", "hybrid", "-p", "first=item-knn(mode=implicit"])
+        #expect(badParameter.status != 0)
+        #expect(badParameter.err.contains("hybrid: first: strategy spec 'item-knn(mode=implicit': 1 '(' never closed"),
+                "\(badParameter.err)")
     }
 
     @Test func publishWritesTopNForEveryUserAndNothingTheyRated() throws {

@@ -54,11 +54,11 @@ struct EmbeddingCatalogTests {
         #expect(trained.embeddingModel == new)
         let recorded = try catalog.db.query("SELECT trained_on->>'embedding_model' FROM trained_models WHERE id = $1", [String(trained.id)])
         #expect(recorded.string(0, 0) == String(new))
-        let served = try #require(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: new))
+        let served = try #require(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: new, registry: registeredStrategies))
         #expect(served.id == trained.id && served.embeddingModel == new)
         // Asked for other embeddings (or none), the stored model does not qualify.
-        #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: old) == nil)
-        #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: nil) == nil)
+        #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: old, registry: registeredStrategies) == nil)
+        #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: nil, registry: registeredStrategies) == nil)
 
         // A strategy that does not use embeddings is not given any, so its stored models record none
         // and are found as they always were.
@@ -67,7 +67,27 @@ struct EmbeddingCatalogTests {
         let counted = try catalog.db.trainAndSave(popularity, parameters: popularityParameters)
         #expect(counted.embeddingModel == nil)
         #expect(try catalog.db.query("SELECT trained_on ? 'embedding_model' FROM trained_models WHERE id = $1", [String(counted.id)]).string(0, 0) == "f")
-        #expect(try catalog.db.latestModel(strategy: type(of: popularity), parameters: popularityParameters)?.id == counted.id)
+        #expect(try catalog.db.latestModel(strategy: type(of: popularity), parameters: popularityParameters, registry: registeredStrategies)?.id == counted.id)
+    }
+
+    /// The host gives embeddings to whatever strategy asks: a hybrid asks when a component is content.
+    @Test func hybridWithAContentComponentIsTrainedWithTheEmbeddings() throws {
+        let (catalog, _, new) = try catalogWithTwoEmbeddingModels()
+        defer { withExtendedLifetime(catalog) {} }
+        let (plain, _) = try registeredStrategies.make("hybrid")
+        #expect(!plain.usesItemEmbeddings, "the default hybrid has no content component")
+        let (blend, parameters) = try registeredStrategies.make("hybrid", overrides: ["first": "content", "second": "popularity", "weight": "0.5"])
+        #expect(blend.usesItemEmbeddings)
+        let trained = try catalog.db.trainAndSave(blend, parameters: parameters)
+        #expect(trained.embeddingModel == new)
+        let loaded = try #require(try catalog.db.latestModel(strategy: type(of: blend), parameters: parameters, embeddingModel: new,
+                                                             registry: registeredStrategies))
+        var scores: [Float] = []
+        let top = loaded.recommend(loaded.profile(user: "a", ratings: try catalog.db.ratings(ofUser: "a")), n: 5, scores: &scores)
+        // a can get z, cold and bare. cold (no rating, popularity 0) is lifted by its embedding; bare
+        // has none, so content gives it its lowest score and it comes last.
+        #expect(top.map { loaded.items[$0.item] }.contains("cold"))
+        #expect(top.map { loaded.items[$0.item] }.last == "bare")
     }
 
     @Test func recommendServesColdItemsAndFollowsTheEmbeddingOption() throws {

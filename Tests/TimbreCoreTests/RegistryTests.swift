@@ -32,4 +32,13 @@ import TimbreStrategies
         #expect(p.int("iterations") == 3)
         #expect(declared.map { .double(p.double("item-damping")) == $0 } == true, "unset parameters take their declared default")
     }
+
+    @Test func parametersOfEveryKindRoundTripThroughTheModelCoding() throws {
+        let p = Parameters(values: ["k": .int(-3), "w": .double(0.1), "on": .bool(true), "spec": .string("item-knn(k=2,mode=implicit)")])
+        var writer = ModelWriter()
+        writer.write(p)
+        var reader = ModelReader(writer.bytes)
+        #expect(try reader.read(Parameters.self) == p)
+        try reader.expectEnd()
+    }
 }

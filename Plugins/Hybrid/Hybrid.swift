@@ -1,0 +1,192 @@
+import TimbreCore
+
+/// A weighted blend of two registered strategies, each given by spec (`item-knn(mode=implicit,k=20)`):
+/// `first` weighs 1 − weight, `second` weighs `weight`. More than two: nest, `first=hybrid(…)`.
+///
+/// Scores: each component's scores for the user are normalised over the items it can score (its
+/// scales differ: summed similarities, cosines, counts), then mixed. An item a component cannot
+/// score (-inf) gets that component's lowest normalised score, so an item only one component
+/// knows (a cold-start item only `content` can score) is still ranked, below that component's
+/// scored items on the other's account; it stays -inf only when no component scores it. A
+/// component that scores nothing for this user adds the same to every item and is left out.
+/// A component of weight 0 is not fitted at all, so weight 0 and 1 give the other component's
+/// scores unchanged. Predictions: the weighted mean of the components' predictions that exist.
+public struct Hybrid: ComposedStrategy {
+    public static let name = "hybrid"
+    public static let summary = "Weighted blend of two strategies' normalised scores and predictions"
+    public static let parameters = [
+        ParameterSpec("first", .string("item-knn(mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0)"),
+                      "first component, a strategy spec NAME(key=value,…)"),
+        ParameterSpec("second", .string("popularity"), "second component, a strategy spec NAME(key=value,…)"),
+        // 0.1: with popularity as the second component, a light popularity prior keeps item-kNN's
+        // NDCG on MovieLens-100K (0.3756 vs 0.3755) where 0.3 already costs 0.013 (docs/evaluation.md).
+        ParameterSpec("weight", .double(0.1), "weight of the second component, 0…1 (the first gets 1 − weight)"),
+        // z by default: it keeps how far a component's favourites stand out (a confident component
+        // outweighs a flat one), where rank spreads every list evenly over 0…1, so a weak
+        // component's arbitrary order moves the blend as much as a strong one's. z also needs no
+        // sort per user and gave the best blend of each pair measured (docs/evaluation.md).
+        ParameterSpec("normalise", .string(Normalisation.z.rawValue),
+                      "per-user scaling of each component's scores before mixing: z-score, or rank (1 − rank/n)",
+                      choices: Normalisation.allCases.map(\.rawValue)),
+    ]
+
+    public enum Normalisation: String, CaseIterable, Sendable {
+        case z, rank
+    }
+
+    struct Component: Sendable {
+        let strategy: any Strategy
+        /// Every parameter value, resolved.
+        let parameters: Parameters
+        let weight: Float
+    }
+
+    let components: [Component]
+    let normalisation: Normalisation
+
+    public init(parameters: Parameters, registry: StrategyRegistry) throws {
+        let weight = parameters.double("weight")
+        guard weight >= 0, weight <= 1 else { throw ParameterError("hybrid: weight must be in 0…1, got \(weight)") }
+        normalisation = Normalisation(rawValue: parameters.string("normalise"))!
+        components = try [("first", 1 - weight), ("second", weight)].compactMap { slot, weight in
+            guard weight > 0 else { return nil }
+            do {
+                let (strategy, resolved) = try registry.make(try StrategySpec.parse(parameters.string(slot)))
+                return Component(strategy: strategy, parameters: resolved, weight: Float(weight))
+            } catch {
+                throw ParameterError("hybrid: \(slot): \(error)")
+            }
+        }
+    }
+
+    /// A component that reads item embeddings (e.g. `content`) gets them from the host only if the
+    /// hybrid asks for them.
+    public var usesItemEmbeddings: Bool { components.contains { $0.strategy.usesItemEmbeddings } }
+
+    /// Components are fitted one after the other: each already spreads its own fit over every core.
+    public func fit(_ data: TrainingData) throws -> Model {
+        Model(components: try components.map {
+            .init(name: type(of: $0.strategy).name, parameters: $0.parameters, weight: $0.weight, model: try $0.strategy.fitAny(data))
+        }, normalisation: normalisation)
+    }
+
+    public static func decodeModel(from reader: inout ModelReader, registry: StrategyRegistry) throws -> Model {
+        guard let normalisation = Normalisation(rawValue: try reader.read(String.self)) else {
+            throw ModelDecodingError(description: "hybrid: unknown normalisation")
+        }
+        let count = try reader.read(Int64.self)
+        guard count >= 1 else { throw ModelDecodingError(description: "hybrid: \(count) components") }
+        let components = try (0..<count).map { _ in
+            let (name, parameters, weight) = (try reader.read(String.self), try reader.read(Parameters.self), try reader.read(Float.self))
+            return Model.Component(name: name, parameters: parameters, weight: weight,
+                                   model: try registry.decodeModel(of: try registry.named(name), from: &reader))
+        }
+        return Model(components: components, normalisation: normalisation)
+    }
+
+    public struct Model: TrainedModel, BatchRatingPredictor {
+        /// A fitted component: the strategy's name and resolved parameters, its weight and model.
+        public struct Component: Sendable {
+            public let name: String
+            public let parameters: Parameters
+            public let weight: Float
+            public let model: any TrainedModel
+        }
+
+        /// Only components of non-zero weight.
+        public let components: [Component]
+        public let normalisation: Normalisation
+
+        init(components: [Component], normalisation: Normalisation) {
+            self.components = components
+            self.normalisation = normalisation
+        }
+
+        public func score(_ user: UserProfile, into scores: inout [Float]) {
+            // One component: its own scores (normalising would not change their order).
+            if components.count == 1 { return components[0].model.score(user, into: &scores) }
+            var blend = [Float](repeating: 0, count: scores.count)
+            var scored = [Bool](repeating: false, count: scores.count)
+            var own = [Float](repeating: 0, count: scores.count)
+            for c in components {
+                for i in own.indices { own[i] = -.infinity }
+                c.model.score(user, into: &own)
+                guard let lowest = normalise(&own, normalisation) else { continue }
+                for i in own.indices {
+                    if own[i] > -.infinity {
+                        blend[i] += c.weight * own[i]
+                        scored[i] = true
+                    } else {
+                        blend[i] += c.weight * lowest
+                    }
+                }
+            }
+            for i in scores.indices { scores[i] = scored[i] ? blend[i] : -.infinity }
+        }
+
+        public func predict(_ user: UserProfile, item: Int32) -> Float? { predict(user, items: [item])[0] }
+
+        /// Σ wᵢ pᵢ / Σ wᵢ over the components with a prediction (batched where a component batches).
+        public func predict(_ user: UserProfile, items: [Int32]) -> [Float?] {
+            var sum = [Double](repeating: 0, count: items.count), weights = sum
+            for c in components {
+                for (k, p) in c.model.predictAll(user, items: items).enumerated() {
+                    guard let p else { continue }
+                    sum[k] += Double(c.weight) * Double(p)
+                    weights[k] += Double(c.weight)
+                }
+            }
+            return zip(sum, weights).map { s, w in w > 0 ? Float(s / w) : nil }
+        }
+
+        public func encode(to writer: inout ModelWriter) {
+            writer.write(normalisation.rawValue)
+            writer.write(Int64(components.count))
+            for c in components {
+                writer.write(c.name)
+                writer.write(c.parameters)
+                writer.write(c.weight)
+                c.model.encode(to: &writer)
+            }
+        }
+
+        public init(decoding reader: inout ModelReader) throws {
+            throw ModelDecodingError(description: "a hybrid model decodes its components through the registry: use StrategyRegistry.decodeModel")
+        }
+    }
+}
+
+/// Normalises the finite scores in place (z-score, or 1 − rank/n with ties sharing their mean
+/// rank), sets the rest to -inf, and returns the lowest normalised score (nil if none is finite).
+func normalise(_ scores: inout [Float], _ kind: Hybrid.Normalisation) -> Float? {
+    var count = 0, sum = 0.0
+    for i in scores.indices {
+        if scores[i].isFinite { count += 1; sum += Double(scores[i]) } else { scores[i] = -.infinity }
+    }
+    guard count > 0 else { return nil }
+    var lowest = Float.infinity
+    switch kind {
+    case .z:
+        let mean = sum / Double(count)
+        var squares = 0.0
+        for s in scores where s > -.infinity { squares += (Double(s) - mean) * (Double(s) - mean) }
+        let sd = (squares / Double(count)).squareRoot()
+        for i in scores.indices where scores[i] > -.infinity {
+            scores[i] = sd > 0 ? Float((Double(scores[i]) - mean) / sd) : 0
+            lowest = min(lowest, scores[i])
+        }
+    case .rank:
+        let order = scores.indices.filter { scores[$0] > -.infinity }.sorted { scores[$0] > scores[$1] }
+        let sorted = order.map { scores[$0] }
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count, sorted[end] == sorted[start] { end += 1 }
+            let rank = Double(start + end - 1) / 2 // 0-based, the mean over the tie
+            for k in start..<end { scores[order[k]] = Float(1 - rank / Double(count)) }
+            start = end
+        }
+        lowest = scores[order.last!]
+    }
+    return lowest
+}
