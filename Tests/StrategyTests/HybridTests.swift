@@ -42,12 +42,13 @@ struct Fixed: Strategy {
 let fixedRegistry = StrategyRegistry([Hybrid.self, Fixed.self])
 let nobody = UserProfile(user: nil, items: [], ratings: [])
 
-/// Fits `hybrid` with `overrides` on a one-rating matrix (the fixed components ignore it) and
-/// returns the model with the scores it gives for `nobody` over `items` items.
-func fixedBlend(_ overrides: [String: String], items: Int) throws -> (model: any TrainedModel, scores: [Float]) {
+/// Fits `hybrid` with `overrides` on a matrix where one user rated the items `rated` (default:
+/// all; the others are cold; the fixed components ignore the ratings) and returns the model with
+/// the scores it gives for `nobody` over `items` items.
+func fixedBlend(_ overrides: [String: String], items: Int, rated: [Int]? = nil) throws -> (model: any TrainedModel, scores: [Float]) {
     let (strategy, _) = try fixedRegistry.make("hybrid", overrides: overrides)
     let m = try RatingMatrix(users: Vocabulary(["u"]), items: Vocabulary((0..<items).map { "i\($0)" }),
-                             ratings: [RatingTriple(user: 0, item: 0, value: 1)])
+                             ratings: (rated ?? Array(0..<items)).map { RatingTriple(user: 0, item: Int32($0), value: 1) })
     let model = try strategy.fitAny(TrainingData(ratings: m))
     var scores = [Float](repeating: 0, count: items)
     model.score(nobody, into: &scores)
@@ -81,23 +82,33 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float = 1e-5
         expectClose(scores, [0.958333, 0.458333, 0.583333])
     }
 
-    /// Item 3 is cold (only the second component scores it), item 4 nobody scores.
-    /// first (3, 1, 2, x, x): z over its 3 scores (1.224745, −1.224745, 0); item 3 gets its minimum −1.224745.
+    /// Item 3 only the second component scores, item 4 nobody scores.
+    /// first (3, 1, 2, x, x): z over its 3 scores (1.224745, −1.224745, 0), its minimum −1.224745.
     /// second (1, 2, 6, 5, x): mean 3.5, sd √4.25 = 2.061553, z = (−1.212678, −0.727607, 1.212678, 0.727607).
-    /// weight 0.5: item 0 0.006034, item 1 −0.976176, item 2 0.606339, item 3 (−1.224745 + 0.727607)/2 = −0.248569.
-    @Test func anItemOneComponentCannotScoreGetsThatComponentsMinimum() throws {
-        let (_, scores) = try fixedBlend(["first": "fixed(scores=3 1 2 x x)", "second": "fixed(scores=1 2 6 5 x)",
-                                          "weight": "0.5", "normalise": "z"], items: 5)
-        expectClose(Array(scores[0..<4]), [0.006034, -0.976176, 0.606339, -0.248569])
-        #expect(scores[4] == -.infinity)
-        // The cold item is ranked, above the item the first component likes least.
+    /// weight 0.5: item 0 0.006034, item 1 −0.976176, item 2 0.606339. Item 3, rated in training
+    /// (the first component saw it and did not link it): (−1.224745 + 0.727607)/2 = −0.248569;
+    /// without training ratings (cold: the first could not know it): the second's 0.727607 alone.
+    @Test func anItemOneComponentCannotScoreIsJudgedByWhetherItIsCold() throws {
+        let base = ["first": "fixed(scores=3 1 2 x x)", "second": "fixed(scores=1 2 6 5 x)", "weight": "0.5", "normalise": "z"]
+        let scored: [Float] = [0.006034, -0.976176, 0.606339]
+        for (unscored, rated, item3) in [("cold", [0, 1, 2, 3], Float(-0.248569)), ("cold", [0, 1, 2], 0.727607),
+                                         ("lowest", [0, 1, 2], -0.248569), ("others", [0, 1, 2, 3], 0.727607)] {
+            var overrides = base
+            overrides["unscored"] = unscored
+            let (_, scores) = try fixedBlend(overrides, items: 5, rated: rated)
+            expectClose(Array(scores[0..<4]), scored + [item3])
+            #expect(scores[4] == -.infinity)
+        }
+        // The default is `cold`; a warm item the first component cannot link still ranks, above
+        // the item the first component likes least.
+        let (_, scores) = try fixedBlend(base, items: 5, rated: [0, 1, 2, 3])
         #expect(topN(scores, n: 5).map(\.item) == [2, 0, 3, 1])
 
         // A component that scores nothing for the user shifts every item equally and is left out:
-        // the blend is the other's, and what only the silent one could have scored stays -inf.
+        // the blend is the other's z-scores, and what only the silent one could have scored stays -inf.
         let (_, alone) = try fixedBlend(["first": "fixed(scores=3 1 2 x)", "second": "fixed(scores=x x x x)",
                                          "weight": "0.5"], items: 4)
-        expectClose(Array(alone[0..<3]), [0.612372, -0.612372, 0])
+        expectClose(Array(alone[0..<3]), [1.224745, -1.224745, 0])
         #expect(alone[3] == -.infinity)
     }
 
