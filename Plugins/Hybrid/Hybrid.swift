@@ -100,6 +100,12 @@ public struct Hybrid: ComposedStrategy {
                                    model: try registry.decodeModel(of: try registry.named(name), from: &reader))
         }
         let coldItems = try reader.read([Int32].self)
+        guard zip(coldItems, coldItems.dropFirst()).allSatisfy({ $0 < $1 }), (coldItems.first ?? 0) >= 0 else {
+            throw ModelDecodingError(description: "hybrid: cold items are not ascending item indices")
+        }
+        guard components.allSatisfy({ $0.weight > 0 && $0.weight <= 1 }) else {
+            throw ModelDecodingError(description: "hybrid: a component weight outside (0, 1]")
+        }
         return Model(components: components, normalisation: normalisation, unscored: unscored, coldItems: coldItems)
     }
 

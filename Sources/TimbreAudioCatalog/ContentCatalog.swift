@@ -11,21 +11,19 @@ public struct StoredContentModel: Sendable {
 }
 
 /// What one embedding worker (or all of them) did.
-public struct EmbeddingTally: Sendable, Equatable {
+public struct EmbeddingTally: Sendable {
     public var embedded = 0
-    /// Items whose stored sequence the model cannot read: shorter than one 3 s segment, or with
-    /// another number of coefficients. Listed once each; they stay without an embedding.
+    /// Items the model cannot read (see `ContentCatalog.embed`), once each, by item id; they stay
+    /// without an embedding.
     public var skipped: [(item: Int64, reason: String)] = []
 
     public init() {}
 
-    public static func == (a: EmbeddingTally, b: EmbeddingTally) -> Bool {
-        a.embedded == b.embedded && a.skipped.map(\.item) == b.skipped.map(\.item)
-    }
-
+    /// Adds another worker's tally; an item several workers skipped is listed once.
     public mutating func add(_ other: EmbeddingTally) {
         embedded += other.embedded
-        skipped += other.skipped
+        let known = Set(skipped.map(\.item))
+        skipped += other.skipped.filter { !known.contains($0.item) }
     }
 }
 
@@ -40,12 +38,7 @@ public struct ContentCatalog {
     /// Stores `model` and returns its id. `parameters` and `trainedOn` are JSON objects describing
     /// how it was trained (shown by `content models`).
     public func save(_ model: ContentModel, parameters: String, trainedOn: String) throws -> Int64 {
-        let result = try db.query("""
-            INSERT INTO trained_models (strategy, parameters, trained_on, state, code_version)
-            VALUES ($1, $2::text::jsonb, $3::text::jsonb, $4, $5) RETURNING id::text
-            """, binary: [Array(Self.strategyName.utf8), Array(parameters.utf8), Array(trainedOn.utf8), model.encode(),
-                          Array(TimbreVersion.string.utf8)])
-        return Int64(result.string(0, 0)!)!
+        try db.insertTrainedModel(strategy: Self.strategyName, parameters: parameters, trainedOn: trainedOn, state: model.encode())
     }
 
     /// Model `id`, or the newest content model when `id` is nil.
@@ -70,45 +63,70 @@ public struct ContentCatalog {
     /// Embeds tracks in batches until none is left: each batch of items that have a stored MFCC
     /// sequence but no embedding from `model` is claimed with FOR UPDATE SKIP LOCKED (so any number
     /// of workers, threads or processes on any machine, take distinct items), described, and
-    /// written in the claiming transaction. A killed worker's batch rolls back and is claimed again.
-    /// Items the model cannot read are skipped and reported, and not claimed again by this worker.
+    /// written in the claiming transaction. A killed worker's batch rolls back; a worker running
+    /// then or later takes it. A worker stops when nothing unclaimed is left, so items another
+    /// worker holds at that moment are left to it. Items the model cannot read (another extractor
+    /// setting or coefficient count, shorter than one segment, unreadable bytes, a failed insert)
+    /// are skipped with their reason and not claimed again by this worker.
     public func embed(with stored: StoredContentModel, batchSize: Int = 16, progress: (Int) -> Void = { _ in }) throws -> EmbeddingTally {
         precondition(batchSize >= 1)
         var tally = EmbeddingTally()
         var passedOver: [Int64] = []
         let model = stored.model
         let configuration = MFCCConfiguration()
+        let extractor = String(decoding: try JSONEncoder().encode(configuration.catalogDescription), as: UTF8.self)
+        let modelID = Array(String(stored.id).utf8)
         while true {
             let done = try db.transaction { () throws -> Int in
                 let claimed = try db.query("""
-                    SELECT a.item_id, a.n_coefficients, a.n_frames, a.mfcc FROM audio_features a
+                    SELECT a.item_id, a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $4::text::jsonb FROM audio_features a
                     WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::text::bigint AND e.item_id = a.item_id)
                       AND a.item_id <> ALL ($2::text::bigint[])
                     ORDER BY a.item_id LIMIT $3::text::integer
                     FOR UPDATE OF a SKIP LOCKED
-                    """, binary: [Array(String(stored.id).utf8), Array(("{" + passedOver.map(String.init).joined(separator: ",") + "}").utf8),
-                                  Array(String(batchSize).utf8)], resultsBinary: true)
+                    """, binary: [modelID, Array(arrayLiteral(passedOver).utf8), Array(String(batchSize).utf8), Array(extractor.utf8)],
+                    resultsBinary: true)
                 for row in 0..<claimed.rowCount {
                     let item = claimed.binaryInteger(row, 0)!
-                    let mfcc = try FeatureMatrix(littleEndianBytes: claimed.bytes(row, 3)!, rowCount: Int(claimed.binaryInteger(row, 1)!),
-                                                 columnCount: Int(claimed.binaryInteger(row, 2)!))
-                    guard let description = model.describe(mfcc, configuration: configuration) else {
-                        let reason = mfcc.rowCount != model.classifier.inputSize
-                            ? "stored with \(mfcc.rowCount) coefficients, the model reads \(model.classifier.inputSize)"
-                            : "shorter than one \(Int(TrackFeatures.segmentSeconds)) s segment (\(mfcc.columnCount) frames)"
+                    func skip(_ reason: String) {
                         tally.skipped.append((item, reason))
                         passedOver.append(item)
+                    }
+                    // The claim's snapshot predates its locks: a worker that committed this item in
+                    // between has embedded it already (a new statement sees that).
+                    if try db.query("SELECT 1 FROM item_embeddings WHERE model_id = $1::text::bigint AND item_id = $2::text::bigint",
+                                    binary: [modelID, Array(String(item).utf8)]).rowCount > 0 { continue }
+                    guard claimed.bytes(row, 4) == [1] else {
+                        skip("analysed with other MFCC settings than the content model's (\(extractor)): ingest it again with the defaults")
+                        continue
+                    }
+                    let mfcc: FeatureMatrix
+                    do {
+                        mfcc = try FeatureMatrix(littleEndianBytes: claimed.bytes(row, 3)!, rowCount: Int(claimed.binaryInteger(row, 1)!),
+                                                 columnCount: Int(claimed.binaryInteger(row, 2)!))
+                    } catch {
+                        skip("stored sequence unreadable: \(error)")
+                        continue
+                    }
+                    guard let description = model.describe(mfcc, configuration: configuration) else {
+                        skip(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable")
                         continue
                     }
                     let label = description.label
-                    try db.query("""
-                        INSERT INTO item_embeddings (model_id, item_id, vector, label, label_probability)
-                        VALUES ($1::text::bigint, $2::text::bigint, $3::text::real[], $4::text, $5::text::real)
-                        ON CONFLICT (model_id, item_id) DO NOTHING
-                        """, binary: [Array(String(stored.id).utf8), Array(String(item).utf8),
-                                      Array(("{" + description.embedding.map { "\($0)" }.joined(separator: ",") + "}").utf8),
-                                      Array(model.classNames[label].utf8), Array("\(description.probabilities[label])".utf8)])
-                    tally.embedded += 1
+                    // A failed insert spoils only this item, not the batch.
+                    try db.execute("SAVEPOINT item")
+                    do {
+                        tally.embedded += try db.query("""
+                            INSERT INTO item_embeddings (model_id, item_id, vector, label, label_probability)
+                            VALUES ($1::text::bigint, $2::text::bigint, $3::text::real[], $4::text, $5::text::real)
+                            ON CONFLICT (model_id, item_id) DO NOTHING
+                            """, binary: [modelID, Array(String(item).utf8), Array(arrayLiteral(description.embedding).utf8),
+                                          Array(model.classNames[label].utf8), Array("\(description.probabilities[label])".utf8)]).affectedRows
+                        try db.execute("RELEASE SAVEPOINT item")
+                    } catch {
+                        try db.execute("ROLLBACK TO SAVEPOINT item")
+                        skip("cannot store its embedding: \(error)")
+                    }
                 }
                 return claimed.rowCount
             }
@@ -116,5 +134,4 @@ public struct ContentCatalog {
             progress(done)
         }
     }
-
 }

@@ -23,6 +23,12 @@ extension BinaryCopyRow {
     }
 }
 
+/// A PostgreSQL array literal of numbers (`{1,2.5,-3}`), to bind as a text parameter cast to
+/// `bigint[]` or `real[]`; Swift's number descriptions read back exactly.
+public func arrayLiteral<T: Numeric & CustomStringConvertible>(_ values: [T]) -> String {
+    "{" + values.map(\.description).joined(separator: ",") + "}"
+}
+
 extension PostgresConnection {
     /// The newest trained model that has item embeddings, or nil when the catalog has none.
     public func latestEmbeddingModel() throws -> Int64? {
@@ -102,14 +108,23 @@ extension PostgresConnection {
     /// The catalog's ratings and, unless `embeddings` is `.none` or names nothing, the chosen
     /// model's item embeddings aligned with the snapshot's items, read in one REPEATABLE READ
     /// transaction so both describe the same catalog state. Also returns the embedding model used.
-    public func loadTrainingData(embeddings: EmbeddingChoice) throws -> (snapshot: CatalogSnapshot, data: TrainingData, embeddingModel: Int64?) {
+    public func loadTrainingData(embeddings: EmbeddingChoice) throws
+        -> (snapshot: CatalogSnapshot, data: TrainingData, embeddingModel: Int64?, embeddingState: String?) {
         try readConsistently {
             let snapshot = try loadSnapshot()
             guard let model = try embeddingModel(embeddings),
                   let table = try loadItemEmbeddings(model: model, itemIDs: snapshot.itemIDs) else {
-                return (snapshot, TrainingData(ratings: snapshot.ratings), nil)
+                return (snapshot, TrainingData(ratings: snapshot.ratings), nil, nil)
             }
-            return (snapshot, TrainingData(ratings: snapshot.ratings, itemEmbeddings: table), model)
+            let state = try query("SELECT \(Self.embeddingStateSQL)", [String(model)]).string(0, 0)
+            return (snapshot, TrainingData(ratings: snapshot.ratings, itemEmbeddings: table), model, state)
         }
     }
+
+    /// Which vectors an embedding model ($1) has now: their count and newest insertion time.
+    /// Vectors are only ever added to a model (a changed vector makes a new model; a deleted item
+    /// takes its row with it), so a model trained on one state is stale when the state differs.
+    static let embeddingStateSQL = """
+        (SELECT count(*)::text || '@' || coalesce(max(created_at)::text, '') FROM item_embeddings WHERE model_id = $1::text::bigint)
+        """
 }

@@ -20,11 +20,14 @@ extension PostgresConnection {
 
     /// Stores the multi-hot vector of `field` for every item that has a value for it (a JSON array
     /// of values, or one string/number/boolean), as the embeddings of a model `item-metadata` with
-    /// parameters {field, values}. A rerun with the same values reuses that model and adds only
-    /// missing items; a new value makes a new model (vectors of another length). One transaction.
+    /// parameters {field, values}. A rerun reuses that model and adds only missing items while the
+    /// stored vectors still hold; a new value, or an item whose values changed or went, makes a new
+    /// model, since a model's vectors never change once stored. One transaction.
     public func embedMetadata(field: String) throws -> MetadataEmbedding {
         guard !field.isEmpty else { throw DatabaseError("the metadata field name is empty") }
         return try transaction {
+            // Two runs for one field at once would both create the model: one at a time.
+            try query("SELECT pg_advisory_xact_lock(hashtext('timbre embed-metadata ' || $1))", [field])
             let found = try query("""
                 SELECT DISTINCT v FROM items, LATERAL (
                     SELECT jsonb_array_elements_text(metadata -> $1) AS v WHERE jsonb_typeof(metadata -> $1) = 'array'
@@ -35,13 +38,29 @@ extension PostgresConnection {
             let values = (0..<found.rowCount).map { found.string($0, 0)! }
             guard !values.isEmpty else { throw DatabaseError("no item in \(target) has a value for metadata field '\(field)'") }
             struct Settings: Encodable { var field: String; var values: [String] }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let parameters = String(decoding: try encoder.encode(Settings(field: field, values: values)), as: UTF8.self)
-            let valueArray = String(decoding: try encoder.encode(values), as: UTF8.self)
+            let parameters = try sortedJSON(Settings(field: field, values: values))
+            let valueArray = try sortedJSON(values)
+            // Each item's vector now; JSON nulls in a value list are dropped.
+            let fresh = """
+                SELECT i.id AS item_id,
+                       ARRAY(SELECT coalesce(u.v = ANY (own.a), false)::int::real
+                             FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY u(v, k) ORDER BY u.k) AS vector
+                FROM items i, LATERAL (
+                    SELECT array_remove(CASE jsonb_typeof(i.metadata -> $1)
+                                        WHEN 'array' THEN ARRAY(SELECT jsonb_array_elements_text(i.metadata -> $1))
+                                        ELSE ARRAY[i.metadata ->> $1] END, NULL) AS a
+                ) own
+                WHERE jsonb_typeof(i.metadata -> $1) IN ('array', 'string', 'number', 'boolean')
+                  AND own.a && ARRAY(SELECT jsonb_array_elements_text($2::jsonb))
+                """
+            // A model's vectors never change once stored (trained models record which vectors they
+            // saw): reuse the newest model with these values only if none of its vectors is stale.
             let existing = try query("""
-                SELECT id::text FROM trained_models WHERE strategy = $1 AND parameters = $2::jsonb ORDER BY id DESC LIMIT 1
-                """, [Self.metadataStrategyName, parameters])
+                SELECT m.id::text FROM trained_models m WHERE m.strategy = $3 AND m.parameters = $4::jsonb
+                  AND NOT EXISTS (SELECT 1 FROM item_embeddings e LEFT JOIN (\(fresh)) f ON f.item_id = e.item_id
+                                  WHERE e.model_id = m.id AND f.vector IS DISTINCT FROM e.vector)
+                ORDER BY m.id DESC LIMIT 1
+                """, [field, valueArray, Self.metadataStrategyName, parameters])
             let model: Int64
             if let id = existing.string(0, 0).flatMap(Int64.init) {
                 model = id
@@ -49,24 +68,13 @@ extension PostgresConnection {
                 var state = ModelWriter()
                 state.write(field)
                 state.write(values)
-                model = Int64(try query("""
-                    INSERT INTO trained_models (strategy, parameters, trained_on, state, code_version)
-                    VALUES ($1, $2::text::jsonb, '{}'::jsonb, $3, $4) RETURNING id
-                    """, binary: [Array(Self.metadataStrategyName.utf8), Array(parameters.utf8), state.bytes,
-                                  Array(TimbreVersion.string.utf8)]).string(0, 0)!)!
+                model = try insertTrainedModel(strategy: Self.metadataStrategyName, parameters: parameters, trainedOn: "{}", state: state.bytes)
             }
             let inserted = try query("""
                 INSERT INTO item_embeddings (model_id, item_id, vector)
-                SELECT $1::bigint, i.id,
-                       ARRAY(SELECT (u.v = ANY (own.a))::int::real FROM jsonb_array_elements_text($3::jsonb) WITH ORDINALITY u(v, k) ORDER BY u.k)
-                FROM items i, LATERAL (
-                    SELECT CASE jsonb_typeof(i.metadata -> $2)
-                           WHEN 'array' THEN ARRAY(SELECT jsonb_array_elements_text(i.metadata -> $2))
-                           ELSE ARRAY[i.metadata ->> $2] END AS a
-                ) own
-                WHERE jsonb_typeof(i.metadata -> $2) IN ('array', 'string', 'number', 'boolean') AND own.a && ARRAY(SELECT jsonb_array_elements_text($3::jsonb))
+                SELECT $3::text::bigint, f.item_id, f.vector FROM (\(fresh)) f
                 ON CONFLICT (model_id, item_id) DO NOTHING
-                """, [String(model), field, valueArray]).affectedRows
+                """, [field, valueArray, String(model)]).affectedRows
             let total = try query("SELECT count(*) FROM item_embeddings WHERE model_id = $1::bigint", [String(model)]).int(0, 0) ?? 0
             return MetadataEmbedding(model: model, field: field, values: values, embedded: inserted, items: total)
         }

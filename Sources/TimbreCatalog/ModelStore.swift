@@ -16,30 +16,34 @@ public struct StoredModel: Sendable {
 }
 
 extension Parameters {
-    public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try! encoder.encode(values), as: UTF8.self)
-    }
+    public var json: String { try! sortedJSON(values) }
 }
 
 extension PostgresConnection {
     /// Saves `model` (with the vocabularies of `ratings`) and returns its id. `embeddingModel`, the
     /// model whose item embeddings it was trained with, goes into `trained_on`.
     public func saveModel(_ model: any TrainedModel, strategy: any Strategy.Type, parameters: Parameters,
-                          trainedOn ratings: RatingMatrix, embeddingModel: Int64? = nil) throws -> Int64 {
+                          trainedOn ratings: RatingMatrix, embeddingModel: Int64? = nil, embeddingState: String? = nil) throws -> Int64 {
         var writer = ModelWriter()
         writer.write(UInt32(0x544D_4252)) // "TMBR": the envelope's format marker
         writer.write(ratings.users.ids)
         writer.write(ratings.items.ids)
         model.encode(to: &writer)
-        let embeddings = embeddingModel.map { ", \"embedding_model\": \($0)" } ?? ""
-        let trainedOn = "{\"users\": \(ratings.userCount), \"items\": \(ratings.itemCount), \"ratings\": \(ratings.ratingCount)\(embeddings)}"
+        struct TrainedOn: Encodable {
+            var users: Int, items: Int, ratings: Int
+            var embedding_model: Int64?, embedding_state: String?
+        }
+        let trainedOn = try sortedJSON(TrainedOn(users: ratings.userCount, items: ratings.itemCount, ratings: ratings.ratingCount,
+                                                 embedding_model: embeddingModel, embedding_state: embeddingState))
+        return try insertTrainedModel(strategy: strategy.name, parameters: parameters.json, trainedOn: trainedOn, state: writer.bytes)
+    }
+
+    /// Adds a row to trained_models (JSON texts for `parameters` and `trainedOn`) and returns its id.
+    public func insertTrainedModel(strategy: String, parameters: String, trainedOn: String, state: [UInt8]) throws -> Int64 {
         let result = try query("""
             INSERT INTO trained_models (strategy, parameters, trained_on, state, code_version)
-            VALUES ($1, $2::text::jsonb, $3::text::jsonb, $4, $5) RETURNING id
-            """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8), Array(trainedOn.utf8), writer.bytes,
-                          Array(TimbreVersion.string.utf8)])
+            VALUES ($1, $2::text::jsonb, $3::text::jsonb, $4, $5) RETURNING id::text
+            """, binary: [Array(strategy.utf8), Array(parameters.utf8), Array(trainedOn.utf8), state, Array(TimbreVersion.string.utf8)])
         return Int64(result.string(0, 0)!)!
     }
 
@@ -47,9 +51,10 @@ extension PostgresConnection {
     /// item embeddings `embeddings` names) and stores the model.
     public func trainAndSave(_ instance: any Strategy, parameters: Parameters, embeddings: EmbeddingChoice = .latest) throws -> StoredModel {
         let type = type(of: instance)
-        let (snapshot, data, embeddingModel) = try loadTrainingData(embeddings: instance.usesItemEmbeddings ? embeddings : .none)
+        let (snapshot, data, embeddingModel, embeddingState) = try loadTrainingData(embeddings: instance.usesItemEmbeddings ? embeddings : .none)
         let model = try instance.fitAny(data)
-        let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, embeddingModel: embeddingModel)
+        let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, embeddingModel: embeddingModel,
+                               embeddingState: embeddingState)
         return StoredModel(id: id, strategy: type.name, parameters: parameters, users: snapshot.ratings.users,
                            items: snapshot.ratings.items, model: model, createdAt: "now", embeddingModel: embeddingModel)
     }
@@ -63,6 +68,7 @@ extension PostgresConnection {
         let result = try query("""
             SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'), trained_on->>'embedding_model' FROM trained_models
             WHERE strategy = $1 AND parameters = $2::text::jsonb AND (trained_on->>'embedding_model') IS NOT DISTINCT FROM $3::text
+              AND ($3::text IS NULL OR trained_on->>'embedding_state' = \(Self.embeddingStateSQL.replacingOccurrences(of: "$1", with: "$3")))
             ORDER BY created_at DESC, id DESC LIMIT 1
             """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8), embeddingModel.map { Array(String($0).utf8) }],
             resultsBinary: true)

@@ -28,6 +28,19 @@ extension ContentModel {
     }
 }
 
+extension ContentModel {
+    /// Why `describe` gives nil for this sequence, or nil when it gives a description.
+    public func reasonNotDescribed(_ mfcc: FeatureMatrix, configuration: MFCCConfiguration = MFCCConfiguration()) -> String? {
+        if mfcc.rowCount != classifier.inputSize {
+            return "stored with \(mfcc.rowCount) coefficients, the model reads \(classifier.inputSize)"
+        }
+        if TrackFeatures.segmentSequences(of: mfcc, configuration: configuration).isEmpty {
+            return "shorter than one \(Int(TrackFeatures.segmentSeconds)) s segment (\(mfcc.columnCount) frames)"
+        }
+        return nil
+    }
+}
+
 extension Matrix {
     /// Mean of each column, accumulated in Double.
     var columnMeans: [Float] {

@@ -85,6 +85,8 @@ extension ContentCommand {
             if fromCatalog { note("\(set.tracks.count - missing.count) of \(set.tracks.count) tracks read from the catalog") }
             let analysisSeconds = Date().timeIntervalSince(analysisStart)
 
+            // Fail before training, not after, when the catalog to store into is unreachable.
+            let storeInto = store ? try catalog.connect() : nil
             let experiment = try ContentExperiment(features: features, seed: seed, segmentSource: segments)
             if let exportSegments { try SegmentExport.write(experiment, to: exportSegments) }
             let terminal = isatty(STDERR_FILENO) == 1
@@ -102,14 +104,14 @@ extension ContentCommand {
             var storedID: Int64? = nil
             if store {
                 let report = outcome.report
-                let parameters = String(decoding: try JSONEncoder.sorted.encode([
+                let parameters = try sortedJSON([
                     "epochs": String(epochs), "seed": String(seed), "batchSize": String(batchSize), "segments": segments.rawValue,
-                ]), as: UTF8.self)
-                let trainedOn = String(decoding: try JSONEncoder.sorted.encode(StoredTraining(
+                ])
+                let trainedOn = try sortedJSON(StoredTraining(
                     directory: URL(fileURLWithPath: directory).standardizedFileURL.path, classes: set.classNames, tracks: set.tracks.count,
                     keptEpoch: outcome.history.keptEpoch.map { $0 + 1 }, testSegmentAccuracy: report.segmentAccuracy,
-                    testClipAccuracy: report.clipAccuracy)), as: UTF8.self)
-                storedID = try ContentCatalog(db: try catalog.connect()).save(outcome.model, parameters: parameters, trainedOn: trainedOn)
+                    testClipAccuracy: report.clipAccuracy))
+                storedID = try ContentCatalog(db: storeInto!).save(outcome.model, parameters: parameters, trainedOn: trainedOn)
             }
             let baseline = ClipStatisticsBaseline(experiment, seed: seed)
             var summary = Summary(set: set, features: features, experiment: experiment, outcome: outcome, baseline: baseline,
@@ -230,14 +232,6 @@ struct StoredTraining: Encodable {
     var testClipAccuracy: Double
 }
 
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
-}
-
 extension ContentCommand {
     struct Embed: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -253,8 +247,9 @@ extension ContentCommand {
             Work is claimed in batches with FOR UPDATE SKIP LOCKED, so any number of workers \
             (--jobs threads, or several processes on several machines sharing the catalog) split it; \
             each batch is written in the transaction that claimed it, so a killed worker loses only \
-            its batch, which the next worker takes. A rerun embeds only what is missing. Tracks \
-            shorter than 3 s are reported and skipped.
+            its batch, which a worker running then or later (a rerun) takes. A rerun embeds only what \
+            is missing. Tracks the model cannot read (shorter than 3 s, analysed with other MFCC \
+            settings, unreadable) are reported by item id with the reason and skipped.
             """
         )
 
@@ -292,11 +287,9 @@ extension ContentCommand {
             let progress = ProgressReporter("embed", total: pending, unit: "tracks")
             let started = Date()
             let catalog = catalog, batchSize = batchSize
-            let tallies = concurrentChunks(jobs, chunksPerCore: 1) { range in
-                range.map { _ in
-                    Result { try ContentCatalog(db: try catalog.connect()).embed(with: stored, batchSize: batchSize) { progress.advance(by: $0) } }
-                }
-            }.flatMap { $0 }
+            let tallies = onThreads(jobs) { _ in
+                Result { try ContentCatalog(db: try catalog.connect()).embed(with: stored, batchSize: batchSize) { progress.advance(by: $0) } }
+            }
             progress.finish()
             var tally = EmbeddingTally()
             for t in tallies { tally.add(try t.get()) }
@@ -373,7 +366,7 @@ extension ContentCommand {
                 do {
                     let track = try analyser.analyse(path: file)
                     guard let description = contentModel.describe(track.mfcc, configuration: track.configuration) else {
-                        note("\(file): shorter than one \(Int(TrackFeatures.segmentSeconds)) s segment")
+                        note("\(file): " + (contentModel.reasonNotDescribed(track.mfcc, configuration: track.configuration) ?? "not describable"))
                         failed = true
                         continue
                     }

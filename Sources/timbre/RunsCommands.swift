@@ -22,12 +22,6 @@ private struct ResultMetrics: Codable {
     var fallbacks: [String: Int]
 }
 
-private func json<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
-
 private func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
     try JSONDecoder().decode(type, from: Data(text.utf8))
 }
@@ -38,12 +32,12 @@ extension PostgresConnection {
                                    candidates: report.candidates, intervals: report.intervals,
                                    embeddingModel: report.embeddingModel)
         return try saveEvaluationRun(
-            datasetJSON: try json(report.dataset), splitJSON: try json(report.split), settingsJSON: try json(settings),
+            datasetJSON: try sortedJSON(report.dataset), splitJSON: try sortedJSON(report.split), settingsJSON: try sortedJSON(settings),
             results: try report.strategies.map {
                 StoredEvaluationResult(strategy: $0.name, parametersJSON: $0.parameters.json,
-                                       metricsJSON: try json(ResultMetrics(label: $0.label, metrics: $0.metrics,
+                                       metricsJSON: try sortedJSON(ResultMetrics(label: $0.label, metrics: $0.metrics,
                                                                            predictions: $0.predictions, fallbacks: $0.fallbacks)),
-                                       timingsJSON: try json($0.timings))
+                                       timingsJSON: try sortedJSON($0.timings))
             })
     }
 

@@ -152,6 +152,24 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float = 1e-5
         let error = #expect(throws: ModelDecodingError.self) { try Hybrid.decodeModel(bytes) }
         #expect(error?.description.contains("StrategyRegistry.decodeModel") == true)
     }
+
+    /// The cold items travel with the model (they decide how an unscored item is judged), and
+    /// corrupt ones are refused instead of crashing.
+    @Test func coldItemsRoundTripAndCorruptOnesAreRefused() throws {
+        let (model, scores) = try fixedBlend(["first": "fixed(scores=3 1 2 x x)", "second": "fixed(scores=1 2 6 5 x)", "weight": "0.5"],
+                                             items: 5, rated: [0, 1, 2])
+        let bytes = encodeModel(model)
+        let loaded = try fixedRegistry.decodeModel(of: Hybrid.self, bytes)
+        var again = [Float](repeating: 0, count: 5)
+        loaded.score(nobody, into: &again)
+        #expect(again == scores && encodeModel(loaded) == bytes)
+        #expect(abs(scores[3] - 0.727607) <= 1e-5) // item 3 is cold: judged by the second alone
+
+        // The last cold index (item 4) is the encoding's last four bytes: make it −1.
+        var corrupt = bytes
+        corrupt.replaceSubrange(corrupt.count - 4..<corrupt.count, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(throws: ModelDecodingError.self) { try fixedRegistry.decodeModel(of: Hybrid.self, corrupt) }
+    }
 }
 
 @Suite struct HybridSpecTests {

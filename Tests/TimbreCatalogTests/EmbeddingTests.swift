@@ -60,6 +60,15 @@ struct EmbeddingCatalogTests {
         #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: old, registry: registeredStrategies) == nil)
         #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: nil, registry: registeredStrategies) == nil)
 
+        // A vector added to the same embedding model (a newly embedded track) makes the stored
+        // model stale: it holds its own copy of the vectors and would never recommend the new item.
+        try catalog.db.query("""
+            INSERT INTO item_embeddings (model_id, item_id, vector) SELECT $1::bigint, id, '{0,1,1}' FROM items WHERE external_id = 'bare'
+            """, [String(new)])
+        #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: new, registry: registeredStrategies) == nil)
+        let retrained = try catalog.db.trainAndSave(content, parameters: parameters)
+        #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: new, registry: registeredStrategies)?.id == retrained.id)
+
         // A strategy that does not use embeddings is not given any, so its stored models record none
         // and are found as they always were.
         let (popularity, popularityParameters) = try registeredStrategies.make("popularity")

@@ -34,6 +34,21 @@ struct MetadataEmbeddingTests {
         #expect(widened.model != first.model && widened.values == ["Blues", "Folk", "Jazz", "Rock"] && widened.items == 4)
         #expect(try db.latestEmbeddingModel() == widened.model)
 
+        // A JSON null among the values is no value; a changed item makes a new model (a model's
+        // vectors never change), which then holds the new vector.
+        try db.query("INSERT INTO items (external_id, metadata) VALUES ('g', '{\"genres\": [\"Jazz\", null]}'::jsonb)")
+        let withNull = try db.embedMetadata(field: "genres")
+        #expect(withNull.model == widened.model && withNull.embedded == 1)
+        try db.query("UPDATE items SET metadata = '{\"genres\": [\"Rock\"]}'::jsonb WHERE external_id = 'b'")
+        let changed = try db.embedMetadata(field: "genres")
+        #expect(changed.model != widened.model && changed.items == 5)
+        let after = try db.loadSnapshot()
+        let table2 = try #require(try db.loadItemEmbeddings(model: changed.model, itemIDs: after.itemIDs))
+        #expect(table2.vector(after.ratings.items.index(of: "b")!).map(Array.init) == [0, 0, 0, 1])
+        #expect(table2.vector(after.ratings.items.index(of: "g")!).map(Array.init) == [0, 0, 1, 0])
+        // Unchanged since: reused.
+        #expect(try db.embedMetadata(field: "genres").model == changed.model)
+
         let error = #expect(throws: DatabaseError.self) { try db.embedMetadata(field: "mood") }
         #expect(error?.description.contains("'mood'") == true)
     }
