@@ -84,7 +84,7 @@ public struct ContentCatalog {
                       AND a.item_id <> ALL ($2::text::bigint[])
                     ORDER BY a.item_id LIMIT $3::text::integer
                     FOR UPDATE OF a SKIP LOCKED
-                    """, binary: [modelID, Array(arrayLiteral(passedOver).utf8), Array(String(batchSize).utf8), Array(extractor.utf8)],
+                    """, binary: [modelID, Array(postgresArrayLiteral(passedOver).utf8), Array(String(batchSize).utf8), Array(extractor.utf8)],
                     resultsBinary: true)
                 for row in 0..<claimed.rowCount {
                     let item = claimed.binaryInteger(row, 0)!
@@ -120,7 +120,7 @@ public struct ContentCatalog {
                             INSERT INTO item_embeddings (model_id, item_id, vector, label, label_probability)
                             VALUES ($1::text::bigint, $2::text::bigint, $3::text::real[], $4::text, $5::text::real)
                             ON CONFLICT (model_id, item_id) DO NOTHING
-                            """, binary: [modelID, Array(String(item).utf8), Array(arrayLiteral(description.embedding).utf8),
+                            """, binary: [modelID, Array(String(item).utf8), Array(postgresArrayLiteral(description.embedding).utf8),
                                           Array(model.classNames[label].utf8), Array("\(description.probabilities[label])".utf8)]).affectedRows
                         try db.execute("RELEASE SAVEPOINT item")
                     } catch {

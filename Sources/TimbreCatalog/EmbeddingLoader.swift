@@ -23,12 +23,6 @@ extension BinaryCopyRow {
     }
 }
 
-/// A PostgreSQL array literal of numbers (`{1,2.5,-3}`), to bind as a text parameter cast to
-/// `bigint[]` or `real[]`; Swift's number descriptions read back exactly.
-public func arrayLiteral<T: Numeric & CustomStringConvertible>(_ values: [T]) -> String {
-    "{" + values.map(\.description).joined(separator: ",") + "}"
-}
-
 extension PostgresConnection {
     /// The newest trained model that has item embeddings, or nil when the catalog has none.
     public func latestEmbeddingModel() throws -> Int64? {

@@ -44,17 +44,44 @@ extension PostgresConnection {
 }
 
 /// A text[] literal for passing a list as one query parameter: every element quoted and escaped.
-func postgresArrayLiteral(_ values: [String]) -> String {
+public func postgresArrayLiteral(_ values: [String]) -> String {
     "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
         .joined(separator: ",") + "}"
+}
+
+/// A numeric array literal (`{1,2.5,-3}`), to bind as one text parameter cast to `bigint[]` or
+/// `real[]`; Swift's number descriptions read back exactly.
+public func postgresArrayLiteral<T: Numeric & CustomStringConvertible>(_ values: [T]) -> String {
+    "{" + values.map(\.description).joined(separator: ",") + "}"
+}
+
+public struct UnknownItemsError: Error, CustomStringConvertible {
+    public let items: [String]
+    public let target: String
+    public var description: String { "no item \(items.map { "'\($0)'" }.joined(separator: ", ")) in the catalog (\(target))" }
+}
+
+extension PostgresConnection {
+    /// An anonymous listener's history from items they like: each as a rating of the catalog's
+    /// highest rating value (1 in a catalog without ratings), so explicit strategies read them as
+    /// liked and implicit ones as consumed. Every id must be a catalog item.
+    public func likedItems(_ ids: [String]) throws -> [(item: String, value: Float)] {
+        let found = try query("SELECT external_id FROM items WHERE external_id = ANY($1::text[])", [postgresArrayLiteral(ids)])
+        let known = Set((0..<found.rowCount).map { found.string($0, 0)! })
+        let missing = ids.filter { !known.contains($0) }
+        guard missing.isEmpty else { throw UnknownItemsError(items: missing, target: target) }
+        let top = Float(try query("SELECT coalesce(max(value), 1) FROM ratings").double(0, 0) ?? 1)
+        return Array(Set(ids)).sorted().map { ($0, top) }
+    }
 }
 
 extension StoredModel {
     /// The user's profile in this model's index space. Items the model never saw are dropped
     /// (they cannot be scored); a user the model never saw gets `user: nil`.
-    public func profile(user: String, ratings: [(item: String, value: Float)]) -> UserProfile {
+    /// `user` nil: an anonymous listener (e.g. `recommend --like`), served like a new user.
+    public func profile(user: String?, ratings: [(item: String, value: Float)]) -> UserProfile {
         let pairs = ratings.compactMap { r in items.index(of: r.item).map { ($0, r.value) } }.sorted { $0.0 < $1.0 }
-        return UserProfile(user: users.index(of: user), items: pairs.map(\.0), ratings: pairs.map(\.1))
+        return UserProfile(user: user.flatMap(users.index(of:)), items: pairs.map(\.0), ratings: pairs.map(\.1))
     }
 
     /// The top `n` items the user has not rated, best first.

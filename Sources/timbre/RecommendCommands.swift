@@ -34,7 +34,12 @@ struct RecommendCommand: ParsableCommand {
     @OptionGroup var embeddings: EmbeddingOptions
 
     @Option(help: ArgumentHelp("External id of the user.", valueName: "id"))
-    var user: String
+    var user: String?
+
+    @Option(name: .customLong("like"), help: ArgumentHelp(
+        "Instead of --user: an item the listener likes (repeat). Serves an anonymous profile, e.g. tracks that sound like these with --strategy content.",
+        valueName: "item"))
+    var liked: [String] = []
 
     @Option(name: .shortAndLong, help: "Number of items.")
     var n: Int = 10
@@ -47,11 +52,12 @@ struct RecommendCommand: ParsableCommand {
 
     func validate() throws {
         guard n > 0 else { throw ValidationError("-n must be at least 1") }
+        guard (user == nil) != liked.isEmpty else { throw ValidationError("give either --user or one or more --like items") }
     }
 
     func run() throws {
         let db = try catalog.connect()
-        let history = try db.ratings(ofUser: user)
+        let history = try user.map { try db.ratings(ofUser: $0) } ?? db.likedItems(liked)
         let stored = try servingModel(db, strategy, embeddings, retrain: retrain)
         var scores: [Float] = []
         let top = stored.recommend(stored.profile(user: user, ratings: history), n: n, scores: &scores)
@@ -62,8 +68,10 @@ struct RecommendCommand: ParsableCommand {
         }
         switch format {
         case .json:
-            struct Output: Encodable { let user: String; let strategy: String; let modelID: Int64; let items: [Recommendation] }
-            try printJSON(Output(user: user, strategy: stored.strategy, modelID: stored.id, items: list))
+            struct Output: Encodable {
+                let user: String?; let liked: [String]?; let strategy: String; let modelID: Int64; let items: [Recommendation]
+            }
+            try printJSON(Output(user: user, liked: liked.isEmpty ? nil : liked, strategy: stored.strategy, modelID: stored.id, items: list))
         case .csv:
             print("rank,item,title,score")
             for r in list { print("\(r.rank),\(csvField(r.item)),\(csvField(r.title ?? "")),\(r.score)") }

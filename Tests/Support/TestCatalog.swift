@@ -46,7 +46,7 @@ public final class TestCatalog {
             for (item, vector) in vectors {
                 let inserted = try db.query("""
                     INSERT INTO item_embeddings (model_id, item_id, vector) SELECT $1, id, $2::real[] FROM items WHERE external_id = $3
-                    """, [model, arrayLiteral(vector), item])
+                    """, [model, postgresArrayLiteral(vector), item])
                 precondition(inserted.affectedRows == 1, "no item '\(item)'")
             }
             return Int64(model)!

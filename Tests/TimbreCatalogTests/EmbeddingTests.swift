@@ -126,6 +126,29 @@ struct EmbeddingCatalogTests {
         #expect(bad.status != 0 && bad.err.contains("--embedding-model"), "\(bad.err)")
     }
 
+    /// `--like`: an anonymous listener who likes some items, e.g. "tracks that sound like this one".
+    @Test func recommendForLikedItemsWithoutAUser() throws {
+        let (catalog, _, _) = try catalogWithTwoEmbeddingModels()
+        defer { withExtendedLifetime(catalog) {} }
+        struct Output: Decodable { let user: String?; let liked: [String]?; let items: [Recommendation] }
+        func recommend(_ arguments: [String]) throws -> (status: Int32, output: Output?, err: String) {
+            let r = try TestData.runTimbre(["recommend", "--database", catalog.url, "--format", "json"] + arguments)
+            return (r.status, r.status == 0 ? try JSONDecoder().decode(Output.self, from: Data(r.out.utf8)) : nil, r.err)
+        }
+        // Liking z = (0, 0, 1): cosines cold 2.5/√17.25 = 0.602, x 3/√14 = 0.802; z itself is not listed.
+        let z = try recommend(["--strategy", "content", "--like", "z"])
+        #expect(z.status == 0, "\(z.err)")
+        #expect(z.output?.items.map(\.item) == ["x", "cold"] && z.output?.user == nil && z.output?.liked == ["z"])
+        #expect(abs((z.output?.items.first?.score ?? 0) - 0.801784) < 1e-5)
+        // Any strategy serves the profile: popularity lists what the likes leave.
+        let popular = try recommend(["--strategy", "popularity", "--like", "x", "--like", "z", "-n", "1"])
+        #expect(popular.status == 0 && popular.output?.items.map(\.item) == ["y"], "\(popular.err)")
+        let unknown = try recommend(["--strategy", "content", "--like", "z", "--like", "nowhere"])
+        #expect(unknown.status != 0 && unknown.err.contains("'nowhere'"), "\(unknown.err)")
+        let both = try recommend(["--strategy", "content", "--like", "z", "--user", "a"])
+        #expect(both.status != 0 && both.err.contains("either --user or"), "\(both.err)")
+    }
+
     @Test func evaluateGivesFoldsTheEmbeddingsAndLeavesContentOutWithoutThem() throws {
         let catalog = try TestCatalog()
         defer { withExtendedLifetime(catalog) {} }
