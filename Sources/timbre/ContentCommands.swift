@@ -114,9 +114,12 @@ extension ContentCommand {
                 storedID = try ContentCatalog(db: storeInto!).save(outcome.model, parameters: parameters, trainedOn: trainedOn)
             }
             let baseline = ClipStatisticsBaseline(experiment, seed: seed)
+            let retrieval = StyleRetrieval(experiment, classifier: outcome.model.classifier,
+                                           pieceOfClip: experiment.test.clips.map { set.tracks[$0.track].variantStem })
             var summary = Summary(set: set, features: features, experiment: experiment, outcome: outcome, baseline: baseline,
                                   analysisSeconds: analysisSeconds, seed: seed, epochs: epochs, model: out)
             summary.storedModel = storedID
+            summary.styleRetrieval = retrieval
             switch format {
             case .json: try printJSON(summary)
             case .table: print(summary.table)
@@ -163,6 +166,8 @@ extension ContentCommand {
         var model: String?
         /// Id in the catalog's trained_models, with --store.
         var storedModel: Int64?
+        /// "More like this" among the test clips of other pieces: embeddings against MFCC statistics.
+        var styleRetrieval: StyleRetrieval?
 
         init(set: LabelledSet, features: TrackFeatures, experiment: ContentExperiment, outcome: ContentExperiment.Outcome,
              baseline: ClipStatisticsBaseline, analysisSeconds: Double, seed: UInt64, epochs: Int, model: String?) {
@@ -208,6 +213,10 @@ extension ContentCommand {
             lines.append("seed \(seed), \(parameters) parameters, kept \(best), \(f(secondsPerEpoch, 2)) s/epoch")
             lines.append("test accuracy: segment \(f(test.segmentAccuracy)), clip \(f(test.clipAccuracy))")
             lines.append("baseline (logistic regression on clip MFCC mean + std, same split): clip \(f(baselineClipAccuracy))")
+            if let r = styleRetrieval {
+                lines.append("more like this (test clips, other pieces), same-class share of the \(r.k) nearest: embeddings \(f(r.embeddingPrecision)), "
+                             + "MFCC mean + std \(f(r.statisticsPrecision)), chance \(f(r.chance))")
+            }
             lines.append("")
             lines.append(renderTable(["class", "segment recall", "clip recall"] + classes.map { "→ " + $0 },
                                      classes.indices.map { c in

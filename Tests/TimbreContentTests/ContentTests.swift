@@ -301,3 +301,19 @@ func syntheticFeatures(tracks: [LabelledTrack], counts: [Int], names: [String], 
         #expect(model.describe(FeatureMatrix(rowCount: 13, columnCount: 300, values: [Float](repeating: 0, count: 13 * 300))) == nil)
     }
 }
+
+@Suite struct StyleRetrievalTests {
+    /// Five clips: a0, a1 (class 0, piece p and q), b0, b1 (class 1, pieces r, s), a2 (class 0, piece p).
+    /// Vectors: a0 (1, 0), a1 (0.9, 0.1), b0 (0, 1), b1 (0.2, 1), a2 (1, 0.05).
+    /// k = 1, other pieces only: a0 → a1 (same class) ✓; a1 → a2 (cos 0.999) ✓; b0 → b1 ✓;
+    /// b1 → b0 ✓; a2 → a1 ✓ (a0 shares its piece) → 1.0. k = 2: a0 → a1, b1: ½; a1 → a2, a0: 1;
+    /// b0 → b1, a1: ½; b1 → b0, then a1 (cos 0.303) over a2 (0.245): ½; a2 → a1, b1: ½ → 0.6.
+    @Test func precisionByHand() {
+        let vectors = Matrix(rows: 5, columns: 2, values: [1, 0, 0.9, 0.1, 0, 1, 0.2, 1, 1, 0.05])
+        let labels = [0, 0, 1, 1, 0], pieces = ["p", "q", "r", "s", "p"]
+        #expect(StyleRetrieval.precision(vectors, labels: labels, pieces: pieces, k: 1) == 1)
+        #expect(abs(StyleRetrieval.precision(vectors, labels: labels, pieces: pieces, k: 2) - 0.6) < 1e-12)
+        // Chance: a0 1/3 (a1 of a1, b0, b1), a1 2/4, b0 1/4, b1 1/4, a2 1/3 → mean 0.333…
+        #expect(abs(StyleRetrieval.chanceLevel(labels: labels, pieces: pieces) - (1.0 / 3 + 0.5 + 0.25 + 0.25 + 1.0 / 3) / 5) < 1e-12)
+    }
+}

@@ -1,0 +1,67 @@
+import TimbreCore
+import TimbreNeural
+
+/// How well clip vectors serve "more like this": for each test clip, the share of its k nearest
+/// test clips (cosine) that have its class, counting only clips of other pieces of music (a
+/// clip's own piece would be an easy match), averaged over the test clips. Reported for the
+/// content model's embeddings (the mean over the clip's segments of the last LSTM layer's final
+/// hidden state, which `content embed` stores per track), for the clip's standardised MFCC mean
+/// and standard deviation (the bag-of-frames reference), and for chance.
+public struct StyleRetrieval: Sendable, Codable, Equatable {
+    public var k: Int
+    public var embeddingPrecision: Double
+    public var statisticsPrecision: Double
+    /// Expected precision of a random order: the mean share of same-class clips among the other pieces' clips.
+    public var chance: Double
+
+    /// `pieceOfClip[c]` names test clip c's piece (its variant stem).
+    public init(_ experiment: ContentExperiment, classifier: SequenceClassifier, pieceOfClip: [String], k: Int = 10) {
+        let test = experiment.test
+        let segments = classifier.embeddings(of: test.sequences)
+        var embeddings = Matrix(rows: test.clips.count, columns: segments.columns)
+        var counts = [Float](repeating: 0, count: test.clips.count)
+        for (s, c) in test.clipOfSegment.enumerated() {
+            for j in 0..<segments.columns { embeddings[c, j] += segments[s, j] }
+            counts[c] += 1
+        }
+        for c in 0..<embeddings.rows { for j in 0..<embeddings.columns { embeddings[c, j] /= max(counts[c], 1) } }
+        let scale = Standardisation(fitting: [ClipStatisticsBaseline.statistics(experiment.train)])
+        let statistics = scale.apply(ClipStatisticsBaseline.statistics(test))
+        self.k = k
+        embeddingPrecision = Self.precision(embeddings, labels: test.clipLabels, pieces: pieceOfClip, k: k)
+        statisticsPrecision = Self.precision(statistics, labels: test.clipLabels, pieces: pieceOfClip, k: k)
+        chance = Self.chanceLevel(labels: test.clipLabels, pieces: pieceOfClip)
+    }
+
+    /// Mean over rows with at least one candidate of: same-label share among the (up to) k rows of
+    /// other pieces with the highest cosine.
+    public static func precision(_ vectors: Matrix, labels: [Int], pieces: [String], k: Int) -> Double {
+        let n = vectors.rows
+        let norms = (0..<n).map { r in vectors.row(r).reduce(Float(0)) { $0 + $1 * $1 }.squareRoot() }
+        var total = 0.0, counted = 0
+        for a in 0..<n {
+            var scores = [Float](repeating: -.infinity, count: n)
+            for b in 0..<n where pieces[b] != pieces[a] {
+                var dot: Float = 0
+                for j in 0..<vectors.columns { dot += vectors[a, j] * vectors[b, j] }
+                scores[b] = norms[a] > 0 && norms[b] > 0 ? dot / (norms[a] * norms[b]) : 0
+            }
+            let nearest = topN(scores, n: k)
+            guard !nearest.isEmpty else { continue }
+            total += Double(nearest.filter { labels[Int($0.item)] == labels[a] }.count) / Double(nearest.count)
+            counted += 1
+        }
+        return counted > 0 ? total / Double(counted) : 0
+    }
+
+    public static func chanceLevel(labels: [Int], pieces: [String]) -> Double {
+        var total = 0.0, counted = 0
+        for a in labels.indices {
+            let others = labels.indices.filter { pieces[$0] != pieces[a] }
+            guard !others.isEmpty else { continue }
+            total += Double(others.filter { labels[$0] == labels[a] }.count) / Double(others.count)
+            counted += 1
+        }
+        return counted > 0 ? total / Double(counted) : 0
+    }
+}
