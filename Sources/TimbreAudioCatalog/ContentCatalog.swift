@@ -60,14 +60,30 @@ public struct ContentCatalog {
         }
     }
 
-    /// Embeds tracks in batches until none is left: each batch of items that have a stored MFCC
-    /// sequence but no embedding from `model` is claimed with FOR UPDATE SKIP LOCKED (so any number
-    /// of workers, threads or processes on any machine, take distinct items), described, and
-    /// written in the claiming transaction. A killed worker's batch rolls back; a worker running
-    /// then or later takes it. A worker stops when nothing unclaimed is left, so items another
-    /// worker holds at that moment are left to it. Items the model cannot read (another extractor
-    /// setting or coefficient count, shorter than one segment, unreadable bytes, a failed insert)
-    /// are skipped with their reason and not claimed again by this worker.
+    /// Queues every item that has a stored MFCC sequence but no embedding from model `id`, for
+    /// `embed` to claim; returns how many are queued for it now.
+    @discardableResult
+    public func enqueueMissing(model id: Int64) throws -> Int {
+        try db.transaction {
+            try db.query("""
+                INSERT INTO embedding_queue (model_id, item_id)
+                SELECT $1::bigint, a.item_id FROM audio_features a
+                WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::bigint AND e.item_id = a.item_id)
+                ON CONFLICT DO NOTHING
+                """, [String(id)])
+            return try db.query("SELECT count(*) FROM embedding_queue WHERE model_id = $1::bigint", [String(id)]).int(0, 0) ?? 0
+        }
+    }
+
+    /// Embeds queued tracks (see `enqueueMissing`) in batches until none is left: a batch of queue
+    /// rows is claimed with FOR UPDATE SKIP LOCKED (so any number of workers, threads or processes
+    /// on any machine, take distinct items), each track described, its embedding stored and its
+    /// queue row deleted in the claiming transaction. A killed worker's batch rolls back and stays
+    /// queued for a worker running then or later. A worker stops when nothing unclaimed is left, so
+    /// items another worker holds at that moment are left to it. Items the model cannot read
+    /// (another extractor setting or coefficient count, shorter than one segment, unreadable
+    /// bytes, a failed insert) are skipped with their reason, stay queued (a rerun reports them
+    /// again) and are not claimed again by this worker.
     public func embed(with stored: StoredContentModel, batchSize: Int = 16, progress: (Int) -> Void = { _ in }) throws -> EmbeddingTally {
         precondition(batchSize >= 1)
         var tally = EmbeddingTally()
@@ -79,31 +95,38 @@ public struct ContentCatalog {
         while true {
             let done = try db.transaction { () throws -> Int in
                 let claimed = try db.query("""
-                    SELECT a.item_id, a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $4::text::jsonb FROM audio_features a
-                    WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::text::bigint AND e.item_id = a.item_id)
-                      AND a.item_id <> ALL ($2::text::bigint[])
-                    ORDER BY a.item_id LIMIT $3::text::integer
-                    FOR UPDATE OF a SKIP LOCKED
-                    """, binary: [modelID, Array(postgresArrayLiteral(passedOver).utf8), Array(String(batchSize).utf8), Array(extractor.utf8)],
+                    SELECT item_id FROM embedding_queue
+                    WHERE model_id = $1::text::bigint AND item_id <> ALL ($2::text::bigint[])
+                    ORDER BY item_id LIMIT $3::text::integer
+                    FOR UPDATE SKIP LOCKED
+                    """, binary: [modelID, Array(postgresArrayLiteral(passedOver).utf8), Array(String(batchSize).utf8)],
                     resultsBinary: true)
                 for row in 0..<claimed.rowCount {
                     let item = claimed.binaryInteger(row, 0)!
+                    let itemID = Array(String(item).utf8)
                     func skip(_ reason: String) {
                         tally.skipped.append((item, reason))
                         passedOver.append(item)
                     }
-                    // The claim's snapshot predates its locks: a worker that committed this item in
-                    // between has embedded it already (a new statement sees that).
-                    if try db.query("SELECT 1 FROM item_embeddings WHERE model_id = $1::text::bigint AND item_id = $2::text::bigint",
-                                    binary: [modelID, Array(String(item).utf8)]).rowCount > 0 { continue }
-                    guard claimed.bytes(row, 4) == [1] else {
+                    func dequeue() throws {
+                        try db.query("DELETE FROM embedding_queue WHERE model_id = $1::text::bigint AND item_id = $2::text::bigint",
+                                     binary: [modelID, itemID])
+                    }
+                    let track = try db.query("""
+                        SELECT a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $3::text::jsonb,
+                               EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::text::bigint AND e.item_id = a.item_id)
+                        FROM audio_features a WHERE a.item_id = $2::text::bigint
+                        """, binary: [modelID, itemID, Array(extractor.utf8)], resultsBinary: true)
+                    // Gone since it was queued, or embedded already (by an earlier run): nothing to do.
+                    guard track.rowCount == 1, track.bytes(0, 4) == [0] else { try dequeue(); continue }
+                    guard track.bytes(0, 3) == [1] else {
                         skip("analysed with other MFCC settings than the content model's (\(extractor)): ingest it again with the defaults")
                         continue
                     }
                     let mfcc: FeatureMatrix
                     do {
-                        mfcc = try FeatureMatrix(littleEndianBytes: claimed.bytes(row, 3)!, rowCount: Int(claimed.binaryInteger(row, 1)!),
-                                                 columnCount: Int(claimed.binaryInteger(row, 2)!))
+                        mfcc = try FeatureMatrix(littleEndianBytes: track.bytes(0, 2)!, rowCount: Int(track.binaryInteger(0, 0)!),
+                                                 columnCount: Int(track.binaryInteger(0, 1)!))
                     } catch {
                         skip("stored sequence unreadable: \(error)")
                         continue
@@ -120,8 +143,9 @@ public struct ContentCatalog {
                             INSERT INTO item_embeddings (model_id, item_id, vector, label, label_probability)
                             VALUES ($1::text::bigint, $2::text::bigint, $3::text::real[], $4::text, $5::text::real)
                             ON CONFLICT (model_id, item_id) DO NOTHING
-                            """, binary: [modelID, Array(String(item).utf8), Array(postgresArrayLiteral(description.embedding).utf8),
+                            """, binary: [modelID, itemID, Array(postgresArrayLiteral(description.embedding).utf8),
                                           Array(model.classNames[label].utf8), Array("\(description.probabilities[label])".utf8)]).affectedRows
+                        try dequeue()
                         try db.execute("RELEASE SAVEPOINT item")
                     } catch {
                         try db.execute("ROLLBACK TO SAVEPOINT item")

@@ -253,7 +253,8 @@ extension ContentCommand {
             with its most probable class and that probability as its style label. Strategies such as \
             `content` and `hybrid` then use these vectors, also for items nobody has rated yet.
 
-            Work is claimed in batches with FOR UPDATE SKIP LOCKED, so any number of workers \
+            The tracks to do are queued in embedding_queue and claimed in batches with FOR UPDATE \
+            SKIP LOCKED (on that small table only, so it also holds under Citus), so any number of workers \
             (--jobs threads, or several processes on several machines sharing the catalog) split it; \
             each batch is written in the transaction that claimed it, so a killed worker loses only \
             its batch, which a worker running then or later (a rerun) takes. A rerun embeds only what \
@@ -289,10 +290,7 @@ extension ContentCommand {
         func run() throws {
             let db = try catalog.connect()
             let stored = try ContentCatalog(db: db).model(id: model)
-            let pending = try db.query("""
-                SELECT count(*) FROM audio_features a
-                WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::text::bigint AND e.item_id = a.item_id)
-                """, [String(stored.id)]).int(0, 0) ?? 0
+            let pending = try ContentCatalog(db: db).enqueueMissing(model: stored.id)
             let progress = ProgressReporter("embed", total: pending, unit: "tracks")
             let started = Date()
             let catalog = catalog, batchSize = batchSize

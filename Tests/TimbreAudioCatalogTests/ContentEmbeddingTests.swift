@@ -43,6 +43,7 @@ struct ContentEmbeddingTests {
         let id = try contents.save(Self.model(), parameters: "{}", trainedOn: "{}")
         let stored = try contents.model()
         #expect(stored.id == id && stored.model == Self.model())
+        #expect(try contents.enqueueMissing(model: id) == 5)
 
         // Two workers, one track per claim, on their own connections.
         let url = catalog.url
@@ -74,7 +75,9 @@ struct ContentEmbeddingTests {
             #expect(Float(rows.string(r, 3)!)! == expected.probabilities[expected.label])
         }
 
-        // A rerun finds nothing to do.
+        // Only the short track stays queued, and a rerun reports it again and stores nothing.
+        #expect(try catalog.count("embedding_queue") == 1)
+        #expect(try contents.enqueueMissing(model: id) == 1)
         let again = try contents.embed(with: stored)
         #expect(again.embedded == 0 && again.skipped.count == 1)
         #expect(try catalog.count("item_embeddings") == 4)
@@ -98,11 +101,15 @@ struct ContentEmbeddingTests {
         let contents = ContentCatalog(db: catalog.db)
         _ = try contents.save(Self.model(), parameters: "{}", trainedOn: "{}")
         let stored = try contents.model()
+        try contents.enqueueMissing(model: stored.id)
 
-        // Another worker holds two tracks (as a worker in the middle of its batch does).
+        // Another worker holds two tracks' queue rows (as a worker in the middle of its batch does).
         let holder = try PostgresConnection(url: catalog.url)
         try holder.execute("BEGIN")
-        let held = try holder.execute("SELECT item_id FROM audio_features WHERE n_frames > 200 ORDER BY item_id LIMIT 2 FOR UPDATE")
+        let held = try holder.execute("""
+            SELECT item_id FROM embedding_queue WHERE item_id IN (SELECT item_id FROM audio_features WHERE n_frames > 200)
+            ORDER BY item_id LIMIT 2 FOR UPDATE
+            """)
         #expect(held.rowCount == 2)
         let first = try ContentCatalog(db: try PostgresConnection(url: catalog.url)).embed(with: stored)
         #expect(first.embedded == 2)

@@ -16,7 +16,8 @@ struct MigrationTests {
         #expect(try migrator.migrate(catalog.db).isEmpty)
         #expect(try migrator.status(catalog.db).allSatisfy { $0.appliedAt != nil })
         for table in ["users", "items", "ratings", "audio_features", "trained_models", "item_embeddings",
-                      "evaluation_runs", "evaluation_results", "recommendation_lists", "recommendation_entries"] {
+                      "evaluation_runs", "evaluation_results", "recommendation_lists", "recommendation_entries",
+                      "audio_ingest_queue", "embedding_queue"] {
             #expect(try catalog.count(table) == 0)
         }
     }
