@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 import Synchronization
 
 /// Everything the catalog stores about one track.
@@ -132,15 +133,9 @@ public struct IngestPipeline: Sendable {
         let makeQueue = makeQueue ?? { LocalIngestQueue(files: files, shared: shared) }
         let configuration = configuration
         let workers = min(workerCount, max(1, files.count))
-        let done = DispatchGroup()
-        for _ in 0..<workers {
-            done.enter()
-            Thread.detachNewThread {
-                defer { done.leave() }
-                Self.work(shared: shared, configuration: configuration, makeStore: makeStore, makeQueue: makeQueue, progress: progress)
-            }
+        _ = onThreads(workers) { _ in
+            Self.work(shared: shared, configuration: configuration, makeStore: makeStore, makeQueue: makeQueue, progress: progress)
         }
-        done.wait()
         if let message = shared.workerError.withLock({ $0 }) { throw AudioError.library("ingest worker stopped: \(message)") }
         return shared.summary.withLock { $0 }
     }
