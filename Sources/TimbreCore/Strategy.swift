@@ -18,15 +18,27 @@ public struct UserProfile: Sendable {
     }
 }
 
-/// Everything a strategy may learn from. Ratings always; item embeddings (e.g. from the audio
-/// model) where the catalog has them, rows aligned with `ratings.items`.
+/// What the values of a rating matrix mean. Explicit ratings sit on the catalog's scale; plays are
+/// per user–item totals (counts ≥ 1), which a strategy turns into confidence itself.
+public enum FeedbackKind: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case ratings
+    case plays
+
+    public var description: String { rawValue }
+}
+
+/// Everything a strategy may learn from. Interactions always (`ratings`: explicit ratings or play
+/// counts, as `feedback` says); item embeddings (e.g. from the audio model) where the catalog has
+/// them, rows aligned with `ratings.items`.
 public struct TrainingData: Sendable {
     public let ratings: RatingMatrix
     public let itemEmbeddings: EmbeddingTable?
+    public let feedback: FeedbackKind
 
-    public init(ratings: RatingMatrix, itemEmbeddings: EmbeddingTable? = nil) {
+    public init(ratings: RatingMatrix, itemEmbeddings: EmbeddingTable? = nil, feedback: FeedbackKind = .ratings) {
         self.ratings = ratings
         self.itemEmbeddings = itemEmbeddings
+        self.feedback = feedback
     }
 }
 

@@ -94,7 +94,7 @@ public struct Evaluation: Sendable {
         let folds = try split.splits(of: matrix)
         var collected = strategies.map { _ in Collected() }
         for fold in folds {
-            let context = FoldContext(fold, itemEmbeddings: data.itemEmbeddings, relevance: options.relevance)
+            let context = FoldContext(fold, itemEmbeddings: data.itemEmbeddings, feedback: data.feedback, relevance: options.relevance)
             for (s, candidate) in strategies.enumerated() {
                 try collected[s].add(evaluating: candidate, on: context, options: options)
             }
@@ -177,9 +177,9 @@ struct FoldContext: Sendable {
     let trainUsers: Int
     let globalMean: Float
 
-    init(_ split: TrainTestSplit, itemEmbeddings: EmbeddingTable?, relevance: Relevance) {
+    init(_ split: TrainTestSplit, itemEmbeddings: EmbeddingTable?, feedback: FeedbackKind, relevance: Relevance) {
         self.split = split
-        training = TrainingData(ratings: split.train, itemEmbeddings: itemEmbeddings)
+        training = TrainingData(ratings: split.train, itemEmbeddings: itemEmbeddings, feedback: feedback)
         let test = split.test.byUser
         testUsers = (0..<Int32(split.test.userCount)).filter { test.count($0) > 0 }
         profiles = testUsers.map { split.train.profile(of: $0) }
