@@ -31,6 +31,11 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "timbre", targets: ["timbre"]),
+        // For the fuzz package in Fuzz/ (scripts/fuzz), which builds these with libFuzzer and ASan.
+        .library(name: "TimbreCore", targets: ["TimbreCore"]),
+        .library(name: "TimbreStrategies", targets: ["TimbreStrategies"]),
+        .library(name: "TimbreAudio", targets: ["TimbreAudio"]),
+        .library(name: "TimbreContent", targets: ["TimbreContent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

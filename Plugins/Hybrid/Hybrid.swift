@@ -94,10 +94,13 @@ public struct Hybrid: ComposedStrategy {
         }
         let count = try reader.read(Int64.self)
         guard count >= 1 else { throw ModelDecodingError(description: "hybrid: \(count) components") }
-        let components = try (0..<count).map { _ in
+        // One at a time, not `(0..<count).map`, which would reserve room for a corrupt count
+        // (2⁶⁰ components) before the first read runs out of bytes.
+        var components: [Model.Component] = []
+        for _ in 0..<count {
             let (name, parameters, weight) = (try reader.read(String.self), try reader.read(Parameters.self), try reader.read(Float.self))
-            return Model.Component(name: name, parameters: parameters, weight: weight,
-                                   model: try registry.decodeModel(of: try registry.named(name), from: &reader))
+            components.append(Model.Component(name: name, parameters: parameters, weight: weight,
+                                              model: try registry.decodeModel(of: try registry.named(name), from: &reader)))
         }
         let coldItems = try reader.read([Int32].self)
         guard zip(coldItems, coldItems.dropFirst()).allSatisfy({ $0 < $1 }), (coldItems.first ?? 0) >= 0 else {

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+import TimbreCore
+import TimbreStrategies
+
+/// Inputs `scripts/fuzz` found that trapped or exhausted memory, kept as they were found (the fuzz
+/// target's first byte, which picks the decoder, dropped), next to a hand-made case of each
+/// defect. Each must now be a clear decoding error.
+@Suite struct FuzzRegressionTests {
+    static func blob(_ base64: String) -> [UInt8] { Array(Data(base64Encoded: base64)!.dropFirst()) }
+
+    /// An array length of 0x21000a000a746553 times 4 bytes overflowed Int in ModelReader before
+    /// it was compared with the bytes left.
+    @Test func arrayLengthThatOverflowsIsABadLength() throws {
+        let popularity = try registeredStrategies.named("popularity")
+        let found = Self.blob("AFNldAoACgAh")
+        let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: popularity, found) }
+        #expect(error?.description.contains("bad array length") == true)
+
+        var writer = ModelWriter()
+        writer.write(Int64(1) << 62) // a [Float] of 2⁶² values, then nothing
+        #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: popularity, writer.bytes) }
+        // The largest length that fits in what is left still reads.
+        var exact = ModelWriter()
+        exact.write([Float(1), 2, 3])
+        var reader = ModelReader(exact.bytes)
+        #expect(try reader.read([Float].self) == [1, 2, 3])
+    }
+
+    /// A hybrid blob claiming 2⁵⁹-odd components made the decoder reserve room for all of them
+    /// (`(0..<count).map`) before the first read ran out of bytes: a 52 GB allocation.
+    @Test func hybridComponentCountIsNotTrusted() throws {
+        let hybrid = try registeredStrategies.named("hybrid")
+        let found = Self.blob("""
+            BQEAAAAAAAAAegQAAAAAAAAAY29sZAIAACsAAAAACAAAAAAAAABpdGVtLWtubgkAAAAAAAAADQAAAAAAAABhbXBsaWZpY2F0aW9uAQAAAAAAAPA/CAAA\
+            AAAAAABjZW4Icmd0A25pAAAAAAAAAGJhc2VsaW5lAQAAAAAAAABrAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAgAAAAAAAAAC\
+            AAAAAIBAAAAAgD8AAKBABAAAAAAAAABiaWFzAwAAAAAAAAAMAAAAAAAAAGl0ZW0tZGFtcGluZwEAAHNpbmUAAMhCAAAAAAgAAAAAAAAAYmFzZWxpbmUI\
+            AAAAAAAAAGltcGxpY2l0AACAPwYAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAEAAAAAAADIQgAAAAAIAAAAAAAAAGJhc2VsaW5lCAAAAAAAAABpbXBsAAAAAAA=
+            """)
+        #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: hybrid, found) }
+
+        var writer = ModelWriter()
+        writer.write("z")
+        writer.write("cold")
+        writer.write(Int64.max) // components claimed; none follows
+        let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: hybrid, writer.bytes) }
+        #expect(error?.description.contains("truncated") == true)
+    }
+
+    /// A content model's item count times its dimension (both from the blob) overflowed Int.
+    @Test func contentModelSizeProductThatOverflowsIsRefused() throws {
+        let content = try registeredStrategies.named("content")
+        let found = Self.blob("""
+            BAgAAAAAAAAAaW1wbGljaXQUAAAAAAAAAAAAAAAAAAAAAAUAAAIAAACAAAAACgAAAAAAAAAAAIA/zcxMPwAAAACamRm/AAAAAAAAAACamRk/AACAP83M\
+            TD8AAAAABQAAAAAAAAABAQEBAA==
+            """)
+        #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: content, found) }
+
+        var writer = ModelWriter()
+        writer.write("implicit")
+        writer.write(Int64(20)) // k
+        writer.write(Float(0)) // min-similarity
+        writer.write(Int64(1) << 32) // items
+        writer.write(Int64(1) << 32) // dimension: 2⁶⁴ values
+        writer.write([Float]())
+        writer.write([UInt8]())
+        let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: content, writer.bytes) }
+        #expect(error?.description.contains("dimension") == true)
+    }
+}
