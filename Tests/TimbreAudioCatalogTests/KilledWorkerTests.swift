@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import TimbreAudio
+import TimbreAudioCatalog
+import TimbreCatalog
+import TimbreContent
+import TimbreTestSupport
+
+/// Two `timbre` processes work through the same queue (audio_ingest_queue, then embedding_queue)
+/// and one is killed with SIGKILL in the middle: a rerun then finishes exact. Every track is
+/// stored once and whole (its stored MFCC sequence and embedding are what analysing it afresh
+/// gives), and no queue row is left unfinished.
+@Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
+struct KilledWorkerTests {
+    static let trackCount = 16
+
+    struct GaveUp: Error, CustomStringConvertible { let description: String }
+
+    /// Waits (polling the catalog) until `ready` holds, at most 60 s.
+    static func waitUntil(_ what: String, _ ready: () throws -> Bool) throws {
+        for _ in 0..<3_000 {
+            if try ready() { return }
+            usleep(20_000)
+        }
+        throw GaveUp(description: "gave up waiting for \(what)")
+    }
+
+    @Test func ingestAndEmbedFinishExactAfterAWorkerIsKilled() throws {
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-kill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // 6.5 s tones: two 3 s segments each for the content model. Distinct seeds: distinct tracks.
+        for k in 0..<Self.trackCount {
+            try TestData.writeWAV(TestData.tone(hertz: 200 + 90 * Double(k), seconds: 6.5, seed: UInt32(k + 1)), rate: 22_050,
+                                  to: folder.appendingPathComponent("tone\(k).wav").path)
+        }
+        let db = catalog.db
+
+        // Ingest: two processes, one killed while files are still queued.
+        let ingest = ["audio", "ingest", "--database", catalog.url, "--jobs", "1", folder.path]
+        let survivor = try TimbreProcess(ingest), victim = try TimbreProcess(ingest)
+        try Self.waitUntil("the first stored tracks") { try catalog.count("audio_features") >= 2 }
+        let pending = try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").int(0, 0)!
+        victim.send(SIGKILL)
+        #expect(pending > 0, "both workers were done before the kill: it tests nothing")
+        #expect(try victim.wait().killedBy == SIGKILL)
+        let survived = try survivor.wait()
+        #expect(survived.status == 0, "\(survived.err)")
+        // The victim had taken part: the survivor did not store everything itself.
+        #expect(!survived.out.contains("\(Self.trackCount) stored"), "\(survived.out)")
+        let rerun = try TestData.runTimbre(ingest)
+        #expect(rerun.status == 0, "\(rerun.err)")
+        #expect(rerun.out.contains("\(Self.trackCount) files:") && rerun.out.contains("0 failed"), "\(rerun.out)")
+
+        #expect(try catalog.count("audio_features") == Self.trackCount)
+        #expect(try catalog.count("items") == Self.trackCount)
+        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL OR error IS NOT NULL").int(0, 0) == 0)
+        #expect(try catalog.count("audio_ingest_queue") == Self.trackCount)
+        // Whole: each stored sequence is the one a fresh analysis of its file gives (to float
+        // rounding: FFTW's measured plans may differ between processes).
+        let store = AudioCatalogStore(db: db)
+        let analyser = try TrackAnalyser()
+        for k in 0..<Self.trackCount {
+            let track = try analyser.analyse(path: folder.appendingPathComponent("tone\(k).wav").path)
+            let stored = try #require(try store.mfcc(ofContent: track.contentSHA256), "tone\(k).wav not stored")
+            #expect(stored.rowCount == track.mfcc.rowCount && stored.columnCount == track.mfcc.columnCount)
+            let difference = zip(stored.values, track.mfcc.values).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference <= 1e-3, "tone\(k).wav: stored MFCCs differ by up to \(difference)")
+        }
+
+        // Embed: the same with `content embed`, one track per claim.
+        let contents = ContentCatalog(db: db)
+        let model = ContentEmbeddingTests.model()
+        let modelID = try contents.save(model, parameters: "{}", trainedOn: "{}")
+        let embed = ["content", "embed", "--database", catalog.url, "--batch-size", "1"]
+        let embedder = try TimbreProcess(embed), killed = try TimbreProcess(embed)
+        try Self.waitUntil("the first embeddings") { try catalog.count("item_embeddings") >= 2 }
+        let queued = try catalog.count("embedding_queue")
+        killed.send(SIGKILL)
+        #expect(queued > 0, "both workers were done before the kill: it tests nothing")
+        #expect(try killed.wait().killedBy == SIGKILL)
+        let embedded = try embedder.wait()
+        #expect(embedded.status == 0, "\(embedded.err)")
+        #expect(!embedded.out.contains(": \(Self.trackCount) tracks embedded"), "\(embedded.out)")
+        let again = try TestData.runTimbre(embed)
+        #expect(again.status == 0, "\(again.err)")
+
+        #expect(try catalog.count("embedding_queue") == 0)
+        let rows = try db.query("""
+            SELECT i.external_id, e.vector::text FROM item_embeddings e JOIN items i ON i.id = e.item_id
+            WHERE e.model_id = $1::bigint
+            """, [String(modelID)])
+        #expect(rows.rowCount == Self.trackCount)
+        #expect(Set((0..<rows.rowCount).map { rows.string($0, 0)! }).count == Self.trackCount)
+        for r in 0..<rows.rowCount {
+            let mfcc = try #require(try store.mfcc(ofItem: rows.string(r, 0)!))
+            let vector = rows.string(r, 1)!.dropFirst().dropLast().split(separator: ",").map { Float(String($0))! }
+            #expect(vector == model.describe(mfcc)?.embedding)
+        }
+    }
+}
