@@ -51,7 +51,8 @@ extension PostgresConnection {
     /// item embeddings `embeddings` names) and stores the model.
     public func trainAndSave(_ instance: any Strategy, parameters: Parameters, embeddings: EmbeddingChoice = .latest) throws -> StoredModel {
         let type = type(of: instance)
-        let (snapshot, data, embeddingModel, embeddingState) = try loadTrainingData(embeddings: instance.usesItemEmbeddings ? embeddings : .none)
+        let (snapshot, data, embeddingModel, embeddingState) = try loadTrainingData(embeddings: instance.usesItemEmbeddings ? embeddings : .none,
+                                                                                   for: EmbeddingUse(strategy: type.name, parameters: parameters))
         let model = try instance.fitAny(data)
         let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, embeddingModel: embeddingModel,
                                embeddingState: embeddingState)

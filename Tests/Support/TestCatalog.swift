@@ -37,7 +37,7 @@ public final class TestCatalog {
     /// Stores item embeddings (by item external id) under a new trained_models row standing for the
     /// model that made them (e.g. the audio LSTM) and returns that model's id.
     @discardableResult
-    public func storeEmbeddings(_ vectors: [String: [Float]]) throws -> Int64 {
+    public func storeEmbeddings(_ vectors: [String: [Float]], kind: EmbeddingKind = .audioModel, name: String? = nil) throws -> Int64 {
         try db.transaction {
             let model = try db.query("""
                 INSERT INTO trained_models (strategy, parameters, state, code_version)
@@ -49,6 +49,8 @@ public final class TestCatalog {
                     """, [model, postgresArrayLiteral(vector), item])
                 precondition(inserted.affectedRows == 1, "no item '\(item)'")
             }
+            try EmbeddingSetStore(db).register(model: Int64(model)!, name: name ?? "test-\(model)", kind: kind,
+                                               dimension: vectors.values.first?.count ?? 1)
             return Int64(model)!
         }
     }
