@@ -6,6 +6,11 @@ public struct UnknownStrategyError: Error, CustomStringConvertible {
     }
 }
 
+public struct DuplicateStrategyError: Error, CustomStringConvertible, Equatable {
+    public let name: String
+    public var description: String { "a strategy named '\(name)' is registered already" }
+}
+
 /// A strategy built from other registered strategies, named by spec in its string parameters (the
 /// hybrid blender). A plugin cannot import the registry table (the table imports every plugin),
 /// so the registry hands itself over: `StrategyRegistry.make` calls `init(parameters:registry:)`
@@ -26,17 +31,27 @@ extension ComposedStrategy {
 /// The table of strategies a host can run. The host looks strategies up by name only;
 /// the one place that names concrete strategies is Plugins/Registry.
 public struct StrategyRegistry: Sendable {
-    public let strategies: [any Strategy.Type]
+    public private(set) var strategies: [any Strategy.Type]
     /// Composed strategies met on the way here; bounds specs that nest too deep.
     private var depth = 0
     public static let maximumNesting = 4
 
+    /// The built-in table; its names are distinct by construction (a clash is a programming error).
     public init(_ strategies: [any Strategy.Type]) {
-        var seen = Set<String>()
-        for s in strategies {
-            precondition(seen.insert(s.name).inserted, "strategy name \(s.name) registered twice")
+        do { self = try StrategyRegistry(empty: ()).adding(strategies) } catch { preconditionFailure("\(error)") }
+    }
+
+    private init(empty: Void) { strategies = [] }
+
+    /// This table with `more` appended; a name already taken (or taken twice in `more`) is refused.
+    public func adding(_ more: [any Strategy.Type]) throws -> StrategyRegistry {
+        var seen = Set(names)
+        for s in more where !seen.insert(s.name).inserted {
+            throw DuplicateStrategyError(name: s.name)
         }
-        self.strategies = strategies
+        var grown = self
+        grown.strategies += more
+        return grown
     }
 
     public var names: [String] { strategies.map { $0.name } }

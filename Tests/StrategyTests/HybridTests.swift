@@ -214,7 +214,7 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float = 1e-5
         (["first": "hybrid(first=hybrid(first=hybrid(first=hybrid)))"], "composed strategies nest more than 4 deep"),
     ])
     func badComponentsNameTheBadPart(overrides: [String: String], message: String) {
-        let error = #expect(throws: (any Error).self) { try registeredStrategies.make("hybrid", overrides: overrides) }
+        let error = #expect(throws: ParameterError.self) { try registeredStrategies.make("hybrid", overrides: overrides) }
         #expect(error.map { "\($0)" }?.contains(message) == true, "\(error.map { "\($0)" } ?? "no error")")
     }
 
