@@ -20,9 +20,14 @@ public struct DuplicateStrategyError: Error, CustomStringConvertible, Equatable 
 public protocol ComposedStrategy: Strategy {
     init(parameters: Parameters, registry: StrategyRegistry) throws
     static func decodeModel(from reader: inout ModelReader, registry: StrategyRegistry) throws -> Model
+    /// `parameters` with every component spec written out in full (all settings, defaults filled
+    /// in, keys in order), so two spellings of one configuration are one stored model.
+    static func canonical(_ parameters: Parameters, registry: StrategyRegistry) throws -> Parameters
 }
 
 extension ComposedStrategy {
+    public static func canonical(_ parameters: Parameters, registry: StrategyRegistry) throws -> Parameters { parameters }
+
     public init(parameters: Parameters) throws {
         throw ParameterError("\(Self.name) is built from other strategies: make it through a StrategyRegistry")
     }
@@ -68,15 +73,22 @@ public struct StrategyRegistry: Sendable {
         let type = try named(name)
         let parameters = try Parameters(specs: type.parameters, overrides: overrides, strategy: name)
         guard let composed = type as? any ComposedStrategy.Type else { return (try type.init(parameters: parameters), parameters) }
-        return (try composed.init(parameters: parameters, registry: try nested(in: name)), parameters)
+        let inner = try nested(in: name)
+        let canonical = try composed.canonical(parameters, registry: inner)
+        return (try composed.init(parameters: canonical, registry: inner), canonical)
     }
 
     public func make(_ spec: StrategySpec) throws -> (any Strategy, Parameters) {
         try make(spec.name, overrides: spec.overrides)
     }
 
-    /// Decodes a model of `type` written by `encodeModel`/`TrainedModel.encode`, composed or not.
+    /// Decodes a model of `type` written by `writeModel` (header, then the model), composed or not.
     public func decodeModel(of type: any Strategy.Type, from reader: inout ModelReader) throws -> any TrainedModel {
+        let name = try reader.read(String.self), version = try reader.read(UInt32.self)
+        guard name == type.name, version == type.modelFormatVersion else {
+            throw ModelFormatError(strategy: "\(type.name) format \(type.modelFormatVersion)",
+                                   found: name == type.name ? "\(name) format \(version)" : "a model of '\(name.prefix(40))'")
+        }
         guard let composed = type as? any ComposedStrategy.Type else { return try type.decodeModel(from: &reader) }
         return try composed.decodeModel(from: &reader, registry: try nested(in: type.name))
     }
