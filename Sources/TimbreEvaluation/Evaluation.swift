@@ -89,6 +89,12 @@ public struct Evaluation: Sendable {
         try run(data, folds: splits.folds, spec: splits.spec, splitDescription: splits.description, strategies: strategies, dataset: dataset)
     }
 
+    /// On folds built by the caller (the tuner's validation parts), over `data`'s vocabularies.
+    public func run(_ data: TrainingData, folds: [TrainTestSplit], description: String,
+                    strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        try run(data, folds: folds, spec: split, splitDescription: description, strategies: strategies, dataset: dataset)
+    }
+
     private func run(_ data: TrainingData, folds: [TrainTestSplit], spec: SplitSpec, splitDescription: String,
                      strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
         let matrix = data.ratings
