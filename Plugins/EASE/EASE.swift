@@ -119,9 +119,11 @@ public struct EASE: Strategy {
         /// The weight of item `from` on item `to` (both kept positions): B[from, to].
         public func weight(from: Int, to: Int) -> Float { weights[from * kept.count + to] }
 
+        /// profile · B on the kept items, −inf elsewhere.
         public func score(_ user: UserProfile, into scores: inout [Float]) {
             let n = kept.count
             var accumulated = [Float](repeating: 0, count: n)
+            var known = false
             accumulated.withUnsafeMutableBufferPointer { acc in
                 weights.withUnsafeBufferPointer { b in
                     var p = 0
@@ -129,6 +131,7 @@ public struct EASE: Strategy {
                     for (item, value) in zip(user.items, user.ratings) {
                         while p < n, kept[p] < item { p += 1 }
                         guard p < n, kept[p] == item else { continue }
+                        known = true
                         let x = useValues ? value : 1
                         let row = b.baseAddress! + p * n
                         for j in 0..<n { acc[j] += x * row[j] }
@@ -136,6 +139,8 @@ public struct EASE: Strategy {
                 }
             }
             for i in 0..<itemCount { scores[i] = -.infinity }
+            // A profile with none of the kept items has nothing to go on: no list rather than ties.
+            guard known else { return }
             for (p, item) in kept.enumerated() { scores[Int(item)] = accumulated[p] }
         }
 

@@ -15,7 +15,7 @@ public struct IALS: Strategy {
     public static let parameters = [
         ParameterSpec("factors", .int(50), "latent dimensions (1–1000)"),
         ParameterSpec("iterations", .int(15), "alternating user and item half-steps (1–1000)"),
-        ParameterSpec("regularization", .double(0.1), "ridge λ on every factor row, not scaled by its interaction count (LensKit's convention; > 0)"),
+        ParameterSpec("regularization", .double(20), "ridge λ on every factor row, not scaled by its interaction count (LensKit's convention, whose default is 0.1; > 0)"),
         ParameterSpec("alpha", .double(1), "confidence weight α of an interaction (LensKit's `weight`; ≥ 0)"),
         ParameterSpec("confidence", .string("auto"), "linear: c = 1 + α·r, log: c = 1 + α·log(1 + r/ε); auto: log for plays, linear for ratings",
                       choices: ["auto", "linear", "log"]),
