@@ -112,7 +112,7 @@ public struct IALS: Strategy {
     public struct Model: TrainedModel {
         public let factors: Int
         /// items × factors, row-major; rows of items without training interactions are zero.
-        let itemFactors: [Float]
+        let itemRows: [Float]
         let interacted: [Bool]
         let regularization: Float
         let confidence: Confidence
@@ -121,16 +121,16 @@ public struct IALS: Strategy {
 
         init(factors: Int, itemFactors: [Float], interacted: [Bool], regularization: Float, confidence: Confidence) {
             self.factors = factors
-            self.itemFactors = itemFactors
+            self.itemRows = itemFactors
             self.interacted = interacted
             self.regularization = regularization
             self.confidence = confidence
-            gram = regularisedGram(itemFactors, factors: factors, regularization: regularization)
+            gram = regularisedGram(itemRows, factors: factors, regularization: regularization)
         }
 
         /// The item factors as an embedding table (one row per training item), e.g. to store as
         /// "CF factors" embeddings for content-based and cold-start uses.
-        public var itemFactorTable: (dimension: Int, vectors: [Float]) { (factors, itemFactors) }
+        public var itemFactors: (dimension: Int, vectors: [Float]) { (factors, itemRows) }
 
         /// The user's factors solved exactly from their profile against the item factors: the
         /// same normal equations a training user half-step solves, so a training user gets the
@@ -149,7 +149,7 @@ public struct IALS: Strategy {
             // on finite factors.
             try? columns.withUnsafeBufferPointer { cols in
                 confidences.withUnsafeBufferPointer { conf in
-                    itemFactors.withUnsafeBufferPointer { y in
+                    itemRows.withUnsafeBufferPointer { y in
                         gram.withUnsafeBufferPointer { g in
                             x.withUnsafeMutableBufferPointer { out in
                                 try? solver.exact(ObservedRow(columns: cols.baseAddress!, confidences: conf.baseAddress!, count: cols.count),
@@ -170,7 +170,7 @@ public struct IALS: Strategy {
                 for i in 0..<itemCount { scores[i] = -.infinity }
                 return
             }
-            itemFactors.withUnsafeBufferPointer { y in
+            itemRows.withUnsafeBufferPointer { y in
                 x.withUnsafeBufferPointer { xv in
                     scores.withUnsafeMutableBufferPointer { s in
                         BLAS.multiply(y.baseAddress!, rows: itemCount, columns: factors, by: xv.baseAddress!, rows: factors, columns: 1,
@@ -186,7 +186,7 @@ public struct IALS: Strategy {
             writer.write(regularization)
             confidence.encode(to: &writer)
             writer.write(interacted.map { UInt8($0 ? 1 : 0) })
-            writer.write(itemFactors)
+            writer.write(itemRows)
         }
 
         public init(decoding reader: inout ModelReader) throws {

@@ -237,9 +237,9 @@ private func ials(_ overrides: [String: String] = [:]) throws -> IALS {
         let data = TrainingData(ratings: m)
         let a = try ials(["factors": "4", "seed": "7"]).fit(data), b = try ials(["factors": "4", "seed": "7"]).fit(data)
         let c = try ials(["factors": "4", "seed": "8"]).fit(data)
-        #expect(a.itemFactorTable.vectors == b.itemFactorTable.vectors)
-        #expect(a.itemFactorTable.vectors != c.itemFactorTable.vectors)
-        #expect(a.itemFactorTable.dimension == 4 && a.itemFactorTable.vectors.count == 4 * 20)
+        #expect(a.itemFactors.vectors == b.itemFactors.vectors)
+        #expect(a.itemFactors.vectors != c.itemFactors.vectors)
+        #expect(a.itemFactors.dimension == 4 && a.itemFactors.vectors.count == 4 * 20)
     }
 
     @Test func settingsOutOfRangeAreRefusedNamingTheirRange() {
