@@ -10,7 +10,7 @@ public struct EASE: Strategy {
     public static let summary = "Closed-form item × item regression (Steck 2019 EASE), dense, via LAPACK Cholesky"
     public static let parameters = [
         ParameterSpec("lambda", .double(500), "ridge added to the Gram matrix's diagonal (> 0)"),
-        ParameterSpec("max-items", .int(0), "keep only this many most-interacted items (0: every item with an interaction)"),
+        ParameterSpec("max-items", .int(0), "keep only this many most-interacted items (0: every item with an interaction)", range: 0...1e9),
         ParameterSpec("memory-gib", .double(4), "refuse to fit when the item × item matrix (4 bytes an entry) exceeds this (> 0)"),
         ParameterSpec("use-values", .bool(false), "weigh interactions by their rating or play count instead of 1"),
     ]
@@ -26,7 +26,7 @@ public struct EASE: Strategy {
         memoryBytes = parameters.double("memory-gib") * 1_073_741_824
         useValues = parameters.bool("use-values")
         guard lambda > 0 else { throw ParameterError("ease: lambda must be > 0, got \(lambda)") }
-        guard maxItems >= 0 else { throw ParameterError("ease: max-items must be ≥ 0 (0: no cap), got \(maxItems)") }
+        // max-items' range is checked when the parameters are resolved; "> 0" has no closed range.
         guard memoryBytes > 0 else { throw ParameterError("ease: memory-gib must be > 0, got \(parameters.double("memory-gib"))") }
     }
 

@@ -13,15 +13,15 @@ public struct IALS: Strategy {
     public static let name = "ials"
     public static let summary = "Implicit ALS matrix factorisation with confidence weights and conjugate-gradient solves (Hu et al. 2008)"
     public static let parameters = [
-        ParameterSpec("factors", .int(50), "latent dimensions (1–1000)"),
-        ParameterSpec("iterations", .int(15), "alternating user and item half-steps (1–1000)"),
+        ParameterSpec("factors", .int(50), "latent dimensions", range: 1...1000),
+        ParameterSpec("iterations", .int(15), "alternating user and item half-steps", range: 1...1000),
         ParameterSpec("regularization", .double(20), "ridge λ on every factor row, not scaled by its interaction count (LensKit's convention, whose default is 0.1; > 0)"),
-        ParameterSpec("alpha", .double(1), "confidence weight α of an interaction (LensKit's `weight`; ≥ 0)"),
+        ParameterSpec("alpha", .double(1), "confidence weight α of an interaction (LensKit's `weight`)", range: 0...1e9),
         ParameterSpec("confidence", .string("auto"), "linear: c = 1 + α·r, log: c = 1 + α·log(1 + r/ε); auto: log for plays, linear for ratings",
                       choices: ["auto", "linear", "log"]),
         ParameterSpec("epsilon", .double(1), "ε of the log confidence (> 0)"),
         ParameterSpec("use-values", .bool(false), "ratings: r is the rating instead of 1 (plays always use their count)"),
-        ParameterSpec("cg-steps", .int(3), "conjugate-gradient steps per row solve (0: exact Cholesky solves; at most 1000)"),
+        ParameterSpec("cg-steps", .int(3), "conjugate-gradient steps per row solve (0: exact Cholesky solves)", range: 0...1000),
         ParameterSpec("seed", .int(0), "seed of the initial item factors"),
     ]
 
@@ -39,12 +39,9 @@ public struct IALS: Strategy {
         cgSteps = parameters.int("cg-steps")
         seed = UInt64(truncatingIfNeeded: parameters.int("seed"))
         let alpha = parameters.double("alpha"), epsilon = parameters.double("epsilon")
-        guard (1...1000).contains(factors) else { throw ParameterError("ials: factors must be in 1…1000, got \(factors)") }
-        guard (1...1000).contains(iterations) else { throw ParameterError("ials: iterations must be in 1…1000, got \(iterations)") }
+        // The declared ranges are checked when the parameters are resolved; "> 0" has no closed range.
         guard regularization > 0 else { throw ParameterError("ials: regularization must be > 0, got \(regularization)") }
-        guard alpha >= 0 else { throw ParameterError("ials: alpha must be ≥ 0, got \(alpha)") }
         guard epsilon > 0 else { throw ParameterError("ials: epsilon must be > 0, got \(epsilon)") }
-        guard (0...1000).contains(cgSteps) else { throw ParameterError("ials: cg-steps must be in 0…1000 (0: exact solves), got \(cgSteps)") }
         confidence = ConfidenceSetting(mode: parameters.string("confidence"), alpha: Float(alpha), epsilon: Float(epsilon),
                                        useValues: parameters.bool("use-values"))
     }
