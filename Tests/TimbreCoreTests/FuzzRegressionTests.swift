@@ -4,22 +4,34 @@ import TimbreCore
 import TimbreStrategies
 
 /// Inputs `scripts/fuzz` found that trapped or exhausted memory, kept as they were found (the fuzz
-/// target's first byte, which picks the decoder, dropped), next to a hand-made case of each
-/// defect. Each must now be a clear decoding error.
+/// target's first byte, which picks the decoder, dropped; the strategy's header put in front, as
+/// the target does), next to a hand-made case of each defect. Each must now be a clear decoding
+/// error.
 @Suite struct FuzzRegressionTests {
-    static func blob(_ base64: String) -> [UInt8] { Array(Data(base64Encoded: base64)!.dropFirst()) }
+    /// A model body behind its strategy's header, as stored.
+    static func stored(_ strategy: String, _ body: [UInt8]) throws -> [UInt8] {
+        let type = try registeredStrategies.named(strategy)
+        var writer = ModelWriter()
+        writer.write(type.name)
+        writer.write(type.modelFormatVersion)
+        return writer.bytes + body
+    }
+
+    static func found(_ strategy: String, _ base64: String) throws -> [UInt8] {
+        try stored(strategy, Array(Data(base64Encoded: base64)!.dropFirst()))
+    }
 
     /// An array length of 0x21000a000a746553 times 4 bytes overflowed Int in ModelReader before
     /// it was compared with the bytes left.
     @Test func arrayLengthThatOverflowsIsABadLength() throws {
         let popularity = try registeredStrategies.named("popularity")
-        let found = Self.blob("AFNldAoACgAh")
+        let found = try Self.found("popularity", "AFNldAoACgAh")
         let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: popularity, found) }
         #expect(error?.description.contains("bad array length") == true)
 
         var writer = ModelWriter()
         writer.write(Int64(1) << 62) // a [Float] of 2⁶² values, then nothing
-        #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: popularity, writer.bytes) }
+        #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: popularity, try Self.stored("popularity", writer.bytes)) }
         // The largest length that fits in what is left still reads.
         var exact = ModelWriter()
         exact.write([Float(1), 2, 3])
@@ -31,7 +43,7 @@ import TimbreStrategies
     /// (`(0..<count).map`) before the first read ran out of bytes: a 52 GB allocation.
     @Test func hybridComponentCountIsNotTrusted() throws {
         let hybrid = try registeredStrategies.named("hybrid")
-        let found = Self.blob("""
+        let found = try Self.found("hybrid", """
             BQEAAAAAAAAAegQAAAAAAAAAY29sZAIAACsAAAAACAAAAAAAAABpdGVtLWtubgkAAAAAAAAADQAAAAAAAABhbXBsaWZpY2F0aW9uAQAAAAAAAPA/CAAA\
             AAAAAABjZW4Icmd0A25pAAAAAAAAAGJhc2VsaW5lAQAAAAAAAABrAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAgAAAAAAAAAC\
             AAAAAIBAAAAAgD8AAKBABAAAAAAAAABiaWFzAwAAAAAAAAAMAAAAAAAAAGl0ZW0tZGFtcGluZwEAAHNpbmUAAMhCAAAAAAgAAAAAAAAAYmFzZWxpbmUI\
@@ -43,14 +55,14 @@ import TimbreStrategies
         writer.write("z")
         writer.write("cold")
         writer.write(Int64.max) // components claimed; none follows
-        let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: hybrid, writer.bytes) }
+        let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: hybrid, try Self.stored("hybrid", writer.bytes)) }
         #expect(error?.description.contains("truncated") == true)
     }
 
     /// A content model's item count times its dimension (both from the blob) overflowed Int.
     @Test func contentModelSizeProductThatOverflowsIsRefused() throws {
         let content = try registeredStrategies.named("content")
-        let found = Self.blob("""
+        let found = try Self.found("content", """
             BAgAAAAAAAAAaW1wbGljaXQUAAAAAAAAAAAAAAAAAAAAAAUAAAIAAACAAAAACgAAAAAAAAAAAIA/zcxMPwAAAACamRm/AAAAAAAAAACamRk/AACAP83M\
             TD8AAAAABQAAAAAAAAABAQEBAA==
             """)
@@ -64,7 +76,7 @@ import TimbreStrategies
         writer.write(Int64(1) << 32) // dimension: 2⁶⁴ values
         writer.write([Float]())
         writer.write([UInt8]())
-        let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: content, writer.bytes) }
+        let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: content, try Self.stored("content", writer.bytes)) }
         #expect(error?.description.contains("dimension") == true)
     }
 }

@@ -7,7 +7,7 @@ import TimbreStrategies
 
 /// Stored model blobs (`trained_models.state`): the first byte picks a registered strategy, whose
 /// decoder (through the registry, as `recommend` loads models; composed strategies decode their
-/// components through it) reads the rest, or the content model (`content-lstm`). Any bytes either
+/// components through it) reads the rest behind that strategy's header, or the content model (`content-lstm`). Any bytes either
 /// decode or throw; nothing traps or allocates what the blob merely claims.
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzModelDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -16,7 +16,13 @@ func fuzzModelDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let choice = Int(data[0]) % (strategies.count + 1)
     let bytes = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
     if choice < strategies.count {
-        _ = try? registeredStrategies.decodeModel(of: strategies[choice], bytes)
+        // The header (strategy name, layout version) that every stored model starts with, so the
+        // mutations go into the model itself; composed models hold their components' headers.
+        let type = strategies[choice]
+        var header = ModelWriter()
+        header.write(type.name)
+        header.write(type.modelFormatVersion)
+        _ = try? registeredStrategies.decodeModel(of: type, header.bytes + bytes)
     } else {
         _ = try? ContentModel(decoding: bytes)
     }
@@ -36,7 +42,9 @@ func writeSeeds(to folder: String) throws {
     var blobs: [(String, [UInt8])] = []
     for (k, type) in registeredStrategies.strategies.enumerated() {
         let (strategy, _) = try registeredStrategies.make(type.name, overrides: overrides[type.name] ?? [:])
-        blobs.append((type.name, [UInt8(k)] + encodeModel(try strategy.fitAny(data))))
+        let model = try strategy.fitAny(data)
+        _ = try registeredStrategies.decodeModel(of: type, encodeModel(model, of: type)) // a seed must decode
+        blobs.append((type.name, [UInt8(k)] + encodeModel(model)))
     }
     let content = ContentModel(classifier: SequenceClassifier(inputSize: 2, layerSizes: [2], classCount: 2, seed: 1),
                                standardisation: Standardisation(mean: [0, 0], deviation: [1, 1]), classNames: ["x", "y"])
