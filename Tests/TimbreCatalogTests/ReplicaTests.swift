@@ -9,11 +9,11 @@ import TimbreTestSupport
 /// replayed them, `recommend` serves there from the replicated model, and a read-only command that
 /// would have to store something fails clearly instead of training in vain.
 @Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"),
-       .enabled(if: ProcessInfo.processInfo.environment["TIMBRE_TEST_NO_REPLICA"] == nil, "TIMBRE_TEST_NO_REPLICA is set"))
+       .enabled(if: ProcessInfo.processInfo.environment["TIMBRE_SKIP_REPLICA_TESTS"] != "1", "TIMBRE_SKIP_REPLICA_TESTS=1"))
 struct ReplicaTests {
     struct ReplicaMissing: Error, CustomStringConvertible {
         var description: String {
-            "TIMBRE_TEST_REPLICA_HOST is not set: run the tests with scripts/test (it starts the replica), or set TIMBRE_TEST_NO_REPLICA=1 to skip them"
+            "TIMBRE_TEST_REPLICA_HOST is not set: run the tests with scripts/test (it starts the replica), or set TIMBRE_SKIP_REPLICA_TESTS=1 to skip them"
         }
     }
 
