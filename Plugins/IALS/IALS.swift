@@ -192,7 +192,12 @@ public struct IALS: Strategy {
             let confidence = try Confidence(decoding: &reader)
             let interacted = try reader.read([UInt8].self).map { $0 != 0 }
             let itemFactors: [Float] = try reader.read()
-            guard factors > 0, itemFactors.count == interacted.count * factors else {
+            // The stored dimension is held to the setting's own range before it sizes anything
+            // (the Gram matrix is factors²): a corrupt blob could claim 2⁶² with no items at all.
+            guard let range = IALS.parameters.first(where: { $0.name == "factors" })?.range, range.contains(Double(factors)) else {
+                throw ModelDecodingError(description: "ials model: \(factors) factors, outside the setting's range")
+            }
+            guard itemFactors.count == interacted.count * factors else {
                 throw ModelDecodingError(description: "ials model: \(itemFactors.count) factor values for \(interacted.count) items × \(factors)")
             }
             self.init(factors: factors, itemFactors: itemFactors, interacted: interacted, regularization: regularization, confidence: confidence)

@@ -25,6 +25,21 @@ struct KilledWorkerTests {
         throw GaveUp(description: "gave up waiting for \(what)")
     }
 
+    /// Starts `arguments` twice; once `started` holds, SIGKILLs the second while `pending` work is
+    /// left, and returns how the first ended (expected: status 0).
+    static func runTwoKillingOne(_ arguments: [String], started: () throws -> Bool, pending: () throws -> Int) throws
+        -> (status: Int32, killedBy: Int32?, out: String, err: String) {
+        let survivor = try TimbreProcess(arguments), victim = try TimbreProcess(arguments)
+        try waitUntil("the first results of \(arguments.prefix(2).joined(separator: " "))", started)
+        let left = try pending()
+        victim.send(SIGKILL)
+        #expect(left > 0, "both workers were done before the kill: it tests nothing")
+        #expect(try victim.wait().killedBy == SIGKILL)
+        let survived = try survivor.wait()
+        #expect(survived.status == 0, "\(survived.err)")
+        return survived
+    }
+
     @Test func ingestAndEmbedFinishExactAfterAWorkerIsKilled() throws {
         let catalog = try TestCatalog()
         defer { withExtendedLifetime(catalog) {} }
@@ -40,14 +55,9 @@ struct KilledWorkerTests {
 
         // Ingest: two processes, one killed while files are still queued.
         let ingest = ["audio", "ingest", "--database", catalog.url, "--jobs", "1", folder.path]
-        let survivor = try TimbreProcess(ingest), victim = try TimbreProcess(ingest)
-        try Self.waitUntil("the first stored tracks") { try catalog.count("audio_features") >= 2 }
-        let pending = try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").int(0, 0)!
-        victim.send(SIGKILL)
-        #expect(pending > 0, "both workers were done before the kill: it tests nothing")
-        #expect(try victim.wait().killedBy == SIGKILL)
-        let survived = try survivor.wait()
-        #expect(survived.status == 0, "\(survived.err)")
+        let survived = try Self.runTwoKillingOne(ingest, started: { try catalog.count("audio_features") >= 2 }, pending: {
+            try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").int(0, 0)!
+        })
         // The victim had taken part: the survivor did not store everything itself.
         #expect(!survived.out.contains("\(Self.trackCount) stored"), "\(survived.out)")
         let rerun = try TestData.runTimbre(ingest)
@@ -75,14 +85,8 @@ struct KilledWorkerTests {
         let model = ContentEmbeddingTests.model()
         let modelID = try contents.save(model, parameters: "{}", trainedOn: "{}")
         let embed = ["content", "embed", "--database", catalog.url, "--batch-size", "1"]
-        let embedder = try TimbreProcess(embed), killed = try TimbreProcess(embed)
-        try Self.waitUntil("the first embeddings") { try catalog.count("item_embeddings") >= 2 }
-        let queued = try catalog.count("embedding_queue")
-        killed.send(SIGKILL)
-        #expect(queued > 0, "both workers were done before the kill: it tests nothing")
-        #expect(try killed.wait().killedBy == SIGKILL)
-        let embedded = try embedder.wait()
-        #expect(embedded.status == 0, "\(embedded.err)")
+        let embedded = try Self.runTwoKillingOne(embed, started: { try catalog.count("item_embeddings") >= 2 },
+                                                 pending: { try catalog.count("embedding_queue") })
         #expect(!embedded.out.contains(": \(Self.trackCount) tracks embedded"), "\(embedded.out)")
         let again = try TestData.runTimbre(embed)
         #expect(again.status == 0, "\(again.err)")

@@ -51,14 +51,7 @@ struct ReplicaTests {
         try Self.waitForReplay(of: catalog.db, on: replica)
 
         // The whole list, as the primary wrote it.
-        let list = try replica.query("""
-            SELECT u.external_id, e.rank, i.external_id FROM recommendation_entries e
-            JOIN users u ON u.id = e.user_id JOIN items i ON i.id = e.item_id
-            WHERE e.list_id = $1 ORDER BY 1, 2
-            """, [listID])
-        var got: [String: [String]] = [:]
-        for r in 0..<list.rowCount { got[list.string(r, 0)!, default: []].append(list.string(r, 2)!) }
-        #expect(got == ["a": ["z", "w"], "b": ["y", "w"], "c": ["x", "y"], "d": ["z", "w"]])
+        #expect(try publishedList(listID, in: replica) == ["a": ["z", "w"], "b": ["y", "w"], "c": ["x", "y"], "d": ["z", "w"]])
 
         // recommend on the replica serves the model publish stored on the primary.
         let model = try catalog.db.query("SELECT id FROM trained_models WHERE strategy = 'popularity'")
@@ -90,4 +83,16 @@ struct ReplicaTests {
         #expect(!result.err.contains("INSERT"), "failed at the write, after training: \(result.err)")
         #expect(try catalog.count("trained_models") == 0)
     }
+}
+
+/// A published list as user → items in rank order (external ids), read through `db`.
+func publishedList(_ listID: String, in db: PostgresConnection) throws -> [String: [String]] {
+    let list = try db.query("""
+        SELECT u.external_id, e.rank, i.external_id FROM recommendation_entries e
+        JOIN users u ON u.id = e.user_id JOIN items i ON i.id = e.item_id
+        WHERE e.list_id = $1 ORDER BY 1, 2
+        """, [listID])
+    var users: [String: [String]] = [:]
+    for r in 0..<list.rowCount { users[list.string(r, 0)!, default: []].append(list.string(r, 2)!) }
+    return users
 }

@@ -79,4 +79,21 @@ import TimbreStrategies
         let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: content, try Self.stored("content", writer.bytes)) }
         #expect(error?.description.contains("dimension") == true)
     }
+
+    /// An ials model claiming 2⁶¹-odd factors and no items passed the size check (0 values for
+    /// 0 items) and then sized its factors × factors Gram matrix by it: an overflow trap.
+    @Test func ialsFactorCountIsHeldToTheSettingsRange() throws {
+        let ials = try registeredStrategies.named("ials")
+        let found = try Self.found("ials", "GQIAAAAAAABDbG9zZWRSYQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAAAAAAAAAAAAAAAAAAAAA=")
+        let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: ials, found) }
+        #expect(error?.description.contains("outside the setting's range") == true)
+
+        var writer = ModelWriter()
+        writer.write(Int64(1_001)) // factors, one over the setting's 1…1000
+        writer.write(Float(0.1)) // regularization
+        writer.write(UInt8(0)); writer.write(UInt8(0)); writer.write(Float(40)); writer.write(Float(1)) // confidence
+        writer.write([UInt8]()) // no items
+        writer.write([Float]())
+        #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: ials, try Self.stored("ials", writer.bytes)) }
+    }
 }
