@@ -16,9 +16,9 @@ public struct BPR: Strategy {
     public static let summary = "Bayesian personalised ranking (Rendle 2009): factors and item biases by SGD over sampled (user, positive, negative) triples"
     public static let parameters = [
         ParameterSpec("factors", .int(64), "latent dimensions (1–1024)"),
-        ParameterSpec("epochs", .int(40), "passes; each draws as many triples as there are training interactions (1–10000)"),
-        ParameterSpec("learning-rate", .double(0.05), "SGD step size (> 0, ≤ 1)"),
-        ParameterSpec("regularisation", .double(0.002), "L2 weight on the factors and biases a step touches (≥ 0)"),
+        ParameterSpec("epochs", .int(60), "passes; each draws as many triples as there are training interactions (1–10000)"),
+        ParameterSpec("learning-rate", .double(0.03), "SGD step size (> 0, ≤ 1)"),
+        ParameterSpec("regularisation", .double(0.01), "L2 weight on the factors and biases a step touches (≥ 0)"),
         ParameterSpec("negatives", .string("uniform"), "how the other item of a triple is drawn: uniform over items, or in proportion to their interactions",
                       choices: ["uniform", "popularity"]),
         ParameterSpec("play-weight", .string("log"), "with play counts, a positive's weight: 1 + ln(count), or 1", choices: ["log", "none"]),
@@ -29,9 +29,9 @@ public struct BPR: Strategy {
 
     public struct Settings: Sendable, Equatable {
         public var factors = 64
-        public var epochs = 40
-        public var learningRate: Float = 0.05
-        public var regularisation: Float = 0.002
+        public var epochs = 60
+        public var learningRate: Float = 0.03
+        public var regularisation: Float = 0.01
         public var popularityNegatives = false
         public var logPlayWeight = true
         public var foldInEpochs = 30

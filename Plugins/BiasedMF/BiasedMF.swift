@@ -95,7 +95,16 @@ public struct BiasedMF: Strategy {
             self.biasRegularisation = biasRegularisation
         }
 
+        /// Debian's OpenBLAS is the pthread build: left alone, a large enough ssyrk inside these
+        /// per-row solves (already spread over the cores) starts its own workers, which serialise
+        /// on OpenBLAS' lock and made a 128-factor fit several times slower. One BLAS thread, as
+        /// TimbreNeural's BLAS sets it, unless the user's OPENBLAS_NUM_THREADS says otherwise.
+        static let singleThreadedBLAS: Void = {
+            if getenv("OPENBLAS_NUM_THREADS") == nil { openblas_set_num_threads(1) }
+        }()
+
         func solveAll(_ rows: SparseRows, against other: [Float], mean: Float) -> [Float] {
+            _ = Self.singleThreadedBLAS
             let w = factors + 1
             return concurrentChunks(rows.rowCount) { range -> [Float] in
                 var scratch = Scratch(width: w)
@@ -111,6 +120,7 @@ public struct BiasedMF: Strategy {
 
         /// The solve for one row (a zero row when it has no entries in range of `other`).
         public func solve(columns: some Collection<Int32>, values: some Collection<Float>, against other: [Float], mean: Float) -> [Float] {
+            _ = Self.singleThreadedBLAS
             var scratch = Scratch(width: factors + 1)
             return solve(columns: columns, values: values, against: other, mean: mean, &scratch)
         }
@@ -210,20 +220,8 @@ public struct BiasedMF: Strategy {
 
         /// Unclipped μ + b_u + b_i + p_u·q_i, averaged over members, for every item.
         public func score(_ user: UserProfile, into scores: inout [Float]) {
-            let rows = userRows(user), n = itemCount, w = width
-            for i in 0..<n { scores[i] = 0 }
-            for (member, x) in zip(members, rows) {
-                member.items.withUnsafeBufferPointer { q in
-                    x.withUnsafeBufferPointer { xp in
-                        for i in 0..<n {
-                            let row = q.baseAddress! + i * w
-                            scores[i] += xp[0] + row[0] + LatentFactors.dot(xp.baseAddress! + 1, row + 1, w - 1)
-                        }
-                    }
-                }
-            }
-            let share = 1 / Float(members.count)
-            for i in 0..<n { scores[i] = mean + scores[i] * share }
+            let rows = userRows(user)
+            for i in 0..<itemCount { scores[i] = estimate(rows, item: i) }
         }
 
         public func predict(_ user: UserProfile, item: Int32) -> Float? {
@@ -232,13 +230,22 @@ public struct BiasedMF: Strategy {
 
         func predict(_ rows: [[Float]], item: Int32) -> Float? {
             guard item >= 0, Int(item) < itemCount else { return nil }
-            let w = width, start = Int(item) * w
+            return min(max(estimate(rows, item: Int(item)), lowest), highest)
+        }
+
+        /// The members' mean estimate for one item (one summation order for scores and predictions).
+        @inline(__always) func estimate(_ rows: [[Float]], item: Int) -> Float {
+            let w = width
             var sum: Float = 0
             for (member, x) in zip(members, rows) {
-                sum += x[0] + member.items[start]
-                for k in 1..<w { sum += x[k] * member.items[start + k] }
+                sum += member.items.withUnsafeBufferPointer { q in
+                    x.withUnsafeBufferPointer { xp in
+                        let row = q.baseAddress! + item * w
+                        return xp[0] + row[0] + LatentFactors.dot(xp.baseAddress! + 1, row + 1, w - 1)
+                    }
+                }
             }
-            return min(max(mean + sum / Float(members.count), lowest), highest)
+            return mean + sum / Float(members.count)
         }
 
         public func encode(to writer: inout ModelWriter) {
