@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TimbreCore
-import BiasedMF
+@testable import BiasedMF
 import BPR
 
 /// Users and items in `groups` clusters: a user interacts with a random half of their cluster's
@@ -138,7 +138,7 @@ func plantedLowRank(users: Int, items: Int, seed: UInt64) throws -> (train: Rati
 /// Solves the normal equations of one user's ridge problem, written out from its definition, by
 /// Gaussian elimination in Double.
 func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width w: Int, mean: Float,
-                      regularisation: Double, biasRegularisation: Double) -> [Double] {
+                      regularisation: Double, biasRegularisation: Double, countScaled: Bool) -> [Double] {
     var a = [[Double]](repeating: [Double](repeating: 0, count: w + 1), count: w)
     for (i, r) in zip(items, ratings) {
         let row = Int(i) * w
@@ -151,7 +151,7 @@ func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width
     }
     let n = Double(items.count)
     a[0][0] += n * biasRegularisation
-    for k in 1..<w { a[k][k] += n * regularisation }
+    for k in 1..<w { a[k][k] += (countScaled ? n : 1) * regularisation }
     for c in 0..<w {
         let pivot = (c..<w).max { abs(a[$0][c]) < abs(a[$1][c]) }!
         a.swapAt(c, pivot)
@@ -170,7 +170,9 @@ func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width
         s.factors = 3
         s.iterations = 5
         s.regularisation = 0.05
+        s.countScaledRegularisation = true
         s.biasRegularisation = 0.02
+        s.samples = 0
         let model = BiasedMF(settings: s).fit(TrainingData(ratings: m))
         // User 3 with one more rating (from the test cells): no longer the trained profile.
         let extra = try #require(test.first { $0.user == 3 })
@@ -179,8 +181,20 @@ func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width
         let grown = UserProfile(user: 3, items: pairs.map(\.0), ratings: pairs.map(\.1))
         let solved = model.userRows(grown)[0]
         let direct = directRidgeSolve(items: grown.items, ratings: grown.ratings, itemRows: model.members[0].items, width: 4,
-                                      mean: model.mean, regularisation: 0.05, biasRegularisation: 0.02)
+                                      mean: model.mean, regularisation: 0.05, biasRegularisation: 0.02, countScaled: true)
         for k in 0..<4 { #expect(abs(Double(solved[k]) - direct[k]) < 1e-4, "component \(k)") }
+        // With constant regularisation and sampling (the defaults' shape), every member's fold-in is
+        // the ridge solve against that member's items.
+        s.countScaledRegularisation = false
+        s.regularisation = 2
+        s.samples = 3
+        let sampled = BiasedMF(settings: s).fit(TrainingData(ratings: m))
+        #expect(sampled.members.count == 3)
+        for (member, rows) in zip(sampled.members, sampled.userRows(grown)) {
+            let direct = directRidgeSolve(items: grown.items, ratings: grown.ratings, itemRows: member.items, width: 4,
+                                          mean: sampled.mean, regularisation: 2, biasRegularisation: 0.02, countScaled: false)
+            for k in 0..<4 { #expect(abs(Double(rows[k]) - direct[k]) < 1e-4, "component \(k)") }
+        }
         // The trained profile is served from the stored rows, which differ from the grown one's.
         #expect(model.userRows(m.profile(of: 3))[0] == Array(model.members[0].users[3 * 4..<4 * 4]))
         #expect(model.userRows(m.profile(of: 3))[0] != solved)
@@ -194,7 +208,9 @@ func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width
         s.factors = 4
         s.iterations = 30
         s.regularisation = 0.002
+        s.countScaledRegularisation = true
         s.biasRegularisation = 0.002
+        s.samples = 0
         let model = BiasedMF(settings: s).fit(TrainingData(ratings: m))
         var squared = 0.0, spread = 0.0
         let mean = m.globalMean
@@ -219,7 +235,9 @@ func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width
         var s = BiasedMF.Settings()
         s.factors = 2
         s.regularisation = 0.001
+        s.countScaledRegularisation = true
         s.biasRegularisation = 0.001
+        s.samples = 0
         let model = BiasedMF(settings: s).fit(TrainingData(ratings: m))
         var scores = [Float](repeating: 0, count: 6)
         var outside = 0
@@ -241,6 +259,7 @@ func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width
         var s = BiasedMF.Settings()
         s.factors = 2
         s.iterations = 3
+        s.samples = 2
         s.members = 3
         let model = BiasedMF(settings: s).fit(TrainingData(ratings: m))
         var one = s
@@ -260,8 +279,38 @@ func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width
         #expect(part == all)
     }
 
+    /// Gibbs draws must scatter around the ridge solution with covariance σ²A⁻¹: checked on one
+    /// row's system against A⁻¹ worked by hand (2×2 here: one factor plus the bias).
+    @Test func posteriorDrawsHaveTheRidgeSystemsCovariance() {
+        // Two items with rows [bias, factor] = [0, 1] and [0, −2]; ratings 1 and 3 around μ = 0.
+        let ridge = BiasedMF.Ridge(factors: 1, regularisation: 0.5, biasRegularisation: 0.25, countScaled: false)
+        var scratch = BiasedMF.Ridge.Scratch(width: 2)
+        let mean = ridge.solve(columns: [0, 1], values: [1, 3], against: [0, 1, 0, -2], mean: 0, &scratch)
+        // Z = [[1, 1], [1, −2]], A = ZᵀZ + diag(2·0.25, 0.5) = [[2.5, −1], [−1, 5.5]], det 12.75.
+        let inverse: [[Double]] = [[5.5 / 12.75, 1 / 12.75], [1 / 12.75, 2.5 / 12.75]]
+        // b = Zᵀt = [4, −5] → x̂ = A⁻¹b.
+        #expect(abs(Double(mean[0]) - (5.5 * 4 - 5) / 12.75) < 1e-5 && abs(Double(mean[1]) - (4 - 2.5 * 5) / 12.75) < 1e-5)
+        var g = SeededGenerator(seed: 11)
+        let draws = 40_000, sigma: Float = 0.7
+        var sum = [0.0, 0.0], cross = [[0.0, 0.0], [0.0, 0.0]]
+        for _ in 0..<draws {
+            var x = mean
+            scratch.addPosteriorNoise(to: &x, scale: sigma, &g)
+            let e = [Double(x[0] - mean[0]), Double(x[1] - mean[1])]
+            for a in 0..<2 { sum[a] += e[a]; for b in 0..<2 { cross[a][b] += e[a] * e[b] } }
+        }
+        for a in 0..<2 {
+            #expect(abs(sum[a] / Double(draws)) < 0.01)
+            for b in 0..<2 {
+                let expected = Double(sigma * sigma) * inverse[a][b]
+                #expect(abs(cross[a][b] / Double(draws) - expected) < 0.05 * Double(sigma * sigma) * inverse[0][0], "covariance \(a),\(b)")
+            }
+        }
+    }
+
     @Test func rejectsSettingsOutOfRange() throws {
-        for (name, value) in [("factors", "0"), ("iterations", "0"), ("regularisation", "0"), ("bias-regularisation", "-1"), ("members", "65")] {
+        for (name, value) in [("factors", "0"), ("iterations", "0"), ("regularisation", "0"), ("bias-regularisation", "-1"), ("members", "65"),
+                              ("samples", "-1"), ("noise-scale", "0"), ("seed", "-1")] {
             let parameters = try Parameters(specs: BiasedMF.parameters, overrides: [name: value], strategy: "biased-mf")
             #expect(throws: ParameterError.self) { try BiasedMF(parameters: parameters) }
         }
