@@ -15,16 +15,16 @@ public struct BPR: Strategy {
     public static let name = "bpr"
     public static let summary = "Bayesian personalised ranking (Rendle 2009): factors and item biases by SGD over sampled (user, positive, negative) triples"
     public static let parameters = [
-        ParameterSpec("factors", .int(64), "latent dimensions (1–1024)"),
-        ParameterSpec("epochs", .int(60), "passes; each draws as many triples as there are training interactions (1–10000)"),
-        ParameterSpec("learning-rate", .double(0.03), "SGD step size (> 0, ≤ 1)"),
-        ParameterSpec("regularisation", .double(0.01), "L2 weight on the factors and biases a step touches (≥ 0)"),
+        ParameterSpec("factors", .int(64), "latent dimensions", range: 1...1024),
+        ParameterSpec("epochs", .int(60), "passes; each draws as many triples as there are training interactions", range: 1...10_000),
+        ParameterSpec("learning-rate", .double(0.03), "SGD step size", range: 1e-9...1),
+        ParameterSpec("regularisation", .double(0.01), "L2 weight on the factors and biases a step touches", range: 0...1e9),
         ParameterSpec("negatives", .string("uniform"), "how the other item of a triple is drawn: uniform over items, or in proportion to their interactions",
                       choices: ["uniform", "popularity"]),
         ParameterSpec("play-weight", .string("log"), "with play counts, a positive's weight: 1 + ln(count), or 1", choices: ["log", "none"]),
-        ParameterSpec("fold-in-epochs", .int(30), "serving a new or changed profile: SGD passes over its items with the item factors fixed (1–10000)"),
-        ParameterSpec("seed", .int(0), "initial factors and triple sampling"),
-        ParameterSpec("threads", .int(0), "training shards, each on its own thread; 0 = one per core; only 1 is bit-for-bit reproducible"),
+        ParameterSpec("fold-in-epochs", .int(30), "serving a new or changed profile: SGD passes over its items with the item factors fixed", range: 1...10_000),
+        ParameterSpec("seed", .int(0), "initial factors and triple sampling", range: 0...4_294_967_295),
+        ParameterSpec("threads", .int(0), "training shards, each on its own thread; 0 = one per core; only 1 is bit-for-bit reproducible", range: 0...1024),
     ]
 
     public struct Settings: Sendable, Equatable {
@@ -231,6 +231,8 @@ public struct BPR: Strategy {
         /// Trained on play counts with log weights (fold-in weighs the profile's counts alike).
         let playWeights: Bool
         let meanPlayWeight: Float
+
+        public static let formatVersion: UInt32 = 1
 
         var factors: Int { settings.factors }
         var itemCount: Int { itemBias.count }

@@ -22,16 +22,16 @@ public struct BiasedMF: Strategy {
     public static let name = "biased-mf"
     public static let summary = "Matrix factorisation with user and item biases by ALS, averaged over Gibbs samples; rating predictions"
     public static let parameters = [
-        ParameterSpec("factors", .int(16), "latent dimensions (1–1024)"),
-        ParameterSpec("iterations", .int(20), "ALS sweeps (users then items) before sampling (1–1000)"),
-        ParameterSpec("regularisation", .double(8), "L2 weight λ on the factors (> 0)"),
+        ParameterSpec("factors", .int(16), "latent dimensions", range: 1...1024),
+        ParameterSpec("iterations", .int(20), "ALS sweeps (users then items) before sampling", range: 1...1000),
+        ParameterSpec("regularisation", .double(8), "L2 weight λ on the factors", range: 1e-9...1e9),
         ParameterSpec("regularisation-scaling", .string("constant"), "λ as given, or times the row's rating count (ALS-WR)",
                       choices: ["constant", "count"]),
-        ParameterSpec("bias-regularisation", .double(0.02), "L2 weight on the biases, times the row's rating count (> 0)"),
-        ParameterSpec("samples", .int(100), "Gibbs sweeps after the ALS fit, each a member whose predictions are averaged; 0 = the ALS fit alone (0–1000)"),
-        ParameterSpec("noise-scale", .double(1.2), "sampling: the posterior's noise σ as a multiple of the ALS fit's training RMSE (> 0)"),
-        ParameterSpec("members", .int(1), "independent fits (seeds seed, seed+1, …) whose predictions are averaged (1–64)"),
-        ParameterSpec("seed", .int(0), "initial item factors and sampling"),
+        ParameterSpec("bias-regularisation", .double(0.02), "L2 weight on the biases, times the row's rating count", range: 1e-9...1e9),
+        ParameterSpec("samples", .int(100), "Gibbs sweeps after the ALS fit, each a member whose predictions are averaged; 0 = the ALS fit alone", range: 0...1000),
+        ParameterSpec("noise-scale", .double(1.2), "sampling: the posterior's noise σ as a multiple of the ALS fit's training RMSE", range: 1e-9...100),
+        ParameterSpec("members", .int(1), "independent fits (seeds seed, seed+1, …) whose predictions are averaged", range: 1...64),
+        ParameterSpec("seed", .int(0), "initial item factors and sampling", range: 0...4_294_967_295),
     ]
 
     public struct Settings: Sendable, Equatable {
@@ -61,7 +61,7 @@ public struct BiasedMF: Strategy {
         s.samples = p.int("samples")
         let noiseScale = p.double("noise-scale")
         guard (0...1000).contains(s.samples) else { throw ParameterError("biased-mf: samples must be in 0…1000, got \(s.samples)") }
-        guard noiseScale > 0 else { throw ParameterError("biased-mf: noise-scale must be > 0, got \(noiseScale)") }
+        guard noiseScale > 0, noiseScale <= 100 else { throw ParameterError("biased-mf: noise-scale must be in (0, 100], got \(noiseScale)") }
         s.noiseScale = Float(noiseScale)
         let regularisation = p.double("regularisation"), biasRegularisation = p.double("bias-regularisation"), seed = p.int("seed")
         guard (1...1024).contains(s.factors) else { throw ParameterError("biased-mf: factors must be in 1…1024, got \(s.factors)") }
@@ -261,6 +261,8 @@ public struct BiasedMF: Strategy {
         /// The rating scale seen in training; predictions are clipped to it.
         let lowest: Float
         let highest: Float
+
+        public static let formatVersion: UInt32 = 1
 
         var width: Int { settings.factors + 1 }
         var itemCount: Int { members[0].items.count / width }
