@@ -187,16 +187,11 @@ public struct IALS: Strategy {
         }
 
         public init(decoding reader: inout ModelReader) throws {
-            let factors = Int(try reader.read(Int64.self))
+            let factors = try IALS.storedSetting("factors", try reader.read(Int64.self))
             let regularization: Float = try reader.read()
             let confidence = try Confidence(decoding: &reader)
             let interacted = try reader.read([UInt8].self).map { $0 != 0 }
             let itemFactors: [Float] = try reader.read()
-            // The stored dimension is held to the setting's own range before it sizes anything
-            // (the Gram matrix is factors²): a corrupt blob could claim 2⁶² with no items at all.
-            guard let range = IALS.parameters.first(where: { $0.name == "factors" })?.range, range.contains(Double(factors)) else {
-                throw ModelDecodingError(description: "ials model: \(factors) factors, outside the setting's range")
-            }
             guard itemFactors.count == interacted.count * factors else {
                 throw ModelDecodingError(description: "ials model: \(itemFactors.count) factor values for \(interacted.count) items × \(factors)")
             }

@@ -86,7 +86,7 @@ import TimbreStrategies
         let ials = try registeredStrategies.named("ials")
         let found = try Self.found("ials", "GQIAAAAAAABDbG9zZWRSYQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAAAAAAAAAAAAAAAAAAAAA=")
         let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: ials, found) }
-        #expect(error?.description.contains("outside the setting's range") == true)
+        #expect(error?.description.contains("outside the setting's range 1…1000") == true, "\(String(describing: error))")
 
         var writer = ModelWriter()
         writer.write(Int64(1_001)) // factors, one over the setting's 1…1000
@@ -95,5 +95,24 @@ import TimbreStrategies
         writer.write([UInt8]()) // no items
         writer.write([Float]())
         #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: ials, try Self.stored("ials", writer.bytes)) }
+    }
+
+    /// A biased-mf blob's members × samples (both stored settings) overflowed Int; stored settings
+    /// are now held to their declared ranges (members 1…64, samples 0…1000, factors 1…1024), as
+    /// are bpr's.
+    @Test func factorModelSettingsAreHeldToTheirRanges() throws {
+        let biasedMF = try registeredStrategies.named("biased-mf")
+        let found = try Self.found("biased-mf", """
+            +/9AQ2xvc2VkMmQyAyhlAyhlZDIDKAAAAAAAAAYAAAAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwBAAAAAAAAAAAbAAAAAAAAABwcHBwcHBwc\
+            HBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwBAAAAAAAAAAAbAAAAAAAAAAAACwAAAGV4cGxpY2l0AACAPwYAAAAAAAAAAAAAAAAAAAAA/P///wYT\
+            AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+            """)
+        #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: biasedMF, found) }
+
+        let bpr = try registeredStrategies.named("bpr")
+        var writer = ModelWriter()
+        writer.write(Int64(1) << 61) // factors
+        let error = #expect(throws: ModelDecodingError.self) { try registeredStrategies.decodeModel(of: bpr, try Self.stored("bpr", writer.bytes)) }
+        #expect(error?.description.contains("factors \(Int64(1) << 61) outside the setting's range 1…1024") == true, "\(String(describing: error))")
     }
 }

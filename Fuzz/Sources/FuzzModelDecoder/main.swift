@@ -38,7 +38,9 @@ func writeSeeds(to folder: String) throws {
         .map { RatingTriple(user: Int32($0.0), item: Int32($0.1), value: Float($0.2)) }
     let embeddings = EmbeddingTable(dimension: 2, vectors: [1, 0, 0.8, 0.6, 0, 1, -0.6, 0.8, 0.5, 0.5], present: [true, true, true, true, false])
     let data = TrainingData(ratings: try RatingMatrix(users: users, items: items, ratings: triples), itemEmbeddings: embeddings)
-    let overrides = ["hybrid": ["first": "item-knn(mode=implicit,k=2)", "second": "bias"]]
+    // Small models: a seed is a starting point for mutations, and libFuzzer cuts inputs at -max_len.
+    let overrides = ["hybrid": ["first": "item-knn(mode=implicit,k=2)", "second": "bias"], "ials": ["factors": "2"],
+                     "bpr": ["factors": "2", "epochs": "2"], "biased-mf": ["factors": "2", "samples": "2"]]
     var blobs: [(String, [UInt8])] = []
     for (k, type) in registeredStrategies.strategies.enumerated() {
         let (strategy, _) = try registeredStrategies.make(type.name, overrides: overrides[type.name] ?? [:])
