@@ -5,19 +5,9 @@ public struct UnknownUserError: Error, CustomStringConvertible {
     public let user: String
     public let target: String
     public var description: String { "no user '\(user)' in the catalog (\(target))" }
-}
-
-public struct Recommendation: Sendable, Codable, Equatable {
-    public var rank: Int
-    public var item: String
-    public var title: String?
-    public var score: Float
-
-    public init(rank: Int, item: String, title: String?, score: Float) {
-        self.rank = rank
-        self.item = item
-        self.title = title
-        self.score = score
+    public init(user: String, target: String) {
+        self.user = user
+        self.target = target
     }
 }
 
@@ -59,6 +49,10 @@ public struct UnknownItemsError: Error, CustomStringConvertible {
     public let items: [String]
     public let target: String
     public var description: String { "no item \(items.map { "'\($0)'" }.joined(separator: ", ")) in the catalog (\(target))" }
+    public init(items: [String], target: String) {
+        self.items = items
+        self.target = target
+    }
 }
 
 extension PostgresConnection {

@@ -79,12 +79,18 @@ public protocol TrainedModel: Sendable {
     /// The evaluator records which fallback it used instead.
     func predict(_ user: UserProfile, item: Int32) -> Float?
 
+    /// Why `item` scored as it did for `user`: at most `limit` of the user's rated items that
+    /// contributed most, with their share of the score, largest first; nil when the strategy
+    /// cannot say (the default). See Explanation.swift.
+    func explain(_ user: UserProfile, item: Int32, limit: Int) -> [Contribution]?
+
     func encode(to writer: inout ModelWriter)
     init(decoding reader: inout ModelReader) throws
 }
 
 extension TrainedModel {
     public func predict(_ user: UserProfile, item: Int32) -> Float? { nil }
+    public func explain(_ user: UserProfile, item: Int32, limit: Int) -> [Contribution]? { nil }
 }
 
 /// A recommendation strategy, in the spirit of Surprise's AlgoBase: a name, its parameters,
