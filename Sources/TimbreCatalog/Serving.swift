@@ -11,6 +11,37 @@ public struct UnknownUserError: Error, CustomStringConvertible {
     }
 }
 
+/// One entry of a served list.
+public struct Recommendation: Sendable, Codable, Equatable {
+    public var rank: Int
+    public var item: String
+    public var title: String?
+    public var score: Float
+    /// With `explain`: the user's rated items that contributed most, largest share first.
+    public var explanation: [ExplanationEntry]?
+
+    public init(rank: Int, item: String, title: String?, score: Float, explanation: [ExplanationEntry]? = nil) {
+        self.rank = rank
+        self.item = item
+        self.title = title
+        self.score = score
+        self.explanation = explanation
+    }
+}
+
+/// "Because you rated X": one contributing item and its share of the score.
+public struct ExplanationEntry: Sendable, Codable, Equatable {
+    public var item: String
+    public var title: String?
+    public var share: Float
+
+    public init(item: String, title: String?, share: Float) {
+        self.item = item
+        self.title = title
+        self.share = share
+    }
+}
+
 extension PostgresConnection {
     /// The user's ratings as (item external id, value), or an error naming the user if the
     /// catalog has no such user.

@@ -10,6 +10,14 @@ public struct CatalogItemDetails: Sendable {
     public let metadataJSON: String
     /// The track's length from its audio features; nil for items without audio.
     public let durationSeconds: Float?
+
+    public init(catalogID: Int64, externalID: String, title: String?, metadataJSON: String = "{}", durationSeconds: Float? = nil) {
+        self.catalogID = catalogID
+        self.externalID = externalID
+        self.title = title
+        self.metadataJSON = metadataJSON
+        self.durationSeconds = durationSeconds
+    }
 }
 
 /// Items no list may contain: for everyone, and per user (external ids).

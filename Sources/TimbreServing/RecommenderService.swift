@@ -3,31 +3,6 @@ import TimbreCatalog
 import TimbreCore
 import TimbreStrategies
 
-/// One entry of a served list.
-public struct Recommendation: Sendable, Codable, Equatable {
-    public var rank: Int
-    public var item: String
-    public var title: String?
-    public var score: Float
-    /// With `explain`: the user's rated items that contributed most, largest share first.
-    public var explanation: [ExplanationEntry]?
-
-    public init(rank: Int, item: String, title: String?, score: Float, explanation: [ExplanationEntry]? = nil) {
-        self.rank = rank
-        self.item = item
-        self.title = title
-        self.score = score
-        self.explanation = explanation
-    }
-}
-
-/// "Because you rated X": one contributing item and its share of the score.
-public struct ExplanationEntry: Sendable, Codable, Equatable {
-    public var item: String
-    public var title: String?
-    public var share: Float
-}
-
 /// What to serve: a known user's list, or an anonymous profile of liked items (external ids or
 /// exact titles), under rules.
 public struct RecommendationRequest: Sendable {
@@ -164,7 +139,7 @@ public final class RecommenderService: @unchecked Sendable {
     func history(_ request: RecommendationRequest) throws -> (pairs: [(item: Int32, value: Float)], liked: [String]?) {
         if let user = request.user {
             if let snapshot = state.snapshot {
-                guard let u = snapshot.ratings.users.index(of: user) else { throw UnknownUserError(user: user, target: "the served catalog") }
+                guard let u = snapshot.ratings.users.index(of: user) else { throw UnknownUserError(user: user, target: "as this service loaded it") }
                 return (zip(snapshot.ratings.byUser.columns(u), snapshot.ratings.byUser.values(u)).map { ($0, $1) }, nil)
             }
             let ratings = try locked { try db.ratings(ofUser: user) }
@@ -174,7 +149,7 @@ public final class RecommenderService: @unchecked Sendable {
         for text in request.liked {
             if let k = try directory.resolve(text) { found.append(k) } else { missing.append(text) }
         }
-        guard missing.isEmpty else { throw UnknownItemsError(items: missing, target: "the served catalog (ids and exact titles)") }
+        guard missing.isEmpty else { throw UnknownItemsError(items: missing, target: "by id or exact title; see `timbre items search`") }
         let unique = Array(Set(found)).sorted()
         return (unique.map { ($0, state.highestRating) }, unique.map { directory.ids[$0] })
     }
@@ -190,7 +165,7 @@ public final class RecommenderService: @unchecked Sendable {
         guard (request.user == nil) != request.liked.isEmpty else { throw ServingRequestError("give either a user or one or more liked items") }
         guard let choice = request.strategy ?? defaultStrategy else { throw ServingRequestError("no strategy given (and the service has no default)") }
         let unknownExcluded = request.rules.excludedItems.filter { directory.ids.index(of: $0) == nil }
-        guard unknownExcluded.isEmpty else { throw UnknownItemsError(items: unknownExcluded, target: "the served catalog (excluded items)") }
+        guard unknownExcluded.isEmpty else { throw UnknownItemsError(items: unknownExcluded, target: "items to exclude") }
         let loaded = try model(choice)
         let (history, liked) = try self.history(request)
         let pairs = history.compactMap { h -> (Int32, Float)? in
