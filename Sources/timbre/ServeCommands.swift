@@ -35,12 +35,13 @@ struct ServeCommand: ParsableCommand {
     var jobs: Int = availableCores
 
     func validate() throws {
-        guard stdio else { throw ValidationError("give --stdio (requests on standard input, answers on standard output)") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard strategy != nil || parameters.isEmpty else { throw ValidationError("-p needs --strategy") }
     }
 
     func run() throws {
+        // Checked here, not in validate(): ArgumentParser validates this command's options before `serve bench` too.
+        guard stdio else { throw ValidationError("give --stdio (requests on standard input, answers on standard output)") }
         let db = try catalog.connect()
         let choice = try strategy.map { try StrategyChoice($0, parameters: parameters, embeddings: embeddings.choice) }
         let service = try RecommenderService(db: db, ratings: true, defaultStrategy: choice, log: note)
