@@ -107,7 +107,7 @@ public final class RecommenderService: @unchecked Sendable {
         defer { lock.unlock() }
         if !retrain, let loaded = models[choice.key] { return loaded }
         let s = try choice.resolve(registry)
-        let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(choice.embeddings) : nil
+        let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(choice.embeddings, for: EmbeddingUse(strategy: s.type.name, parameters: s.parameters)) : nil
         let resolved = StrategySpec(name: s.type.name, parameters: s.parameters).description + "\u{1}" + (embeddingModel.map(String.init) ?? "")
         if !retrain, let loaded = byResolvedSpec[resolved] {
             models[choice.key] = loaded

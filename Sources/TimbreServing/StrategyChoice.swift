@@ -38,12 +38,5 @@ public struct StrategyChoice: Sendable, Equatable {
     }
 
     /// Identifies the choice for caching models: equal keys, same model.
-    var key: String {
-        let embeddings = switch self.embeddings {
-        case .latest: "latest"
-        case .none: "none"
-        case let .model(id): String(id)
-        }
-        return spec.description + "\u{1}" + embeddings
-    }
+    var key: String { spec.description + "\u{1}" + embeddings.description }
 }

@@ -30,6 +30,7 @@ struct Timbre: ParsableCommand {
             RunsCommand.self,
             AudioCommand.self,
             ContentCommand.self,
+            EmbeddingsCommand.self,
         ]
     )
 }
