@@ -98,7 +98,7 @@ struct RecommendCommand: ParsableCommand {
     func validate() throws {
         guard n > 0 else { throw ValidationError("-n must be at least 1") }
         guard [user != nil, !liked.isEmpty, usersFile != nil].filter({ $0 }).count == 1 else {
-            throw ValidationError("give one of --user, --like (one or more) or --users FILE")
+            throw ValidationError("give either --user or one or more --like items (or --users FILE for many users)")
         }
     }
 
