@@ -160,3 +160,37 @@ func printItems(_ items: [ItemSummary], format: OutputFormat) throws {
         }))
     }
 }
+
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "Stored models: strategies' trained models and content models.",
+        subcommands: [List.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every stored model, newest first: id, strategy, parameters, what it was trained on, size.")
+        @OptionGroup var catalog: CatalogOptions
+        @Option(help: ArgumentHelp("Only models of this strategy.", valueName: "name"))
+        var strategy: String?
+        @Option(help: "Output format: table, json or csv.")
+        var format: OutputFormat = .table
+
+        func run() throws {
+            let models = try catalog.connect().storedModels(strategy: strategy)
+            switch format {
+            case .json: try printJSON(models)
+            case .csv:
+                print("id,strategy,parameters,trained_on,bytes,created_at,embedding_set")
+                for m in models {
+                    print([String(m.id), csvField(m.strategy), csvField(m.parameters), csvField(m.trainedOn), String(m.bytes), m.createdAt,
+                           csvField(m.embeddingSet ?? "")].joined(separator: ","))
+                }
+            case .table:
+                print(renderTable(["id", "strategy", "parameters", "trained on", "bytes", "created", "embeddings"], models.map { m in
+                    [String(m.id), m.strategy, m.parameters, m.trainedOn, String(m.bytes), m.createdAt, m.embeddingSet ?? ""]
+                }, rightAligned: [0, 4]))
+            }
+        }
+    }
+}

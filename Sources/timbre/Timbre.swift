@@ -26,6 +26,7 @@ struct Timbre: ParsableCommand {
             ServeCommand.self,
             ListsCommand.self,
             ItemsCommand.self,
+            ModelsCommand.self,
             Evaluate.self,
             RunsCommand.self,
             AudioCommand.self,

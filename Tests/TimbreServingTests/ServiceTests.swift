@@ -247,5 +247,11 @@ struct ServeCommandTests {
         #expect(show.out == "rank,item,title,score\n1,2,Dungeon,2.0\n2,4,Boss,2.0\n")
         let prune = try TestData.runTimbre(["lists", "prune", "--keep", "0"] + db)
         #expect(prune.status != 0 && prune.err.contains("--keep must be at least 1"))
+        // The models the commands above trained, newest first, for the hints that point here.
+        let models = try catalog.db.storedModels()
+        #expect(models.map(\.strategy) == ["item-knn", "popularity"] && models.allSatisfy { $0.bytes > 0 && $0.embeddingSet == nil })
+        #expect(try catalog.db.storedModels(strategy: "popularity").map(\.id) == [models[1].id])
+        let listed = try TestData.runTimbre(["models", "list", "--format", "csv"] + db)
+        #expect(listed.status == 0 && listed.out.split(separator: "\n").count == 3 && listed.out.contains(",popularity,"))
     }
 }
