@@ -7,6 +7,22 @@ public struct RuleError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
+/// `KEY=VALUE` split at the first `=` (the value may hold more); nil without one or without a key.
+func splitAssignment(_ text: String) -> (key: String, value: String)? {
+    guard let eq = text.firstIndex(of: "="), eq != text.startIndex else { return nil }
+    return (String(text[..<eq]), String(text[text.index(after: eq)...]))
+}
+
+/// The values a metadata field holds as rules compare them: a scalar's text, an array's scalar
+/// elements; none for a missing field, null or an object.
+func fieldValues(_ metadata: [String: JSONValue], _ key: String) -> [String] {
+    switch metadata[key] {
+    case let .array(elements)?: elements.compactMap(\.scalarText)
+    case let field?: field.scalarText.map { [$0] } ?? []
+    case nil: []
+    }
+}
+
 /// `--where KEY=VALUE`: the item's metadata field KEY equals VALUE, or, when the field is an
 /// array (e.g. MovieLens genres), one of its elements does. Numbers and booleans compare by
 /// their JSON text (`year=1995`, `live=true`). Items without the field fail the condition. This is
@@ -22,19 +38,13 @@ public struct MetadataCondition: Sendable, Hashable, Codable {
     }
 
     public init(parsing text: String) throws {
-        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+        guard let (key, value) = splitAssignment(text) else {
             throw RuleError("--where takes KEY=VALUE (a metadata field and the value it must have), not '\(text)'")
         }
-        self.init(key: String(text[..<eq]), value: String(text[text.index(after: eq)...]))
+        self.init(key: key, value: value)
     }
 
-    public func matches(_ metadata: [String: JSONValue]) -> Bool {
-        switch metadata[key] {
-        case let .array(elements)?: elements.contains { $0.scalarText == value }
-        case let field?: field.scalarText == value
-        case nil: false
-        }
-    }
+    public func matches(_ metadata: [String: JSONValue]) -> Bool { fieldValues(metadata, key).contains(value) }
 }
 
 /// `--max-per KEY=N`: at most N items per value of the metadata field KEY (e.g. `album=2`); an
@@ -49,19 +59,13 @@ public struct DiversityCap: Sendable, Hashable, Codable {
     }
 
     public init(parsing text: String) throws {
-        guard let eq = text.firstIndex(of: "="), eq != text.startIndex, let limit = Int(text[text.index(after: eq)...]), limit >= 1 else {
+        guard let (key, value) = splitAssignment(text), let limit = Int(value), limit >= 1 else {
             throw RuleError("--max-per takes KEY=N with N ≥ 1 (at most N items per value of metadata field KEY), not '\(text)'")
         }
-        self.init(key: String(text[..<eq]), limit: limit)
+        self.init(key: key, limit: limit)
     }
 
-    func groups(_ metadata: [String: JSONValue]) -> [String] {
-        switch metadata[key] {
-        case let .array(elements)?: elements.compactMap(\.scalarText)
-        case let field?: field.scalarText.map { [$0] } ?? []
-        case nil: []
-        }
-    }
+    func groups(_ metadata: [String: JSONValue]) -> [String] { fieldValues(metadata, key) }
 }
 
 /// What a list must respect besides "not already rated": applied after scoring, before the cut

@@ -17,11 +17,10 @@ public struct StrategyChoice: Sendable, Equatable {
     public init(_ text: String, parameters: [String] = [], embeddings: EmbeddingChoice = .latest) throws {
         var spec = try StrategySpec.parse(text)
         for p in parameters {
-            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+            guard let (name, value) = splitAssignment(p) else {
                 throw StrategyChoiceError("parameter '\(p)' should look like name=value")
             }
-            let name = String(p[..<eq])
-            guard spec.overrides.updateValue(String(p[p.index(after: eq)...]), forKey: name) == nil else {
+            guard spec.overrides.updateValue(value, forKey: name) == nil else {
                 throw StrategyChoiceError("parameter '\(name)' is given twice")
             }
         }
