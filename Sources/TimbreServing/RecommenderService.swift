@@ -83,9 +83,12 @@ public final class RecommenderService: @unchecked Sendable {
     public let defaultStrategy: StrategyChoice?
     let registry: StrategyRegistry
     let log: @Sendable (String) -> Void
-    /// Guards `db` (one connection, used for training and live reads) and the model caches.
-    private let lock = NSLock()
+    /// Guards `db` (one connection: model lookups, training and live reads). Training can take
+    /// seconds; requests for models already loaded never wait for it, as they only take `cacheLock`.
+    private let dbLock = NSLock()
     private let db: PostgresConnection
+    /// Guards the two caches (held for lookups and inserts only).
+    private let cacheLock = NSLock()
     private var models: [String: LoadedModel] = [:]
     private var byResolvedSpec: [String: LoadedModel] = [:]
 
@@ -103,14 +106,16 @@ public final class RecommenderService: @unchecked Sendable {
     /// The model serving `choice` (loaded or trained once, then reused); `retrain` trains a new
     /// one even if one is stored.
     public func model(_ choice: StrategyChoice, retrain: Bool = false) throws -> LoadedModel {
-        lock.lock()
-        defer { lock.unlock() }
-        if !retrain, let loaded = models[choice.key] { return loaded }
+        if !retrain, let loaded = cacheLock.withLock({ models[choice.key] }) { return loaded }
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        // Another request may have loaded it while this one waited for the connection.
+        if !retrain, let loaded = cacheLock.withLock({ models[choice.key] }) { return loaded }
         let s = try choice.resolve(registry)
         let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(choice.embeddings, for: EmbeddingUse(strategy: s.type.name, parameters: s.parameters)) : nil
         let resolved = StrategySpec(name: s.type.name, parameters: s.parameters).description + "\u{1}" + (embeddingModel.map(String.init) ?? "")
-        if !retrain, let loaded = byResolvedSpec[resolved] {
-            models[choice.key] = loaded
+        if !retrain, let loaded = cacheLock.withLock({ byResolvedSpec[resolved] }) {
+            cacheLock.withLock { models[choice.key] = loaded }
             return loaded
         }
         var stored = retrain ? nil : try db.latestModel(strategy: s.type, parameters: s.parameters, embeddingModel: embeddingModel, registry: registry)
@@ -128,8 +133,10 @@ public final class RecommenderService: @unchecked Sendable {
         }
         let loaded = LoadedModel(stored!, spec: StrategySpec(name: s.type.name, parameters: s.parameters).description,
                                  directory: directory, exclusions: state.exclusions)
-        models[choice.key] = loaded
-        byResolvedSpec[resolved] = loaded
+        cacheLock.withLock {
+            models[choice.key] = loaded
+            byResolvedSpec[resolved] = loaded
+        }
         return loaded
     }
 
@@ -155,8 +162,8 @@ public final class RecommenderService: @unchecked Sendable {
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
+        dbLock.lock()
+        defer { dbLock.unlock() }
         return try body()
     }
 
