@@ -28,6 +28,7 @@ struct Timbre: ParsableCommand {
             ItemsCommand.self,
             ModelsCommand.self,
             Evaluate.self,
+            Tune.self,
             RunsCommand.self,
             AudioCommand.self,
             ContentCommand.self,
