@@ -61,6 +61,8 @@ let package = Package(
         .target(name: "TimbreContent", dependencies: ["TimbreCore", "TimbreAudio", "TimbreNeural"]),
         .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
                           path: "Benchmarks/CFBench"),
+        .executableTarget(name: "CatalogBench", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation"],
+                          path: "Benchmarks/CatalogBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [

@@ -79,7 +79,14 @@ public struct Evaluation: Sendable {
 
     /// Every fold's training data carries `data`'s item embeddings: splits keep the item
     /// vocabulary, so the table's rows stay aligned with every fold's items.
+    /// With plays, rating metrics are not computed: predicting a play count is not what RMSE/MAE
+    /// on a rating scale measure (the report says so).
     public func run(_ data: TrainingData, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        if data.feedback == .plays, options.ratingMetrics {
+            var plays = self
+            plays.options.ratingMetrics = false
+            return try plays.run(data, strategies: strategies, dataset: dataset)
+        }
         let matrix = data.ratings
         if let table = data.itemEmbeddings, table.present.count != matrix.itemCount {
             throw EvaluationError("the item embeddings have \(table.present.count) rows, the ratings \(matrix.itemCount) items")
@@ -106,7 +113,7 @@ public struct Evaluation: Sendable {
             candidates: Self.candidates, strategies: zip(strategies, reports).map { s, r in
                 StrategyResult(label: s.label, name: s.name, parameters: s.parameters, metrics: r.metrics,
                                timings: r.timings, predictions: r.predictions, fallbacks: r.fallbacks)
-            })
+            }, feedback: data.feedback)
     }
 
     private func summarise(_ all: [Collected], folds: Int) -> [(metrics: [MetricEstimate], timings: StrategyTimings, predictions: Int, fallbacks: [String: Int])] {

@@ -11,8 +11,10 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare strategies offline on the same splits (rating and full-ranking top-N metrics).",
         discussion: """
-        Evaluates on the catalog's ratings and stores the run (see `timbre runs`), or, with --ratings FILE, \
+        Evaluates on the catalog's ratings or play totals (--feedback) and stores the run (see `timbre runs`), or, with --ratings FILE, \
         on a file in any layout `timbre import` reads, without a database and without storing.
+
+        On plays, RMSE and MAE are not computed (they measure error on a rating scale); the report says which feedback was used.
 
         Candidates for top-N are all items the user has not rated in training (full ranking, no sampled \
         negatives). Every strategy sees the same splits; the first is the reference for the paired tests.
@@ -21,6 +23,7 @@ struct Evaluate: ParsableCommand {
 
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var embeddings: EmbeddingOptions
+    @OptionGroup var feedback: FeedbackOptions
 
     @Flag(help: "Do not store the run in the catalog.")
     var noSave = false
@@ -64,6 +67,9 @@ struct Evaluate: ParsableCommand {
         if ratings != nil, embeddings.given {
             throw ValidationError("--embedding-model reads the catalog's item embeddings; a --ratings file has none")
         }
+        if ratings != nil, feedback.kind == .plays {
+            throw ValidationError("--feedback plays reads the catalog's play totals; a --ratings file holds ratings")
+        }
     }
 
     func run() throws {
@@ -80,7 +86,7 @@ struct Evaluate: ParsableCommand {
             data = TrainingData(ratings: try RatingMatrix.read(ratingsFile: ratings))
             dataset = URL(fileURLWithPath: ratings).lastPathComponent
         } else {
-            let loaded = try db!.loadTrainingData(embeddings: needsEmbeddings ? embeddings.choice : .none)
+            let loaded = try db!.loadTrainingData(embeddings: needsEmbeddings ? embeddings.choice : .none, feedback: feedback.kind)
             data = loaded.data
             embeddingModel = loaded.embeddingModel
             dataset = "catalog"

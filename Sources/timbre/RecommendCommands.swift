@@ -4,18 +4,20 @@ import TimbreCatalog
 import TimbreCore
 import TimbreStrategies
 
-/// The newest stored model for the strategy and parameters (and, if it uses item embeddings,
-/// the embedding model chosen), training one when there is none.
-func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, _ embeddings: EmbeddingOptions, retrain: Bool) throws -> StoredModel {
+/// The newest stored model for the strategy, parameters and feedback (and, if it uses item
+/// embeddings, the embedding model chosen), training one when there is none.
+func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, _ embeddings: EmbeddingOptions, _ feedback: FeedbackOptions,
+                  retrain: Bool) throws -> StoredModel {
     let s = try strategy.resolve()
+    let kind = try db.feedbackKind(feedback.kind)
     let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(embeddings.choice) : nil
-    if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters, embeddingModel: embeddingModel,
+    if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters, feedback: kind, embeddingModel: embeddingModel,
                                                   registry: registeredStrategies) { return stored }
     if !retrain {
         let with = s.instance.usesItemEmbeddings ? embeddingModel.map { " and the item embeddings of model #\($0)" } ?? " and no item embeddings" : ""
-        note("no stored \(s.type.name) model with these parameters\(with); training one")
+        note("no stored \(s.type.name) model on \(kind) with these parameters\(with); training one")
     }
-    return try trainAndSave(db, s, embeddings: embeddingModel.map(EmbeddingChoice.model) ?? EmbeddingChoice.none)
+    return try trainAndSave(db, s, embeddings: embeddingModel.map(EmbeddingChoice.model) ?? EmbeddingChoice.none, feedback: kind)
 }
 
 struct RecommendCommand: ParsableCommand {
@@ -24,14 +26,16 @@ struct RecommendCommand: ParsableCommand {
         abstract: "Print the top-N items for a user.",
         discussion: """
             Uses the newest stored model of the strategy with the same parameters (training and storing \
-            one first if there is none, or with --retrain). Items the user has rated are never recommended; \
-            the user's current ratings are read from the catalog, so ratings added after training count \
-            for strategies that use them, and users added after training are served too.
+            one first if there is none, or with --retrain), trained on the same feedback (ratings or plays). \
+            Items the user has rated (or played) are never recommended; the user's current ratings or play \
+            totals are read from the catalog, so feedback added after training counts for strategies that \
+            use it, and users added after training are served too.
             """)
 
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var strategy: StrategyOptions
     @OptionGroup var embeddings: EmbeddingOptions
+    @OptionGroup var feedback: FeedbackOptions
 
     @Option(help: ArgumentHelp("External id of the user.", valueName: "id"))
     var user: String?
@@ -57,8 +61,8 @@ struct RecommendCommand: ParsableCommand {
 
     func run() throws {
         let db = try catalog.connect()
-        let history = try user.map { try db.ratings(ofUser: $0) } ?? db.likedItems(liked)
-        let stored = try servingModel(db, strategy, embeddings, retrain: retrain)
+        let stored = try servingModel(db, strategy, embeddings, feedback, retrain: retrain)
+        let history = try user.map { try db.history(ofUser: $0, feedback: stored.feedback) } ?? db.likedItems(liked, feedback: stored.feedback)
         var scores: [Float] = []
         let top = stored.recommend(stored.profile(user: user, ratings: history), n: n, scores: &scores)
         let ids = top.map { stored.items[$0.item] }
@@ -69,9 +73,11 @@ struct RecommendCommand: ParsableCommand {
         switch format {
         case .json:
             struct Output: Encodable {
-                let user: String?; let liked: [String]?; let strategy: String; let modelID: Int64; let items: [Recommendation]
+                let user: String?; let liked: [String]?; let strategy: String; let modelID: Int64; let feedback: FeedbackKind
+                let items: [Recommendation]
             }
-            try printJSON(Output(user: user, liked: liked.isEmpty ? nil : liked, strategy: stored.strategy, modelID: stored.id, items: list))
+            try printJSON(Output(user: user, liked: liked.isEmpty ? nil : liked, strategy: stored.strategy, modelID: stored.id,
+                                 feedback: stored.feedback, items: list))
         case .csv:
             print("rank,item,title,score")
             for r in list { print("\(r.rank),\(csvField(r.item)),\(csvField(r.title ?? "")),\(r.score)") }
@@ -95,6 +101,7 @@ struct PublishCommand: ParsableCommand {
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var strategy: StrategyOptions
     @OptionGroup var embeddings: EmbeddingOptions
+    @OptionGroup var feedback: FeedbackOptions
 
     @Option(name: .shortAndLong, help: "Number of items per user.")
     var n: Int = 10
@@ -108,8 +115,8 @@ struct PublishCommand: ParsableCommand {
 
     func run() throws {
         let db = try catalog.connect()
-        let stored = try servingModel(db, strategy, embeddings, retrain: retrain)
-        let snapshot = try db.loadConsistentSnapshot()
+        let stored = try servingModel(db, strategy, embeddings, feedback, retrain: retrain)
+        let snapshot = try db.loadConsistentSnapshot(feedback: stored.feedback)
         let ratings = snapshot.ratings
         let start = Date()
         let progress = ProgressReporter("recommending", total: ratings.userCount, unit: "users")
@@ -137,7 +144,8 @@ struct PublishCommand: ParsableCommand {
             try db.copyRows("COPY recommendation_entries (list_id, user_id, rank, item_id, score) FROM STDIN", entries) { $0 }
             return Int64(listID)!
         }
-        note(String(format: "published list #%lld: top-%d for %d users in %.2f s", listID, n, ratings.userCount, Date().timeIntervalSince(start)))
+        note(String(format: "published list #%lld: top-%d for %d users from %@ in %.2f s", listID, n, ratings.userCount,
+                    stored.feedback.rawValue, Date().timeIntervalSince(start)))
         print(listID)
     }
 }
