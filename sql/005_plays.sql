@@ -27,17 +27,25 @@ CREATE TABLE imported_files (
     imported_at timestamptz NOT NULL DEFAULT now()
 );
 
--- One row per imported line. Its pair's total is the sum of these counts; the foreign key on
--- the pair (one check per row instead of one per user and one per item) cascades deletes of a
--- user or item through play_totals.
+-- One row per imported line. Its pair's total is the sum of these counts. No foreign keys: they
+-- were checked row by row and made a play-log import 4× PostgreSQL's own COPY + INSERT floor
+-- (a play log is the largest table of a music catalogue). Only the importer writes here, in the
+-- transaction that adds the pair to play_totals; deleting a pair (directly, or by cascade from
+-- its user or item) deletes its plays through the statement trigger below. Timbre never deletes
+-- imported_files rows: forgetting a file would let a rerun count its plays twice.
 CREATE TABLE plays (
     user_id   bigint  NOT NULL,
     item_id   bigint  NOT NULL,
     count     integer NOT NULL CHECK (count >= 1),
     played_at timestamptz,
-    -- The file it came from; a file's row is kept while its plays are (forgetting it would let a
-    -- rerun count them twice).
-    file_id   integer NOT NULL REFERENCES imported_files (id),
-    FOREIGN KEY (user_id, item_id) REFERENCES play_totals (user_id, item_id) ON DELETE CASCADE
+    file_id   integer NOT NULL
 );
 CREATE INDEX plays_user_item_idx ON plays (user_id, item_id);
+
+CREATE FUNCTION delete_plays_of_pairs() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    DELETE FROM plays p USING gone g WHERE p.user_id = g.user_id AND p.item_id = g.item_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER play_totals_delete_plays AFTER DELETE ON play_totals
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION delete_plays_of_pairs();

@@ -131,7 +131,7 @@ extension PostgresConnection {
         // Claiming the hash first also orders two concurrent imports of one file: the second
         // waits on the unique index until the first commits, then finds the row and adds nothing.
         let claimed = try query("""
-            INSERT INTO imported_files (sha256, kind, path, row_count) VALUES ($1, 'plays', $2, $3)
+            INSERT INTO imported_files (sha256, kind, path, row_count) VALUES ($1, 'plays', $2::text, $3::text::bigint)
             ON CONFLICT (sha256) DO NOTHING RETURNING id::text
             """, binary: [sha256, Array(file.utf8), Array(String(records.count).utf8)])
         guard claimed.rowCount == 1, let fileID = claimed.string(0, 0) else {
@@ -171,6 +171,9 @@ extension PostgresConnection {
     /// Creates the users and items a staging table (`user_ext`, `item_ext`) names that the
     /// catalog lacks, with empty attributes, as ratings import always has.
     func addUsersAndItems(of stage: String, to summary: inout ImportSummary) throws {
+        // A temporary table has no statistics until analysed: the planner would guess its size and
+        // could join a million staged rows by index lookups instead of hashing.
+        try execute("ANALYZE \(stage)")
         summary.usersAdded += try execute("""
             INSERT INTO users (external_id) SELECT DISTINCT user_ext FROM \(stage) ORDER BY 1
             ON CONFLICT (external_id) DO NOTHING
@@ -179,6 +182,7 @@ extension PostgresConnection {
             INSERT INTO items (external_id) SELECT DISTINCT item_ext FROM \(stage) ORDER BY 1
             ON CONFLICT (external_id) DO NOTHING
             """).affectedRows
+        if summary.usersAdded + summary.itemsAdded > 0 { try execute("ANALYZE users, items") }
     }
 
     /// Runs an `INSERT … ON CONFLICT DO UPDATE` and returns (inserted rows, inserted + updated
