@@ -223,7 +223,9 @@ struct FeedbackTests {
                                                 "--folds", "3", "--no-save"])
         #expect(evaluated.status == 0, "\(evaluated.err)")
         #expect(evaluated.out.contains("feedback    plays"))
-        #expect(!evaluated.out.contains("RMSE"))
+        #expect(evaluated.out.contains("no RMSE/MAE"))
+        #expect(!evaluated.out.split(separator: "\n").contains { $0.hasPrefix("RMSE") || $0.hasPrefix("MAE") })
+        #expect(evaluated.out.contains("NDCG"))
         let json = try TestData.runTimbre(["evaluate", "--database", catalog.url, "--strategy", "popularity",
                                            "--folds", "3", "--format", "json"])
         #expect(json.out.contains("\"feedback\" : \"plays\""))
