@@ -82,12 +82,26 @@ public struct Evaluation: Sendable {
     /// With plays, rating metrics are not computed: predicting a play count is not what RMSE/MAE
     /// on a rating scale measure (the report says so).
     public func run(_ data: TrainingData, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        try run(data, folds: split.splits(of: data.ratings), spec: split, splitDescription: split.description, strategies: strategies, dataset: dataset)
+    }
+
+    /// On folds made elsewhere (`SplitFiles.read`), which must be over `data`'s vocabularies; the
+    /// report's split is theirs, not `split`.
+    public func run(_ data: TrainingData, splits: SplitFiles.ImportedSplits, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        try run(data, folds: splits.folds, spec: splits.spec, splitDescription: splits.description, strategies: strategies, dataset: dataset)
+    }
+
+    private func run(_ data: TrainingData, folds: [TrainTestSplit], spec: SplitSpec, splitDescription: String,
+                     strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
         if data.feedback == .plays, options.ratingMetrics {
             var plays = self
             plays.options.ratingMetrics = false
-            return try plays.run(data, strategies: strategies, dataset: dataset)
+            return try plays.run(data, folds: folds, spec: spec, splitDescription: splitDescription, strategies: strategies, dataset: dataset)
         }
         let matrix = data.ratings
+        guard folds.allSatisfy({ $0.train.users == matrix.users && $0.train.items == matrix.items }) else {
+            throw EvaluationError("the folds are not over the dataset's users and items")
+        }
         if let table = data.itemEmbeddings, table.present.count != matrix.itemCount {
             throw EvaluationError("the item embeddings have \(table.present.count) rows, the ratings \(matrix.itemCount) items")
         }
@@ -98,7 +112,6 @@ public struct Evaluation: Sendable {
             throw EvaluationError("two strategies are labelled '\(s.label)'; give one a label (LABEL=NAME:…)")
         }
         guard options.cutoff >= 1 else { throw EvaluationError("the cutoff N must be ≥ 1") }
-        let folds = try split.splits(of: matrix)
         var collected = strategies.map { _ in Collected() }
         for fold in folds {
             let context = FoldContext(fold, itemEmbeddings: data.itemEmbeddings, feedback: data.feedback, relevance: options.relevance)
@@ -109,7 +122,7 @@ public struct Evaluation: Sendable {
         let reports = summarise(collected, folds: folds.count)
         return EvaluationReport(
             dataset: DatasetSummary(name: dataset, users: matrix.userCount, items: matrix.itemCount, ratings: matrix.ratingCount),
-            split: split, splitDescription: split.description, folds: folds.count, options: options,
+            split: spec, splitDescription: splitDescription, folds: folds.count, options: options,
             candidates: Self.candidates, strategies: zip(strategies, reports).map { s, r in
                 StrategyResult(label: s.label, name: s.name, parameters: s.parameters, metrics: r.metrics,
                                timings: r.timings, predictions: r.predictions, fallbacks: r.fallbacks)

@@ -10,7 +10,7 @@ func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, _ embed
                   retrain: Bool) throws -> StoredModel {
     let s = try strategy.resolve()
     let kind = try db.feedbackKind(feedback.kind)
-    let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(embeddings.choice) : nil
+    let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(embeddings.choice, for: EmbeddingUse(strategy: s.type.name, parameters: s.parameters)) : nil
     if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters, feedback: kind, embeddingModel: embeddingModel,
                                                   registry: registeredStrategies) { return stored }
     if !retrain {
