@@ -63,7 +63,7 @@ extension PostgresConnection {
         let type = type(of: instance)
         let (snapshot, data, embeddingModel, embeddingState) = try loadTrainingData(
             embeddings: instance.usesItemEmbeddings ? embeddings : .none,
-            for: EmbeddingUse(strategy: type.name, parameters: parameters), feedback: feedback)
+            for: EmbeddingUse(strategy: type.name, parameters: parameters), feedback: feedback, times: false)
         let model = try instance.fitAny(data)
         let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, feedback: data.feedback,
                                embeddingModel: embeddingModel, embeddingState: embeddingState)

@@ -45,13 +45,13 @@ struct DenseIndex {
 }
 
 extension FeedbackKind {
-    /// The binary COPY query for this feedback: user id, item id, value (real), time (timestamptz).
-    /// Times travel raw and are converted here: the server's `extract(epoch …)` per row cost more
-    /// than the rest of the row.
-    var snapshotQuery: String {
+    /// The binary COPY query for this feedback: user id, item id, value (real) and, with `times`,
+    /// the time (timestamptz). Times travel raw and are converted here: the server's
+    /// `extract(epoch …)` per row cost more than the rest of the row.
+    func snapshotQuery(times: Bool) -> String {
         switch self {
-        case .ratings: "SELECT user_id, item_id, value, rated_at FROM ratings"
-        case .plays: "SELECT user_id, item_id, plays::real, first_played_at FROM play_totals"
+        case .ratings: "SELECT user_id, item_id, value\(times ? ", rated_at" : "") FROM ratings"
+        case .plays: "SELECT user_id, item_id, plays::real\(times ? ", first_played_at" : "") FROM play_totals"
         }
     }
 
@@ -64,7 +64,10 @@ extension FeedbackKind {
 }
 
 extension PostgresConnection {
-    public func loadSnapshot(feedback: FeedbackKind = .ratings) throws -> CatalogSnapshot {
+    /// `times` false leaves every timestamp 0: training and serving never read them (only
+    /// temporal splits and split export do), and the time column was the largest part of the
+    /// load's cost above a bare COPY of the pairs.
+    public func loadSnapshot(feedback: FeedbackKind = .ratings, times: Bool = true) throws -> CatalogSnapshot {
         var users = Vocabulary(), items = Vocabulary()
         var userIDs: [Int64] = [], itemIDs: [Int64] = [], titles: [String?] = []
         try copyOutBinary("SELECT id, external_id FROM users ORDER BY id") { row in
@@ -81,12 +84,13 @@ extension PostgresConnection {
         // The planner's row estimate sizes the array (a count(*) would scan the table once more).
         let estimate = try query("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = $1::regclass", [feedback.table]).int(0, 0) ?? 0
         triples.reserveCapacity(estimate)
-        try copyOutBinary(feedback.snapshotQuery) { row in
+        try copyOutBinary(feedback.snapshotQuery(times: times)) { row in
             let u = row.int64()!, i = row.int64()!
             // Rows inserted between the COPYs would be unknown here; the snapshot is consistent
             // only inside a REPEATABLE READ transaction (see below).
             guard let user = userIndex(u), let item = itemIndex(i) else { return }
-            triples.append(RatingTriple(user: user, item: item, value: row.float32()!, timestamp: row.timestamptzSeconds() ?? 0))
+            let value = row.float32()!
+            triples.append(RatingTriple(user: user, item: item, value: value, timestamp: times ? row.timestamptzSeconds() ?? 0 : 0))
         }
         return CatalogSnapshot(ratings: try RatingMatrix(users: users, items: items, ratings: triples), feedback: feedback,
                                userIDs: userIDs, itemIDs: itemIDs, itemTitles: titles)
@@ -94,8 +98,8 @@ extension PostgresConnection {
 
     /// A consistent snapshot even while imports run: all three COPYs see one database state.
     /// `feedback` nil: what the catalog has (see `feedbackKind`).
-    public func loadConsistentSnapshot(feedback: FeedbackKind? = nil) throws -> CatalogSnapshot {
-        try readConsistently { try loadSnapshot(feedback: try feedbackKind(feedback)) }
+    public func loadConsistentSnapshot(feedback: FeedbackKind? = nil, times: Bool = true) throws -> CatalogSnapshot {
+        try readConsistently { try loadSnapshot(feedback: try feedbackKind(feedback), times: times) }
     }
 
     /// Runs `body`'s reads in one REPEATABLE READ transaction: they all see one database state.

@@ -116,7 +116,7 @@ struct PublishCommand: ParsableCommand {
     func run() throws {
         let db = try catalog.connect()
         let stored = try servingModel(db, strategy, embeddings, feedback, retrain: retrain)
-        let snapshot = try db.loadConsistentSnapshot(feedback: stored.feedback)
+        let snapshot = try db.loadConsistentSnapshot(feedback: stored.feedback, times: false)
         let ratings = snapshot.ratings
         let start = Date()
         let progress = ProgressReporter("recommending", total: ratings.userCount, unit: "users")

@@ -151,6 +151,10 @@ struct FeedbackTests {
         }
         let data = try catalog.db.loadTrainingData(embeddings: .none)
         #expect(data.data.feedback == .plays)
+        // Without times (train, publish): the same pairs and totals, every time 0.
+        let untimed = try catalog.db.loadConsistentSnapshot(times: false).ratings
+        #expect(untimed.byUser.columns == m.byUser.columns && untimed.byUser.values == m.byUser.values)
+        #expect(untimed.byUser.timestamps.allSatisfy { $0 == 0 } && m.byUser.timestamps.contains { $0 != 0 })
     }
 
     @Test func defaultFeedbackIsWhatTheCatalogHasAndBothIsRefused() throws {
