@@ -15,6 +15,7 @@ private struct RunSettings: Codable {
     var embeddingModel: Int64?
     /// Absent in runs stored before plays existed: those were on ratings.
     var feedback: FeedbackKind?
+    var tuning: [TuningRecord]?
 }
 
 private struct ResultMetrics: Codable {
@@ -32,7 +33,7 @@ extension PostgresConnection {
     func saveEvaluationRun(_ report: EvaluationReport) throws -> Int64 {
         let settings = RunSettings(splitDescription: report.splitDescription, folds: report.folds, options: report.options,
                                    candidates: report.candidates, intervals: report.intervals,
-                                   embeddingModel: report.embeddingModel, feedback: report.feedback)
+                                   embeddingModel: report.embeddingModel, feedback: report.feedback, tuning: report.tuning)
         return try saveEvaluationRun(
             datasetJSON: try sortedJSON(report.dataset), splitJSON: try sortedJSON(report.split), settingsJSON: try sortedJSON(settings),
             results: try report.strategies.map {
@@ -59,6 +60,7 @@ extension PostgresConnection {
             },
             codeVersion: run.codeVersion, feedback: settings.feedback ?? .ratings, intervals: settings.intervals)
         report.embeddingModel = settings.embeddingModel
+        report.tuning = settings.tuning
         return report
     }
 }
