@@ -59,7 +59,7 @@ let package = Package(
         // Ingest's storage: TimbreAudio's AudioFeatureStore on the catalog's PostgresConnection.
         .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog", "TimbreContent"]),
         // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
-        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ"], path: ".",
+        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ", "COpenSSL"], path: ".",
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
         // Similarity, centring and scratch code shared by the neighbourhood strategies.
         .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
@@ -70,12 +70,16 @@ let package = Package(
         .target(name: "TimbreNeural", dependencies: ["TimbreCore", "COpenBLAS"]),
         // The content model's data and protocol: labelled folders, split by piece, training, evaluation.
         .target(name: "TimbreContent", dependencies: ["TimbreCore", "TimbreAudio", "TimbreNeural"]),
+        // Serving: the recommender service (get-or-train, rules, explanations), the stream mode and the publisher.
+        .target(name: "TimbreServing", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies"]),
         .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
                           path: "Benchmarks/CFBench"),
+        .executableTarget(name: "CatalogBench", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation"],
+                          path: "Benchmarks/CatalogBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
-            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog", "TimbreContent",
+            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog", "TimbreContent", "TimbreServing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -88,6 +92,7 @@ let package = Package(
         .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors"]),
         // A private migrated schema per test, test data locations, running the built CLI.
         .target(name: "TimbreTestSupport", dependencies: ["TimbreCatalog", "TimbreEvaluation"], path: "Tests/Support"),
+        .testTarget(name: "TimbreServingTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreServing", "TimbreStrategies", "ItemKNN", "Content", "TimbreTestSupport"]),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreTestSupport"]),
     ] + strategies
 )

@@ -90,9 +90,10 @@ public enum TestData {
         return path
     }
 
-    /// Runs the built `timbre` binary; returns exit status, stdout and stderr.
-    public static func runTimbre(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let run = try TimbreProcess(arguments).wait()
+    /// Runs the built `timbre` binary (with `input` as its standard input, if given); returns exit
+    /// status, stdout and stderr.
+    public static func runTimbre(_ arguments: [String], input: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        let run = try TimbreProcess(arguments, input: input).wait()
         return (run.status, run.out, run.err)
     }
 }

@@ -7,7 +7,8 @@ public final class TimbreProcess {
     private let directory: URL
     private let outURL: URL, errURL: URL
 
-    public init(_ arguments: [String]) throws {
+    /// Starts `timbre arguments`, with `input` as its standard input if given.
+    public init(_ arguments: [String], input: String? = nil) throws {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timbre")
         let fromSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build/debug/timbre")
@@ -24,6 +25,11 @@ public final class TimbreProcess {
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
+        if let input {
+            let inURL = directory.appendingPathComponent("in")
+            try input.write(to: inURL, atomically: true, encoding: .utf8)
+            process.standardInput = try FileHandle(forReadingFrom: inURL)
+        }
         try process.run()
     }
 

@@ -6,7 +6,8 @@ import TimbreTestSupport
 /// Past one machine: scripts/test starts a streaming hot-standby replica of the test server
 /// (pg_basebackup -R, scripts/lib/common.sh `pg_start_replica`) and names its socket in
 /// TIMBRE_TEST_REPLICA_HOST. Lists published on the primary are read on the replica once it has
-/// replayed them, `recommend` serves there from the replicated model, and a read-only command that
+/// replayed them (the table, the `published_recommendations` view and `lists show`), `recommend`
+/// serves there from the replicated model, and a read-only command that
 /// would have to store something fails clearly instead of training in vain.
 @Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"),
        .enabled(if: ProcessInfo.processInfo.environment["TIMBRE_SKIP_REPLICA_TESTS"] != "1", "TIMBRE_SKIP_REPLICA_TESTS=1"))
@@ -42,7 +43,8 @@ struct ReplicaTests {
         // Rating counts x 3, y 2, z 2, w 1 (as in CommandLineTests): no two items a user could get tie.
         let ratings = try TestData.file("r.csv", "user,item,rating\na,x,5\na,y,1\nb,x,4\nb,z,5\nc,z,4\nc,w,2\nd,x,3\nd,y,4\n")
         _ = try CatalogImporter(ratingsFile: ratings).run(catalog.db)
-        let published = try TestData.runTimbre(["publish", "--database", catalog.url, "--strategy", "popularity", "-n", "2"])
+        let published = try TestData.runTimbre(["publish", "--database", catalog.url, "--strategy", "popularity", "-n", "2",
+                                                "--name", "home"])
         #expect(published.status == 0, "\(published.err)")
         let listID = published.out.trimmingCharacters(in: .whitespacesAndNewlines)
 
@@ -51,7 +53,23 @@ struct ReplicaTests {
         try Self.waitForReplay(of: catalog.db, on: replica)
 
         // The whole list, as the primary wrote it.
-        #expect(try publishedList(listID, in: replica) == ["a": ["z", "w"], "b": ["y", "w"], "c": ["x", "y"], "d": ["z", "w"]])
+        let expected = ["a": ["z", "w"], "b": ["y", "w"], "c": ["x", "y"], "d": ["z", "w"]]
+        #expect(try publishedList(listID, in: replica) == expected)
+        // The app's contract: the view, and `lists show`, on the replica.
+        let view = try replica.query("""
+            SELECT user_id, item_id, list_id::text FROM published_recommendations WHERE list_name = 'home' ORDER BY user_id, rank
+            """)
+        var viewed: [String: [String]] = [:]
+        for r in 0..<view.rowCount {
+            viewed[view.string(r, 0)!, default: []].append(view.string(r, 1)!)
+            #expect(view.string(r, 2) == listID)
+        }
+        #expect(viewed == expected)
+        let shown = try TestData.runTimbre(["lists", "show", "home", "--user", "c", "--format", "json", "--database", replicaURL])
+        #expect(shown.status == 0, "\(shown.err)")
+        struct Shown: Decodable { struct Entry: Decodable { let item: String }; let listID: Int64; let items: [Entry] }
+        let list = try JSONDecoder().decode(Shown.self, from: Data(shown.out.utf8))
+        #expect(list.items.map(\.item) == ["x", "y"] && String(list.listID) == listID)
 
         // recommend on the replica serves the model publish stored on the primary.
         let model = try catalog.db.query("SELECT id FROM trained_models WHERE strategy = 'popularity'")
