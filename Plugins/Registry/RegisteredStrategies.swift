@@ -5,6 +5,8 @@ import UserKNN
 import ItemKNN
 import Content
 import Hybrid
+import EASE
+import IALS
 import BPR
 import BiasedMF
 
@@ -16,6 +18,8 @@ public let registeredStrategies = StrategyRegistry([
     ItemKNN.self,
     Content.self,
     Hybrid.self,
+    EASE.self,
+    IALS.self,
     BPR.self,
     BiasedMF.self,
 ])
