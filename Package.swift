@@ -27,7 +27,7 @@ let strategies: [Target] = [
     strategy("EASE", ["TimbreNeural"]),
     strategy("IALS", ["TimbreNeural"]),
     strategy("BPR", ["LatentFactors"]),
-    strategy("BiasedMF", ["LatentFactors", "COpenBLAS"]),
+    strategy("BiasedMF", ["LatentFactors", "TimbreNeural"]),
 ]
 
 let package = Package(
