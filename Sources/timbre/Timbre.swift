@@ -24,6 +24,7 @@ struct Timbre: ParsableCommand {
             RecommendCommand.self,
             PublishCommand.self,
             Evaluate.self,
+            Tune.self,
             RunsCommand.self,
             AudioCommand.self,
             ContentCommand.self,
