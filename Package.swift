@@ -25,7 +25,7 @@ let strategies: [Target] = [
     strategy("Content", ["Neighbourhood"]),
     strategy("Hybrid"),
     strategy("EASE", ["TimbreNeural"]),
-    strategy("IALS", ["TimbreNeural"]),
+    strategy("IALS", ["TimbreNeural", "LatentFactors"]),
     strategy("BPR", ["LatentFactors"]),
     strategy("BiasedMF", ["LatentFactors", "TimbreNeural"]),
 ]
