@@ -25,9 +25,9 @@ let strategies: [Target] = [
     strategy("Content", ["Neighbourhood"]),
     strategy("Hybrid"),
     strategy("EASE", ["TimbreNeural"]),
-    strategy("IALS", ["TimbreNeural"]),
+    strategy("IALS", ["TimbreNeural", "LatentFactors"]),
     strategy("BPR", ["LatentFactors"]),
-    strategy("BiasedMF", ["LatentFactors", "COpenBLAS"]),
+    strategy("BiasedMF", ["LatentFactors", "TimbreNeural"]),
 ]
 
 let package = Package(

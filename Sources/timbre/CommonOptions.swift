@@ -35,12 +35,13 @@ struct StrategyOptions: ParsableArguments {
         valueName: "name=value"))
     var parameters: [String] = []
 
-    func choice(_ embeddings: EmbeddingOptions = EmbeddingOptions()) throws -> StrategyChoice {
+    func choice(_ embeddings: EmbeddingOptions) throws -> StrategyChoice {
         try StrategyChoice(strategy, parameters: parameters, embeddings: embeddings.choice)
     }
 
+    /// The strategy alone (its embeddings are chosen separately, e.g. by `train`).
     func resolve() throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
-        try choice().resolve()
+        try StrategyChoice(strategy, parameters: parameters).resolve()
     }
 }
 
