@@ -63,6 +63,8 @@ let package = Package(
         .target(name: "TimbreMusicnn", dependencies: ["TimbreCore", "TimbreAudio", "TimbreNeural"]),
         .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
                           path: "Benchmarks/CFBench"),
+        .executableTarget(name: "MusicnnBench", dependencies: ["TimbreCore", "TimbreAudio", "TimbreContent", "TimbreNeural", "TimbreMusicnn"],
+                          path: "Benchmarks/MusicnnBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
