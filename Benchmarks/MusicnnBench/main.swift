@@ -79,19 +79,31 @@ func runTensorFlow(_ files: [String]) -> [String: Double]? {
     return (try? JSONSerialization.jsonObject(with: data)) as? [String: Double]
 }
 
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
+}
+
+/// Wall and CPU time per audio-minute. On a shared machine the wall time of one thread can be
+/// inflated by other processes; its CPU time is the steadier figure for the 1-thread comparison.
 func speed(_ files: [String]) throws {
     let embedder = try MusicnnEmbedder(model: .msd, weightsDirectory: weights)
     let minutes = try audioMinutes(files)
     _ = try embedder.embed(path: files[0], workers: 1)  // warm-up: FFTW plans, page cache
+    let cpuBefore = cpuSeconds()
     let one = try seconds { for file in files { _ = try embedder.embed(path: file, workers: 1) } } / minutes
+    let oneCPU = (cpuSeconds() - cpuBefore) / minutes
     let two = try seconds { for file in files { _ = try embedder.embed(path: file, workers: 2) } } / minutes
     var decode = 0.0
     for file in files { decode += try seconds { _ = try AudioDecoder(targetSampleRate: 16_000).decode(path: file) } }
     print(String(format: "%.1f audio-minutes in %d files; seconds per audio-minute, decode and resampling included", minutes, files.count))
-    print(String(format: "  Timbre, 1 thread    %.3f   (decode + resample alone %.3f)", one, decode / minutes))
-    print(String(format: "  Timbre, 2 threads   %.3f   (%.2f× one thread)", two, one / two))
-    if let tf = runTensorFlow(files), let total = tf["seconds_per_audio_minute"], let network = tf["network_seconds_per_audio_minute"] {
-        print(String(format: "  TensorFlow, 1 thread %.3f  (network alone %.3f); Timbre 1 thread is %.2f× faster", total, network, total / one))
+    print(String(format: "  Timbre, 1 thread     wall %.3f  CPU %.3f   (decode + resample alone: wall %.3f)", one, oneCPU, decode / minutes))
+    print(String(format: "  Timbre, 2 threads    wall %.3f   (%.2f× one thread)", two, one / two))
+    if let tf = runTensorFlow(files), let total = tf["seconds_per_audio_minute"], let network = tf["network_seconds_per_audio_minute"],
+       let cpu = tf["cpu_seconds_per_audio_minute"] {
+        print(String(format: "  TensorFlow, 1 thread wall %.3f  CPU %.3f   (network alone: wall %.3f)", total, cpu, network))
+        print(String(format: "  TensorFlow time / Timbre time, 1 thread: wall %.2f, CPU %.2f", total / one, cpu / oneCPU))
     } else {
         print("  TensorFlow: not measured (give --python with a venv as in scripts/musicnn-reference.py)")
     }
