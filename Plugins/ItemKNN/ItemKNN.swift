@@ -11,7 +11,7 @@ public struct ItemKNN: Strategy {
     public static let summary = "Item-based k nearest neighbours (explicit ratings or implicit ranking)"
     public static let parameters = NeighbourhoodSettings.specs(
         k: 40, similarity: .cosine, shrinkage: 100, centring: .baseline, mode: .explicit
-    ) + [ParameterSpec("kept", .int(300), "neighbours saved per item in the model (explicit mode; implicit keeps k)")]
+    ) + [ParameterSpec("kept", .int(300), "neighbours saved per item in the model (explicit mode; implicit keeps k)", range: 1...100_000)]
 
     let settings: NeighbourhoodSettings
     let kept: Int

@@ -49,12 +49,27 @@ public struct ParameterSpec: Sendable {
     public let defaultValue: ParameterValue
     /// For string parameters with a closed set of values.
     public let choices: [String]
+    /// For numeric parameters: the values allowed (checked when a spec is resolved, so a bad value
+    /// is refused naming strategy, setting and range before anything is fitted or allocated).
+    public let range: ClosedRange<Double>?
 
-    public init(_ name: String, _ defaultValue: ParameterValue, _ summary: String, choices: [String] = []) {
+    public init(_ name: String, _ defaultValue: ParameterValue, _ summary: String, choices: [String] = [],
+                range: ClosedRange<Double>? = nil) {
         self.name = name
         self.summary = summary
         self.defaultValue = defaultValue
         self.choices = choices
+        self.range = range
+    }
+
+    /// "1…1000", "0…∞": how a range reads in messages and listings.
+    public var rangeDescription: String? {
+        range.map { r in
+            func text(_ v: Double) -> String {
+                v.isInfinite ? (v > 0 ? "∞" : "−∞") : (v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v))
+            }
+            return "\(text(r.lowerBound))…\(text(r.upperBound))"
+        }
     }
 }
 
@@ -70,6 +85,13 @@ public struct Parameters: Sendable, Hashable, Codable {
 
     public init(values: [String: ParameterValue] = [:]) { self.values = values }
 
+    /// This set with `name` set to `value` (a resolved value of the declared kind).
+    public func setting(_ name: String, to value: ParameterValue) -> Parameters {
+        var copy = self
+        copy.values[name] = value
+        return copy
+    }
+
     /// Resolves `overrides` (name → text, as typed on a command line) against `specs`.
     public init(specs: [ParameterSpec], overrides: [String: String] = [:], strategy: String) throws {
         var values: [String: ParameterValue] = [:]
@@ -84,6 +106,12 @@ public struct Parameters: Sendable, Hashable, Codable {
             }
             if !spec.choices.isEmpty, !spec.choices.contains(text) {
                 throw ParameterError("\(strategy): parameter '\(name)' must be one of \(spec.choices.joined(separator: ", ")), got '\(text)'")
+            }
+            if let range = spec.range {
+                let number: Double? = switch value { case let .int(v): Double(v); case let .double(v): v; default: nil }
+                if let number, !range.contains(number) {
+                    throw ParameterError("\(strategy): parameter '\(name)' must be in \(spec.rangeDescription!), got \(text)")
+                }
             }
             values[name] = value
         }

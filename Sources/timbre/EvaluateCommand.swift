@@ -13,6 +13,8 @@ struct Evaluate: ParsableCommand {
         discussion: """
         Evaluates on the catalog's ratings and stores the run (see `timbre runs`), or, with --ratings FILE, \
         on a file in any layout `timbre import` reads, without a database and without storing.
+        --export-splits DIR writes the folds for other libraries; --splits-from DIR evaluates on folds from files \
+        (see docs/evaluation.md, "Folds as files").
 
         Candidates for top-N are all items the user has not rated in training (full ranking, no sampled \
         negatives). Every strategy sees the same splits; the first is the reference for the paired tests.
@@ -36,17 +38,23 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("strategy"), help: "Strategy to evaluate (repeat); the first is the reference for paired tests. Default: every registered strategy (those that use item embeddings only when there are some).")
     var strategies: [String] = []
 
-    @Option(help: "kfold (random k-fold over ratings), holdout (users in folds, a fraction of each held out), temporal, loo, cold-items (items in folds, all ratings of a test fold's items held out: new items).")
-    var split: SplitKind = .holdout
+    @Option(help: "kfold (random k-fold over ratings), holdout (users in folds, a fraction of each held out), temporal, loo, cold-items (items in folds, all ratings of a test fold's items held out: new items). Default: holdout.")
+    var split: SplitKind?
 
-    @Option(help: "Folds for kfold, holdout and cold-items.")
-    var folds = 5
+    @Option(help: "Folds for kfold, holdout and cold-items (default 5).")
+    var folds: Int?
 
-    @Option(help: "Fraction held out per test user (holdout, temporal).")
-    var fraction = 0.2
+    @Option(help: "Fraction held out per test user (holdout, temporal; default 0.2).")
+    var fraction: Double?
 
-    @Option(help: "Seed of the split.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the split (default 0).")
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("Write the split's folds to this directory (fold-K/train.tsv, fold-K/test.tsv, splits.json) and stop, evaluating nothing. The directory must not exist, be empty, or hold a previous export (which is replaced).", valueName: "dir"))
+    var exportSplits: String?
+
+    @Option(help: ArgumentHelp("Evaluate on the folds in this directory (a previous --export-splits, or written by anyone in that layout) instead of drawing a split; their ids must be in the dataset.", valueName: "dir"))
+    var splitsFrom: String?
 
     @Option(name: .customShort("n"), help: "Length of the top-N list.")
     var cutoff = 10
@@ -64,10 +72,35 @@ struct Evaluate: ParsableCommand {
         if ratings != nil, embeddings.given {
             throw ValidationError("--embedding-model reads the catalog's item embeddings; a --ratings file has none")
         }
+        if exportSplits != nil, splitsFrom != nil {
+            throw ValidationError("--export-splits and --splits-from exclude each other")
+        }
+        if exportSplits != nil, !strategies.isEmpty || plot != nil {
+            throw ValidationError("--export-splits only writes the folds; evaluate them with --splits-from DIR --strategy …")
+        }
+        if splitsFrom != nil, split != nil || folds != nil || fraction != nil || seed != nil {
+            throw ValidationError("--splits-from takes its folds from the files: --split, --folds, --fraction and --seed do not apply")
+        }
     }
 
     func run() throws {
         let db: PostgresConnection? = ratings == nil ? try catalog.connect() : nil
+        let method: SplitSpec.Method = switch split ?? .holdout {
+        case .kfold: .randomKFold(folds: folds ?? 5)
+        case .holdout: .userHoldout(folds: folds ?? 5, fraction: fraction ?? 0.2)
+        case .temporal: .temporal(fraction: fraction ?? 0.2)
+        case .loo: .leaveOneOut
+        case .coldItems: .coldItems(folds: folds ?? 5)
+        }
+        let spec = SplitSpec(method, seed: seed ?? 0)
+        if let exportSplits {
+            let data = try ratings.map { TrainingData(ratings: try RatingMatrix.read(ratingsFile: $0)) }
+                ?? db!.loadTrainingData(embeddings: .none).data
+            let manifest = try SplitFiles.export(data, split: spec, dataset: ratings.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "catalog",
+                                                 to: exportSplits)
+            note("wrote \(manifest.folds.count) folds (\(spec)) to \(exportSplits)")
+            return
+        }
         // Default: every registered strategy (those that use item embeddings only when there are some, below).
         var chosen: [StrategyUnderTest] = strategies.isEmpty
             ? try registeredStrategies.names.map { try .registered($0, in: registeredStrategies) }
@@ -90,16 +123,12 @@ struct Evaluate: ParsableCommand {
             if !left.isEmpty { note("leaving out \(left.joined(separator: ", ")): there are no item embeddings") }
             chosen.removeAll { $0.strategy.usesItemEmbeddings }
         }
-        let method: SplitSpec.Method = switch split {
-        case .kfold: .randomKFold(folds: folds)
-        case .holdout: .userHoldout(folds: folds, fraction: fraction)
-        case .temporal: .temporal(fraction: fraction)
-        case .loo: .leaveOneOut
-        case .coldItems: .coldItems(folds: folds)
-        }
         let options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut)
-        var report = try Evaluation(split: SplitSpec(method, seed: seed), options: options)
-            .run(data, strategies: chosen, dataset: dataset)
+        let evaluation = Evaluation(split: spec, options: options)
+        var report = try splitsFrom.map {
+            try evaluation.run(data, splits: SplitFiles.read(from: $0, users: data.ratings.users, items: data.ratings.items),
+                               strategies: chosen, dataset: dataset)
+        } ?? evaluation.run(data, strategies: chosen, dataset: dataset)
         report.codeVersion = TimbreVersion.string
         report.embeddingModel = embeddingModel
         if let db, !noSave {

@@ -27,6 +27,7 @@ struct Timbre: ParsableCommand {
             RunsCommand.self,
             AudioCommand.self,
             ContentCommand.self,
+            EmbeddingsCommand.self,
         ]
     )
 }
