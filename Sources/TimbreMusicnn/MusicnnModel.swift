@@ -232,53 +232,43 @@ public struct MusicnnNetwork: Sendable {
     /// A 7 × width convolution over the padded spectrogram (valid in frequency), ReLU, norm, and
     /// the maximum over frequency, written as `filters` columns of the front-end rows.
     private func timbralBlock(_ block: Convolution, into front: UnsafeMutablePointer<Float>, workspace w: MusicnnWorkspace) {
-        let bands = Self.bands, positions = bands - block.width + 1
-        let depth = block.height * block.width, filters = block.filters
-        let columns = w.columns, products = w.products
-        var t0 = 0
-        while t0 < Self.frames {
-            let t1 = min(t0 + MusicnnWorkspace.timeChunk, Self.frames)
-            // im2col: one row per (frame, frequency), the 7 × width window in kernel order.
-            var row = columns
-            for t in t0..<t1 {
-                for f in 0..<positions {
-                    for i in 0..<block.height {
-                        (row + i * block.width).update(from: w.timbralInput + (t + i) * bands + f, count: block.width)
-                    }
-                    row += depth
-                }
-            }
-            let rows = (t1 - t0) * positions
-            block.kernel.withUnsafeBufferPointer { kernel in
-                BLAS.multiply(columns, rows: rows, columns: depth, by: kernel.baseAddress!, rows: depth, columns: filters, into: products)
-            }
-            Self.activateAndPoolFrequencies(products, frames: t1 - t0, positions: positions, block: block, into: front + t0 * Self.frontWidth)
-            t0 = t1
+        let bands = Self.bands, input = w.timbralInput
+        pooledConvolution(block, positions: bands - block.width + 1, into: front, workspace: w) { t, f, row in
+            for i in 0..<block.height { (row + i * block.width).update(from: input + (t + i) * bands + f, count: block.width) }
         }
     }
 
     /// A height × 1 convolution with TensorFlow's 'same' padding in time, ReLU, norm, maximum over
     /// the 96 bands.
     private func temporalBlock(_ block: Convolution, into front: UnsafeMutablePointer<Float>, workspace w: MusicnnWorkspace) {
-        let bands = Self.bands, depth = block.height, filters = block.filters
         // Zero frames before the first one: (height − 1) / 2 ('same', rounded down before).
-        let skip = 63 - (depth - 1) / 2
+        let skip = 63 - (block.height - 1) / 2, input = w.temporalInput
+        pooledConvolution(block, positions: Self.bands, into: front, workspace: w) { t, f, row in
+            row.update(from: input + f * MusicnnWorkspace.temporalStride + t + skip, count: block.height)
+        }
+    }
+
+    /// The front-end convolutions in chunks of frames: `gather(t, f, row)` writes the im2col row of
+    /// frame t at frequency position f (the kernel window in kernel order); one sgemm per chunk.
+    private func pooledConvolution(_ block: Convolution, positions: Int, into front: UnsafeMutablePointer<Float>, workspace w: MusicnnWorkspace,
+                                   gather: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        let depth = block.height * block.width
         let columns = w.columns, products = w.products
         var t0 = 0
         while t0 < Self.frames {
             let t1 = min(t0 + MusicnnWorkspace.timeChunk, Self.frames)
             var row = columns
             for t in t0..<t1 {
-                for f in 0..<bands {
-                    row.update(from: w.temporalInput + f * MusicnnWorkspace.temporalStride + t + skip, count: depth)
+                for f in 0..<positions {
+                    gather(t, f, row)
                     row += depth
                 }
             }
-            let rows = (t1 - t0) * bands
             block.kernel.withUnsafeBufferPointer { kernel in
-                BLAS.multiply(columns, rows: rows, columns: depth, by: kernel.baseAddress!, rows: depth, columns: filters, into: products)
+                BLAS.multiply(columns, rows: (t1 - t0) * positions, columns: depth, by: kernel.baseAddress!, rows: depth,
+                              columns: block.filters, into: products)
             }
-            Self.activateAndPoolFrequencies(products, frames: t1 - t0, positions: bands, block: block, into: front + t0 * Self.frontWidth)
+            Self.activateAndPoolFrequencies(products, frames: t1 - t0, positions: positions, block: block, into: front + t0 * Self.frontWidth)
             t0 = t1
         }
     }
