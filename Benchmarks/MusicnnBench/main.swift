@@ -15,12 +15,14 @@ import TimbreNeural
 ///                                 standardised MFCC mean + std; ROOT/<soundtrack>/… as `content` reads
 ///                                 it; tracks of 10 s or less (jingles, silence) are left out
 /// Options: --python PATH (a venv with TensorFlow, see scripts/musicnn-reference.py), --script PATH,
-/// --weights DIR.
+/// --weights DIR, --excerpt SECONDS (retrieval on each track's first seconds only, for a quick check).
 
 struct Settings: Sendable {
     var python: String?
     var script = "scripts/musicnn-reference.py"
     var weights = MusicnnEmbedder.defaultWeightsDirectory
+    /// Seconds from each track's start (retrieval); nil = whole tracks, the issue's protocol.
+    var excerpt: Double?
     var positional: [String] = []
 
     init(_ arguments: [String]) {
@@ -31,6 +33,7 @@ struct Settings: Sendable {
             case "--python": python = value; i += 2
             case "--script": script = value; i += 2
             case "--weights": weights = value; i += 2
+            case "--excerpt": excerpt = Double(value); i += 2
             default: positional.append(arguments[i]); i += 1
             }
         }
@@ -42,7 +45,7 @@ guard let command = settings.positional.first else {
     exit(2)
 }
 let inputs = Array(settings.positional.dropFirst())
-let python = settings.python, script = settings.script, weights = settings.weights
+let python = settings.python, script = settings.script, weights = settings.weights, excerpt = settings.excerpt
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = ContinuousClock.now
@@ -132,12 +135,12 @@ func retrieval(_ root: String) throws {
     let tracks = try set.tracks.filter { try SoundFile(path: $0.path).duration > 10 }
     let labels = tracks.map(\.label), pieces = tracks.map(\.variantStem)
     let counts = set.classNames.indices.map { c in labels.filter { $0 == c }.count }
-    print("\(tracks.count) tracks (\(zip(set.classNames, counts).map { "\($0) \($1)" }.joined(separator: ", "))), \(Set(pieces).count) pieces")
+    print("\(tracks.count) tracks\(excerpt.map { String(format: ", first %.0f s of each", $0) } ?? "") (\(zip(set.classNames, counts).map { "\($0) \($1)" }.joined(separator: ", "))), \(Set(pieces).count) pieces")
     var rows: [(String, Matrix)] = []
     let extractor = try MFCCExtractor()
     var statistics = Matrix(rows: tracks.count, columns: 40)
     for (t, track) in tracks.enumerated() {
-        let mfcc = extractor.mfcc(try AudioDecoder().decode(path: track.path).samples)
+        let mfcc = extractor.mfcc(try AudioDecoder().decode(path: track.path, duration: excerpt).samples)
         for c in 0..<20 {
             let row = mfcc.row(c).map(Double.init)
             let mean = row.reduce(0, +) / Double(row.count)
@@ -158,7 +161,8 @@ func retrieval(_ root: String) throws {
         var vectors = Matrix(rows: tracks.count, columns: MusicnnLayer.penultimate.width)
         let time = try seconds {
             for (t, track) in tracks.enumerated() {
-                for (j, v) in try embedder.embed(path: track.path).mean(.penultimate).enumerated() { vectors[t, j] = v }
+                let audio = try AudioDecoder(targetSampleRate: MusicnnSpectrogram.sampleRate).decode(path: track.path, duration: excerpt)
+                for (j, v) in try embedder.embed(samples: audio.samples).mean(.penultimate).enumerated() { vectors[t, j] = v }
             }
         }
         FileHandle.standardError.write(Data(String(format: "%@: %.0f s\n", model.rawValue, time).utf8))
