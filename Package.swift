@@ -24,6 +24,10 @@ let strategies: [Target] = [
     strategy("ItemKNN", ["Neighbourhood"]),
     strategy("Content", ["Neighbourhood"]),
     strategy("Hybrid"),
+    strategy("EASE", ["TimbreNeural"]),
+    strategy("IALS", ["TimbreNeural"]),
+    strategy("BPR", ["LatentFactors"]),
+    strategy("BiasedMF", ["LatentFactors", "COpenBLAS"]),
 ]
 
 let package = Package(
@@ -54,6 +58,8 @@ let package = Package(
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
         // Similarity, centring and scratch code shared by the neighbourhood strategies.
         .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
+        // Profile fingerprints, Hogwild buffers and scoring shared by the latent-factor strategies.
+        .target(name: "LatentFactors", dependencies: ["TimbreCore"], path: "Plugins/LatentFactors"),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreCore"]),
         // The MFCC → LSTM content model's numerical core.
         .target(name: "TimbreNeural", dependencies: ["TimbreCore", "COpenBLAS"]),
@@ -61,6 +67,8 @@ let package = Package(
         .target(name: "TimbreContent", dependencies: ["TimbreCore", "TimbreAudio", "TimbreNeural"]),
         // Pretrained musicnn audio embeddings: TensorFlow checkpoint reader, front end, network.
         .target(name: "TimbreMusicnn", dependencies: ["TimbreCore", "TimbreAudio", "TimbreNeural"]),
+        // Serving: the recommender service (get-or-train, rules, explanations), the stream mode and the publisher.
+        .target(name: "TimbreServing", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies"]),
         .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
                           path: "Benchmarks/CFBench"),
         .executableTarget(name: "MusicnnBench", dependencies: ["TimbreCore", "TimbreAudio", "TimbreContent", "TimbreNeural", "TimbreMusicnn"],
@@ -68,7 +76,8 @@ let package = Package(
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
-            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog", "TimbreContent", "TimbreMusicnn",
+            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog", "TimbreContent", "TimbreServing",
+            "TimbreMusicnn",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -79,9 +88,10 @@ let package = Package(
         .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
         .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
-        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors"]),
         // A private migrated schema per test, test data locations, running the built CLI.
         .target(name: "TimbreTestSupport", dependencies: ["TimbreCatalog", "TimbreEvaluation"], path: "Tests/Support"),
+        .testTarget(name: "TimbreServingTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreServing", "TimbreStrategies", "ItemKNN", "Content", "TimbreTestSupport"]),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreTestSupport"]),
     ] + strategies
 )

@@ -9,6 +9,8 @@ import TimbreStrategies
 ///   CFBench ml100k                      accuracy + speed on MovieLens-100K
 ///   CFBench synthetic USERS ITEMS RATINGS   item-kNN fit + top-10 on a generated catalogue
 ///   CFBench eval kfold|holdout SPEC...  ad-hoc comparison, SPEC = name or name:key=value,key=value
+///   CFBench factors                     ease and ials on MovieLens-100K beside the latent-factor anchors
+///   CFBench factors-synthetic USERS ITEMS RATINGS   ials fit time and peak memory on a generated catalogue
 
 struct ProcessTimes {
     var cpu: Double, wall: ContinuousClock.Instant
@@ -44,10 +46,11 @@ func ml100k() throws {
     print("MovieLens-100K: \(m.userCount) users, \(m.itemCount) items, \(m.ratingCount) ratings; \(availableCores) cores\n")
 
     let ratingRun = try Evaluation(split: kfold, options: EvaluationOptions(rankingMetrics: false))
-        .run(m, strategies: [try strategy("bias"), try strategy("user-knn"), try strategy("item-knn")], dataset: "ml-100k")
+        .run(m, strategies: [try strategy("bias"), try strategy("user-knn"), try strategy("item-knn"), try strategy("biased-mf")], dataset: "ml-100k")
     print(ratingRun.table())
     let surprise = ["bias": (0.9440, 0.9450, "BaselineOnly"), "user-knn": (0.9797, 0.975, "KNNBasic user MSD k=40"),
-                    "item-knn": (0.9222, 0.920, "KNNWithMeans item pearson_baseline k=40")]
+                    "item-knn": (0.9222, 0.920, "KNNWithMeans item pearson_baseline k=40"),
+                    "biased-mf": (0.9344, 0.905, "SVD defaults (SVD++ 0.919, README)")]
     print("5-fold RMSE      ours     Surprise 1.1.5 (goal)")
     for s in ratingRun.strategies {
         let (ref, goal, what) = surprise[s.name]!
@@ -56,12 +59,13 @@ func ml100k() throws {
     }
 
     let rankingStrategies = try ["popularity", "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=4",
-                                 "item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0", "bias"].map(strategy)
+                                 "item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0", "bias", "bpr"].map(strategy)
     let rankingRun = try Evaluation(split: holdout, options: EvaluationOptions(ratingMetrics: false))
         .run(m, strategies: rankingStrategies, dataset: "ml-100k")
     print("\n" + rankingRun.table())
     let lenskit = ["popularity": (0.2137, 0.1122, 0.1885), "user-knn": (0.4156, 0.2290, 0.3494), "item-knn": (0.3420, 0.1909, 0.2787),
-                   "bias": (0.0828, 0.0380, 0.0854)]
+                   "bias": (0.0828, 0.0380, 0.0854), "bpr": (0.3733, 0.1996, 0.3174)]
+    // LensKit's figures come from its own folds (seed 42) in another run; bpr's from FlexMF's BPR preset.
     print("holdout top-10   NDCG ours/LensKit   Recall ours/LensKit   P ours/LensKit")
     for s in rankingRun.strategies {
         let (n, r, p) = lenskit[s.name]!
@@ -85,6 +89,19 @@ func ml100k() throws {
         let (n, r, p) = lenskit[s.name]!, ours = sums[s.name]!
         print(String(format: "%-12@  %.4f / %.4f   %.4f / %.4f   %.4f / %.4f", s.name, ours[0], n, ours[1], r, ours[2], p))
     }
+
+    // Latent-factor fit times per fold, beside the peers' (anchors.md: another run, LensKit's folds).
+    let factorPeers = ["bpr": (7.4, "LensKit FlexMF BPR; implicit BPR 3.9"), "biased-mf": (1.1, "LensKit BiasedMF")]
+    for (name, run) in [("bpr", rankingRun), ("biased-mf", ratingRun)] {
+        let s = run.strategies.first { $0.name == name }!
+        let (peer, what) = factorPeers[name]!
+        print(String(format: "%@ fit %.2f s/fold wall (peer %.1f s/fold, %@; not the same run)", name,
+                     s.timings.fitSeconds / 5, peer, what))
+    }
+    // threads=1 is the bit-for-bit reproducible setting; its cost against the sharded default.
+    let oneThread = try Evaluation(split: holdout, options: EvaluationOptions(ratingMetrics: false))
+        .run(m, strategies: [try strategy("bpr:threads=1")], dataset: "ml-100k").strategies[0]
+    print(String(format: "bpr threads=1: NDCG@10 %.4f, fit %.2f s/fold wall", oneThread.metric("NDCG@10")!.value, oneThread.timings.fitSeconds / 5))
 
     // Speed: the whole 5-fold item-kNN evaluation (split, fit, predict, metrics) in process time.
     let itemKNN = try strategy("item-knn")
@@ -176,6 +193,54 @@ func synthetic(users: Int, items: Int, ratings: Int, sample: Int) throws {
                  sampleUsers * 10, d.wall, predicted, peakMemoryMiB()))
 }
 
+/// Issue 11's latent-factor figures: ease and ials on the seed-0 per-user holdout, beside the
+/// peers' figures (docs/evaluation.md; the peers' numbers are on LensKit's own folds, so the same
+/// run's user-knn line is the anchor that moves with the split).
+func factors() throws {
+    let m = try MovieLensFixture.load()
+    print("MovieLens-100K: \(m.userCount) users, \(m.itemCount) items, \(m.ratingCount) ratings; \(availableCores) cores\n")
+    let specs = ["ease", "ials", "ials-lenskit=ials:regularization=0.1,iterations=10",
+                 "user-knn-implicit=user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=4"]
+    let run = try Evaluation(split: holdout, options: EvaluationOptions(ratingMetrics: false))
+        .run(m, strategies: try specs.map(strategy), dataset: "ml-100k")
+    print(run.table())
+    let anchors = ["ease": "numpy EASE λ=500 0.4652 (LensKit folds; goal ≥ 0.46 and within 0.002 of numpy on these folds)",
+                   "ials": "LensKit ImplicitMF best 0.4082, Gorse WRMF 0.416 (goal ≥ 0.42)",
+                   "ials-lenskit": "LensKit ImplicitMF with these settings 0.4082",
+                   "user-knn-implicit": "LensKit UserKNN implicit 0.4156"]
+    print("holdout top-10     NDCG     P@10     fit s/fold   anchor")
+    for s in run.strategies {
+        print(String(format: "%@ %.4f   %.4f   %.3f        %@", s.label.padding(toLength: 18, withPad: " ", startingAt: 0), s.metric("NDCG@10")!.value, s.metric("P@10")!.value,
+                     s.timings.fitSeconds / 5, anchors[s.label] ?? ""))
+    }
+    print(String(format: "peak memory %.0f MiB", peakMemoryMiB()))
+}
+
+/// ials on a generated catalogue (e.g. ML-25M's shape: 162541 59047 25000000): fit time and peak
+/// memory, the issue's scale goal (≤ 90 s, ≤ 6 GiB).
+func factorsSynthetic(users: Int, items: Int, ratings: Int) throws {
+    var t = ProcessTimes.now()
+    let m = SyntheticCatalog(users: users, items: items, ratings: ratings, seed: 1).generate()
+    var d = t.since()
+    print(String(format: "synthetic catalogue: %d users, %d items, %d ratings, generated in %.1f s; %d cores; peak memory so far %.0f MiB",
+                 m.userCount, m.itemCount, m.ratingCount, d.wall, availableCores, peakMemoryMiB()))
+    let s = try strategy("ials")
+    t = ProcessTimes.now()
+    let model = try s.strategy.fitAny(TrainingData(ratings: m))
+    d = t.since()
+    print(String(format: "ials (defaults: %@) fit: %.1f s wall, %.1f s process; peak memory %.0f MiB (goal ≤ 90 s, ≤ 6144 MiB)",
+                 s.parameters.summary, d.wall, d.cpu, peakMemoryMiB()))
+    t = ProcessTimes.now()
+    let sample = Swift.min(1000, m.userCount), itemCount = m.itemCount
+    _ = concurrentChunks(sample) { range -> Int in
+        var scores = [Float](repeating: 0, count: itemCount)
+        for u in range { model.score(m.profile(of: Int32(u)), into: &scores) }
+        return 0
+    }
+    d = t.since()
+    print(String(format: "fold-in + scores of every item for %d users: %.2f s wall (%.2f ms/user)", sample, d.wall, d.wall * 1000 / Double(sample)))
+}
+
 func adHoc(_ args: ArraySlice<String>) throws {
     let m = try MovieLensFixture.load()
     guard let which = args.first else { throw EvaluationError("eval needs kfold or holdout") }
@@ -197,7 +262,12 @@ do {
         try synthetic(users: n.count > 0 ? n[0] : 1_000_000, items: n.count > 1 ? n[1] : 50_000,
                       ratings: n.count > 2 ? n[2] : 25_000_000, sample: n.count > 3 ? n[3] : 10_000)
     case "eval": try adHoc(args.dropFirst())
-    default: print("usage: CFBench [ml100k | synthetic USERS ITEMS RATINGS [SAMPLE_USERS] | eval kfold|holdout SPEC...]")
+    case "factors": try factors()
+    case "factors-synthetic":
+        let n = args.dropFirst().compactMap { Int($0) }
+        guard n.count == 3 else { throw EvaluationError("factors-synthetic needs USERS ITEMS RATINGS") }
+        try factorsSynthetic(users: n[0], items: n[1], ratings: n[2])
+    default: print("usage: CFBench [ml100k | synthetic USERS ITEMS RATINGS [SAMPLE_USERS] | eval kfold|holdout SPEC... | factors | factors-synthetic USERS ITEMS RATINGS]")
     }
 } catch {
     print("error: \(error)")

@@ -5,6 +5,10 @@ import UserKNN
 import ItemKNN
 import Content
 import Hybrid
+import EASE
+import IALS
+import BPR
+import BiasedMF
 
 /// The registry table: adding a strategy is one line here (plus its target in Package.swift).
 public let registeredStrategies = StrategyRegistry([
@@ -14,4 +18,8 @@ public let registeredStrategies = StrategyRegistry([
     ItemKNN.self,
     Content.self,
     Hybrid.self,
+    EASE.self,
+    IALS.self,
+    BPR.self,
+    BiasedMF.self,
 ])

@@ -5,6 +5,8 @@ import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
 
+extension PairedTest: ExpressibleByArgument {}
+
 /// `timbre evaluate`: several strategies on the same seeded splits, side by side, on the catalog's
 /// ratings (the run is stored) or on a ratings file.
 struct Evaluate: ParsableCommand {
@@ -62,11 +64,19 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Count a held-out item as relevant only when rated at least this (default: any held-out item).")
     var relevantAtLeast: Float?
 
+    @Option(help: "Paired test of per-user metrics against the first strategy: z-test or wilcoxon (signed-rank). p-values are Holm–Bonferroni adjusted over the report's strategies × metrics.")
+    var pairedTest: PairedTest = .zTest
+
     @Option(help: "Output: table, json or csv.")
     var format: OutputFormat = .table
 
     @Option(help: "Also write the comparison as an SVG bar chart with 95% intervals.")
     var plot: String?
+
+    @Flag(help: "Tune every strategy given as a search space (NAME:k=[a,b],w=lo..hi,r=log(lo..hi)) on validation parts of the training folds, with the same budget, before the comparison.")
+    var tuned = false
+
+    @OptionGroup var tuning: TuningArguments
 
     func validate() throws {
         if ratings != nil, embeddings.given {
@@ -77,6 +87,12 @@ struct Evaluate: ParsableCommand {
         }
         if exportSplits != nil, !strategies.isEmpty || plot != nil {
             throw ValidationError("--export-splits only writes the folds; evaluate them with --splits-from DIR --strategy …")
+        }
+        if tuned, splitsFrom != nil || exportSplits != nil {
+            throw ValidationError("--tuned draws its own split (the validation parts come from its training folds): leave out --splits-from/--export-splits")
+        }
+        if !tuned, let searched = strategies.first(where: { (try? SearchSpace.parse($0))?.isSearch == true }) {
+            throw ValidationError("'\(searched)' searches settings: add --tuned (or use `timbre tune`)")
         }
         if splitsFrom != nil, split != nil || folds != nil || fraction != nil || seed != nil {
             throw ValidationError("--splits-from takes its folds from the files: --split, --folds, --fraction and --seed do not apply")
@@ -104,7 +120,7 @@ struct Evaluate: ParsableCommand {
         // Default: every registered strategy (those that use item embeddings only when there are some, below).
         var chosen: [StrategyUnderTest] = strategies.isEmpty
             ? try registeredStrategies.names.map { try .registered($0, in: registeredStrategies) }
-            : try strategies.map { try .parse($0, in: registeredStrategies) }
+            : try strategies.map { try .parse(tuned ? SearchSpace.parse($0).name : $0, in: registeredStrategies) }
         let needsEmbeddings = chosen.contains { $0.strategy.usesItemEmbeddings }
         let data: TrainingData
         var embeddingModel: Int64?
@@ -123,12 +139,23 @@ struct Evaluate: ParsableCommand {
             if !left.isEmpty { note("leaving out \(left.joined(separator: ", ")): there are no item embeddings") }
             chosen.removeAll { $0.strategy.usesItemEmbeddings }
         }
-        let options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut)
+        let options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut,
+                                        pairedTest: pairedTest)
         let evaluation = Evaluation(split: spec, options: options)
-        var report = try splitsFrom.map {
+        var records: [TuningRecord] = []
+        var report: EvaluationReport
+        if tuned {
+            let comparison = TunedComparison(tuning: try tuning.tuning(evaluation, cutoff: cutoff))
+            let outcome = try comparison.run(strategies.isEmpty ? chosen.map(\.name) : strategies, data: data, dataset: dataset,
+                                             registry: registeredStrategies) { label, total in ProgressReporter(label, total: total, unit: "trials") }
+            (report, records) = (outcome.report, outcome.records)
+        } else {
+            report = try splitsFrom.map {
             try evaluation.run(data, splits: SplitFiles.read(from: $0, users: data.ratings.users, items: data.ratings.items),
                                strategies: chosen, dataset: dataset)
-        } ?? evaluation.run(data, strategies: chosen, dataset: dataset)
+            } ?? evaluation.run(data, strategies: chosen, dataset: dataset)
+        }
+        report.tuning = records.isEmpty ? nil : records
         report.codeVersion = TimbreVersion.string
         report.embeddingModel = embeddingModel
         if let db, !noSave {
@@ -136,6 +163,7 @@ struct Evaluate: ParsableCommand {
             note("stored as evaluation run #\(id) (timbre runs show \(id))")
         }
         try printReport(report, format: format)
+        if format == .table, !records.isEmpty { print(TunedComparison.table(records, report: report), terminator: "") }
         if let plot {
             try report.svg().write(toFile: plot, atomically: true, encoding: .utf8)
         }
