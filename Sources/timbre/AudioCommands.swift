@@ -13,7 +13,7 @@ struct AudioCommand: ParsableCommand {
         librosa.load does. MFCCs equal librosa 0.11's feature.mfcc defaults to within 1e-3 absolute \
         or 1e-4 relative.
         """,
-        subcommands: [MFCC.self, Plot.self, Ingest.self, Bench.self]
+        subcommands: [MFCC.self, Plot.self, Ingest.self, Embed.self, Bench.self]
     )
 }
 

@@ -82,3 +82,17 @@ pg_stop() {
     [ -f "$data/PG_VERSION" ] || return 0
     pg_as_owner "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+# download_wheel SPEC DIR [SHA256]: `pip download`s one pure wheel (no dependencies) from PyPI into
+# DIR and prints its path; with SHA256 the wheel must have exactly that checksum.
+download_wheel() {
+    local spec=$1 dir=$2 want=${3:-} wheel got
+    python3 -m pip download --quiet --no-deps --only-binary=:all: "$spec" -d "$dir" >&2
+    wheel=$(ls "$dir"/"${spec%%==*}"-"${spec##*==}"-*.whl 2>/dev/null | head -n 1)
+    [ -n "$wheel" ] || { log "pip download $spec left no wheel in $dir"; return 1; }
+    if [ -n "$want" ]; then
+        got=$(sha256sum "$wheel" | cut -d' ' -f1)
+        [ "$got" = "$want" ] || { log "$wheel: SHA-256 $got, expected $want"; return 1; }
+    fi
+    echo "$wheel"
+}
