@@ -25,6 +25,7 @@ extension PostgresConnection {
     /// The user's ratings as (item external id, value), or an error naming the user if the
     /// catalog has no such user.
     public func ratings(ofUser user: String) throws -> [(item: String, value: Float)] {
+        let user = ExternalID.normalised(user)
         let exists = try query("SELECT id FROM users WHERE external_id = $1", [user])
         guard exists.rowCount == 1 else { throw UnknownUserError(user: user, target: target) }
         let rows = try query("""
@@ -35,6 +36,7 @@ extension PostgresConnection {
 
     /// Titles of the given items (external ids); items without a title are absent.
     public func titles(ofItems ids: [String]) throws -> [String: String] {
+        let ids = ids.map(ExternalID.normalised)
         let rows = try query("SELECT external_id, title FROM items WHERE external_id = ANY($1::text[]) AND title IS NOT NULL",
                              [postgresArrayLiteral(ids)])
         var out: [String: String] = [:]
@@ -66,6 +68,7 @@ extension PostgresConnection {
     /// highest rating value (1 in a catalog without ratings), so explicit strategies read them as
     /// liked and implicit ones as consumed. Every id must be a catalog item.
     public func likedItems(_ ids: [String]) throws -> [(item: String, value: Float)] {
+        let ids = ids.map(ExternalID.normalised)
         let found = try query("SELECT external_id FROM items WHERE external_id = ANY($1::text[])", [postgresArrayLiteral(ids)])
         let known = Set((0..<found.rowCount).map { found.string($0, 0)! })
         let missing = ids.filter { !known.contains($0) }
@@ -80,6 +83,7 @@ extension StoredModel {
     /// (they cannot be scored); a user the model never saw gets `user: nil`.
     /// `user` nil: an anonymous listener (e.g. `recommend --like`), served like a new user.
     public func profile(user: String?, ratings: [(item: String, value: Float)]) -> UserProfile {
+        let user = user.map(ExternalID.normalised)
         let pairs = ratings.compactMap { r in items.index(of: r.item).map { ($0, r.value) } }.sorted { $0.0 < $1.0 }
         return UserProfile(user: user.flatMap(users.index(of:)), items: pairs.map(\.0), ratings: pairs.map(\.1))
     }

@@ -18,12 +18,12 @@ extension PostgresConnection {
         var userIndex: [Int64: Int32] = [:], itemIndex: [Int64: Int32] = [:]
         try copyOutBinary("SELECT id, external_id FROM users ORDER BY id") { row in
             let id = row.int64()!
-            userIndex[id] = users.intern(row.text()!)
+            userIndex[id] = try internDistinct(row.text()!, id: id, into: &users, ids: userIDs, what: "users")
             userIDs.append(id)
         }
         try copyOutBinary("SELECT id, external_id, title FROM items ORDER BY id") { row in
             let id = row.int64()!
-            itemIndex[id] = items.intern(row.text()!)
+            itemIndex[id] = try internDistinct(row.text()!, id: id, into: &items, ids: itemIDs, what: "items")
             itemIDs.append(id)
             titles.append(row.text())
         }
@@ -39,6 +39,22 @@ extension PostgresConnection {
         }
         return CatalogSnapshot(ratings: try RatingMatrix(users: users, items: items, ratings: triples),
                                userIDs: userIDs, itemIDs: itemIDs, itemTitles: titles)
+    }
+
+    /// Adds a catalog row's external id to `vocabulary`, refusing one that Swift takes for an id
+    /// already there (canonically equivalent strings are equal in Swift, distinct in PostgreSQL):
+    /// merging them would shift every later index against `ids` and hand lists to the wrong users.
+    /// Migration 008 keeps such rows out; this guards catalogs written around it.
+    private func internDistinct(_ text: String, id: Int64, into vocabulary: inout Vocabulary, ids: [Int64], what: String) throws -> Int32 {
+        let before = vocabulary.count
+        let index = vocabulary.intern(text)
+        guard vocabulary.count > before else {
+            throw DatabaseError("""
+                \(target): \(what) '\(excerpt(vocabulary[index]))' (id \(ids[Int(index)])) and '\(excerpt(text))' (id \(id)) are one \
+                id in Unicode NFC form (\(ExternalID.codePoints(vocabulary[index])) vs \(ExternalID.codePoints(text))); merge or rename one
+                """)
+        }
+        return index
     }
 
     /// A consistent snapshot even while imports run: all three COPYs see one database state.
