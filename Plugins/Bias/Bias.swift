@@ -8,7 +8,7 @@ public struct Bias: Strategy {
     public static let parameters = [
         ParameterSpec("item-damping", .double(5), "shrinks item offsets of rarely rated items towards 0"),
         ParameterSpec("user-damping", .double(5), "shrinks user offsets of users with few ratings towards 0"),
-        ParameterSpec("iterations", .int(10), "alternating updates of user and item offsets"),
+        ParameterSpec("iterations", .int(10), "alternating updates of user and item offsets", range: 1...10_000),
     ]
 
     let itemDamping: Float

@@ -11,7 +11,7 @@ public struct ItemKNN: Strategy {
     public static let summary = "Item-based k nearest neighbours (explicit ratings or implicit ranking)"
     public static let parameters = NeighbourhoodSettings.specs(
         k: 40, similarity: .cosine, shrinkage: 100, centring: .baseline, mode: .explicit
-    ) + [ParameterSpec("kept", .int(300), "neighbours saved per item in the model (explicit mode; implicit keeps k)")]
+    ) + [ParameterSpec("kept", .int(300), "neighbours saved per item in the model (explicit mode; implicit keeps k)", range: 1...100_000)]
 
     let settings: NeighbourhoodSettings
     let kept: Int
@@ -19,7 +19,10 @@ public struct ItemKNN: Strategy {
     public init(parameters: Parameters) throws {
         settings = try NeighbourhoodSettings(parameters, strategy: Self.name)
         kept = parameters.int("kept")
-        guard kept >= settings.k else { throw ParameterError("item-knn: kept must be ≥ k") }
+        // Implicit mode keeps k neighbours whatever `kept` says, so only explicit mode needs kept ≥ k.
+        if settings.mode == .explicit, kept < settings.k {
+            throw ParameterError("item-knn: kept (\(kept)) must be ≥ k (\(settings.k)) in explicit mode")
+        }
     }
 
     public init(_ settings: NeighbourhoodSettings, kept: Int) {

@@ -45,7 +45,7 @@ public struct NeighbourhoodSettings: Sendable, Equatable {
     public static func specs(k: Int, similarity: SimilarityKind, shrinkage: Double, centring: Centring,
                              mode: FeedbackMode, amplification: Double = 1) -> [ParameterSpec] {
         [
-            ParameterSpec("k", .int(k), "neighbours used for one prediction"),
+            ParameterSpec("k", .int(k), "neighbours used for one prediction", range: 1...100_000),
             ParameterSpec("min-neighbours", .int(1), "fewer usable neighbours than this: no prediction (the evaluator falls back)"),
             ParameterSpec("similarity", .string(similarity.rawValue), "how neighbours are compared",
                           choices: SimilarityKind.allCases.map(\.rawValue)),

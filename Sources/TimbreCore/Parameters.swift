@@ -14,6 +14,8 @@ public enum ParameterValue: Sendable, Hashable, Codable, CustomStringConvertible
         }
     }
 
+    var isInteger: Bool { if case .int = self { true } else { false } }
+
     /// Parses `text` as the same kind as `self` (the parameter's default).
     func parsedLike(_ text: String) -> ParameterValue? {
         switch self {
@@ -49,12 +51,17 @@ public struct ParameterSpec: Sendable {
     public let defaultValue: ParameterValue
     /// For string parameters with a closed set of values.
     public let choices: [String]
+    /// For numbers: the values accepted. Sizes that reach an allocation or a loop (neighbours,
+    /// iterations, factors) should have one, so a typo like 10^12 is an error, not a crash.
+    public let range: ClosedRange<Double>?
 
-    public init(_ name: String, _ defaultValue: ParameterValue, _ summary: String, choices: [String] = []) {
+    public init(_ name: String, _ defaultValue: ParameterValue, _ summary: String, choices: [String] = [],
+                range: ClosedRange<Double>? = nil) {
         self.name = name
         self.summary = summary
         self.defaultValue = defaultValue
         self.choices = choices
+        self.range = range
     }
 }
 
@@ -84,6 +91,13 @@ public struct Parameters: Sendable, Hashable, Codable {
             }
             if !spec.choices.isEmpty, !spec.choices.contains(text) {
                 throw ParameterError("\(strategy): parameter '\(name)' must be one of \(spec.choices.joined(separator: ", ")), got '\(text)'")
+            }
+            if let range = spec.range {
+                let number: Double? = switch value { case let .int(v): Double(v); case let .double(v): v; default: nil }
+                if let number, !range.contains(number) {
+                    let bounds = spec.defaultValue.isInteger ? "\(Int(range.lowerBound)) to \(Int(range.upperBound))" : "\(range.lowerBound) to \(range.upperBound)"
+                    throw ParameterError("\(strategy): parameter '\(name)' must be \(bounds), got \(excerpt(text))")
+                }
             }
             values[name] = value
         }

@@ -41,6 +41,10 @@ extension AudioCommand {
         var allFiles = false
         @OptionGroup var features: FeatureOptions
 
+        func validate() throws {
+            try requireInRange(jobs, "--jobs", 1...256)
+        }
+
         func run() throws {
             // Absolute paths: the queue is shared with other processes.
             let files = IngestPipeline.files(in: paths, allFiles: allFiles).map { URL(fileURLWithPath: $0).standardizedFileURL.path }

@@ -39,7 +39,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "kfold (random k-fold over ratings), holdout (users in folds, a fraction of each held out), temporal, loo, cold-items (items in folds, all ratings of a test fold's items held out: new items).")
     var split: SplitKind = .holdout
 
-    @Option(help: "Folds for kfold, holdout and cold-items.")
+    @Option(parsing: .unconditional, help: "Folds for kfold, holdout and cold-items.")
     var folds = 5
 
     @Option(help: "Fraction held out per test user (holdout, temporal).")
@@ -48,10 +48,10 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Seed of the split.")
     var seed: UInt64 = 0
 
-    @Option(name: .customShort("n"), help: "Length of the top-N list.")
+    @Option(name: .customShort("n"), parsing: .unconditional, help: "Length of the top-N list.")
     var cutoff = 10
 
-    @Option(help: "Count a held-out item as relevant only when rated at least this (default: any held-out item).")
+    @Option(parsing: .unconditional, help: "Count a held-out item as relevant only when rated at least this (default: any held-out item).")
     var relevantAtLeast: Float?
 
     @Option(help: "Output: table, json or csv.")
@@ -61,6 +61,11 @@ struct Evaluate: ParsableCommand {
     var plot: String?
 
     func validate() throws {
+        try requireInRange(folds, "--folds", 2...SplitSpec.maxFolds)
+        try requireInRange(cutoff, "-n", 1...maxListLength)
+        if let relevantAtLeast, !relevantAtLeast.isFinite {
+            throw ValidationError("--relevant-at-least must be a finite rating, got \(relevantAtLeast)")
+        }
         if ratings != nil, embeddings.given {
             throw ValidationError("--embedding-model reads the catalog's item embeddings; a --ratings file has none")
         }

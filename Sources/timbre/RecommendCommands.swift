@@ -41,7 +41,8 @@ struct RecommendCommand: ParsableCommand {
         valueName: "item"))
     var liked: [String] = []
 
-    @Option(name: .shortAndLong, help: "Number of items.")
+    // .unconditional: "-n -5" is the value -5 (then refused by validate), not a missing value.
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Number of items.")
     var n: Int = 10
 
     @Flag(help: "Train a fresh model even if one is stored.")
@@ -51,7 +52,7 @@ struct RecommendCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
-        guard n > 0 else { throw ValidationError("-n must be at least 1") }
+        try requireInRange(n, "-n", 1...maxListLength)
         guard (user == nil) != liked.isEmpty else { throw ValidationError("give either --user or one or more --like items") }
     }
 
@@ -96,14 +97,14 @@ struct PublishCommand: ParsableCommand {
     @OptionGroup var strategy: StrategyOptions
     @OptionGroup var embeddings: EmbeddingOptions
 
-    @Option(name: .shortAndLong, help: "Number of items per user.")
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Number of items per user.")
     var n: Int = 10
 
     @Flag(help: "Train a fresh model even if one is stored.")
     var retrain = false
 
     func validate() throws {
-        guard n > 0 else { throw ValidationError("-n must be at least 1") }
+        try requireInRange(n, "-n", 1...maxListLength)
     }
 
     func run() throws {
