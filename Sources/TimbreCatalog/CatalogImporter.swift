@@ -14,12 +14,20 @@ public struct ImportSummary: Sendable, Equatable, Codable {
 /// (errors name file and line), then streamed through COPY into temporary staging tables and
 /// merged with upserts, so a re-import of the same files changes no counts and a failure
 /// leaves the catalog as it was.
-public struct CatalogImporter {
+public struct CatalogImporter: Sendable {
     public var ratingsFile: String?
     public var itemsFile: String?
     public var usersFile: String?
     public var layout: TableLayout?
     public var scale: RatingScale
+    /// How the files' bytes are read (invalid UTF-8 is an error unless `.latin1`).
+    public var encoding: TextEncoding = .utf8
+
+    /// Key of the transaction-scoped advisory lock every import takes: imports that share new users
+    /// or items would otherwise deadlock on each other's uncommitted unique keys (each waits for a
+    /// key the other inserted in another table or pass). Parsing and checking still run in
+    /// parallel; only the writing is one at a time.
+    public static let importLockKey: Int64 = 7_466_349
 
     public init(ratingsFile: String? = nil, itemsFile: String? = nil, usersFile: String? = nil,
                 layout: TableLayout? = nil, scale: RatingScale = .movieLens) {
@@ -31,11 +39,14 @@ public struct CatalogImporter {
     }
 
     public func run(_ db: PostgresConnection, progress: ProgressReporter? = nil) throws -> ImportSummary {
-        let items = try itemsFile.map { try DelimitedTable.read(path: $0, kind: .items, layout: layout).itemRecords() }
-        let users = try usersFile.map { try DelimitedTable.read(path: $0, kind: .users, layout: layout).userRecords() }
-        let ratings = try ratingsFile.map { try DelimitedTable.read(path: $0, kind: .ratings, layout: layout).ratingRecords(scale: scale) }
+        let items = try itemsFile.map { try DelimitedTable.read(path: $0, kind: .items, layout: layout, encoding: encoding).itemRecords() }
+        let users = try usersFile.map { try DelimitedTable.read(path: $0, kind: .users, layout: layout, encoding: encoding).userRecords() }
+        let ratings = try ratingsFile.map {
+            try DelimitedTable.read(path: $0, kind: .ratings, layout: layout, encoding: encoding).ratingRecords(scale: scale)
+        }
 
         return try db.transaction {
+            try db.query("SELECT pg_advisory_xact_lock($1)", [String(Self.importLockKey)])
             if let items, let ratings, let file = ratingsFile {
                 // An item must be in the items file or already in the catalog.
                 var known = Set(items.map(\.id))
@@ -46,8 +57,7 @@ public struct CatalogImporter {
             }
             var summary = ImportSummary()
             if let users {
-                try db.execute("CREATE TEMP TABLE stage_users (external_id text, attributes jsonb) ON COMMIT DROP")
-                try db.copyRows("COPY stage_users FROM STDIN", users, progress: progress) { [$0.id, $0.attributesJSON] }
+                try db.stage("stage_users", "(external_id text, attributes jsonb)", users, progress: progress) { [$0.id, $0.attributesJSON] }
                 let result = try db.execute("""
                     INSERT INTO users (external_id, attributes) SELECT external_id, attributes FROM stage_users
                     ON CONFLICT (external_id) DO UPDATE SET attributes = EXCLUDED.attributes
@@ -58,8 +68,9 @@ public struct CatalogImporter {
                 summary.usersUpdated += result.rowCount - result.countTrue()
             }
             if let items {
-                try db.execute("CREATE TEMP TABLE stage_items (external_id text, title text, metadata jsonb) ON COMMIT DROP")
-                try db.copyRows("COPY stage_items FROM STDIN", items, progress: progress) { [$0.id, $0.title, $0.metadataJSON] }
+                try db.stage("stage_items", "(external_id text, title text, metadata jsonb)", items, progress: progress) {
+                    [$0.id, $0.title, $0.metadataJSON]
+                }
                 let result = try db.execute("""
                     INSERT INTO items (external_id, title, metadata) SELECT external_id, title, metadata FROM stage_items
                     ON CONFLICT (external_id) DO UPDATE SET title = EXCLUDED.title, metadata = EXCLUDED.metadata
@@ -70,8 +81,7 @@ public struct CatalogImporter {
                 summary.itemsUpdated += result.rowCount - result.countTrue()
             }
             if let ratings {
-                try db.execute("CREATE TEMP TABLE stage_ratings (user_ext text, item_ext text, value real, ts bigint) ON COMMIT DROP")
-                try db.copyRows("COPY stage_ratings FROM STDIN", ratings, progress: progress) {
+                try db.stage("stage_ratings", "(user_ext text, item_ext text, value real, ts bigint)", ratings, progress: progress) {
                     [$0.user, $0.item, String($0.value), $0.timestamp.map { String($0) }]
                 }
                 summary.usersAdded += try db.execute("""
@@ -82,6 +92,9 @@ public struct CatalogImporter {
                     INSERT INTO items (external_id) SELECT DISTINCT item_ext FROM stage_ratings
                     ON CONFLICT (external_id) DO NOTHING
                     """).affectedRows
+                // The join below looks staged ids up in users and items: plan it on their current
+                // sizes, not on statistics from before this import (or from a killed one's dead rows).
+                try db.execute("ANALYZE users, items")
                 let result = try db.execute("""
                     INSERT INTO ratings (user_id, item_id, value, rated_at)
                     SELECT u.id, i.id, s.value, to_timestamp(s.ts)
@@ -105,6 +118,16 @@ extension QueryResult {
 }
 
 extension PostgresConnection {
+    /// A temporary table (dropped at commit) filled with `records` through COPY and analysed: a
+    /// fresh temporary table has no statistics (autovacuum never analyses temporary tables), so
+    /// without ANALYZE the merge joins would be planned on a guess rather than on what was loaded.
+    public func stage<R>(_ table: String, _ definition: String, _ records: [R], progress: ProgressReporter? = nil,
+                         fields: (R) -> [String?]) throws {
+        try execute("CREATE TEMP TABLE \(table) \(definition) ON COMMIT DROP")
+        try copyRows("COPY \(table) FROM STDIN", records, progress: progress, fields: fields)
+        try execute("ANALYZE \(table)")
+    }
+
     /// Streams `records` into a `COPY … FROM STDIN` (text format) in chunks of rows.
     public func copyRows<R>(_ sql: String, _ records: [R], progress: ProgressReporter? = nil, fields: (R) -> [String?]) throws {
         try copyIn(sql) { send in
