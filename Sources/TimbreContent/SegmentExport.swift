@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 import TimbreNeural
 
 /// Writes a `ContentExperiment`'s standardised segments as NumPy `.npy` files, so another framework
@@ -14,15 +15,12 @@ public enum SegmentExport {
                 var values: [Float] = []
                 values.reserveCapacity(part.sequences.count * steps * width)
                 for s in part.sequences { values += s.values }
-                try npy(values, shape: [part.sequences.count, steps, width])
-                    .write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(name)_x.npy"))
-                try npy(part.labels.map(Int64.init), shape: [part.labels.count])
-                    .write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(name)_y.npy"))
-                try npy(part.clipOfSegment.map(Int64.init), shape: [part.clipOfSegment.count])
-                    .write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(name)_clip.npy"))
+                try writeFileSafely(npy(values, shape: [part.sequences.count, steps, width]), to: directory + "/\(name)_x.npy")
+                try writeFileSafely(npy(part.labels.map(Int64.init), shape: [part.labels.count]), to: directory + "/\(name)_y.npy")
+                try writeFileSafely(npy(part.clipOfSegment.map(Int64.init), shape: [part.clipOfSegment.count]), to: directory + "/\(name)_clip.npy")
             }
         } catch {
-            throw ContentError.cannotWrite("\(directory): cannot write the segments: \(error.localizedDescription)")
+            throw ContentError.cannotWrite("\(directory): cannot write the segments: \(error)")
         }
     }
 

@@ -97,9 +97,7 @@ extension ContentCommand {
             }
             if let out {
                 let bytes = outcome.model.encode()
-                do { try Data(bytes).write(to: URL(fileURLWithPath: out)) } catch {
-                    throw ContentError.cannotWrite("\(out): cannot write the model: \(error.localizedDescription)")
-                }
+                try writeFileSafely(bytes, to: out)
             }
             var storedID: Int64? = nil
             if store {

@@ -113,7 +113,7 @@ struct Evaluate: ParsableCommand {
         }
         try printReport(report, format: format)
         if let plot {
-            try report.svg().write(toFile: plot, atomically: true, encoding: .utf8)
+            try writeFileSafely(Array(report.svg().utf8), to: plot)
         }
     }
 }

@@ -251,12 +251,10 @@ struct LineReader {
     /// Opens `path`, which must be a regular file: a FIFO or device would block or never end.
     init(path: String) throws {
         file = path
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw InputFileError(file: path, line: nil, "cannot read the file: \(String(cString: strerror(errno)))")
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw InputFileError(file: path, line: nil, "not a regular file (a folder, FIFO, socket or device)")
+        switch FileKind.of(path) {
+        case .regular: break
+        case .unavailable(let reason): throw InputFileError(file: path, line: nil, "cannot read the file: \(reason)")
+        case let kind: throw InputFileError(file: path, line: nil, "not a regular file (it is \(kind))")
         }
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
