@@ -9,6 +9,8 @@ import TimbreStrategies
 ///   CFBench ml100k                      accuracy + speed on MovieLens-100K
 ///   CFBench synthetic USERS ITEMS RATINGS   item-kNN fit + top-10 on a generated catalogue
 ///   CFBench eval kfold|holdout SPEC...  ad-hoc comparison, SPEC = name or name:key=value,key=value
+///   CFBench factors                     ease and ials on MovieLens-100K beside the latent-factor anchors
+///   CFBench factors-synthetic USERS ITEMS RATINGS   ials fit time and peak memory on a generated catalogue
 
 struct ProcessTimes {
     var cpu: Double, wall: ContinuousClock.Instant
@@ -176,6 +178,54 @@ func synthetic(users: Int, items: Int, ratings: Int, sample: Int) throws {
                  sampleUsers * 10, d.wall, predicted, peakMemoryMiB()))
 }
 
+/// Issue 11's latent-factor figures: ease and ials on the seed-0 per-user holdout, beside the
+/// peers' figures (docs/evaluation.md; the peers' numbers are on LensKit's own folds, so the same
+/// run's user-knn line is the anchor that moves with the split).
+func factors() throws {
+    let m = try MovieLensFixture.load()
+    print("MovieLens-100K: \(m.userCount) users, \(m.itemCount) items, \(m.ratingCount) ratings; \(availableCores) cores\n")
+    let specs = ["ease", "ials", "ials-lenskit=ials:regularization=0.1,iterations=10",
+                 "user-knn-implicit=user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=4"]
+    let run = try Evaluation(split: holdout, options: EvaluationOptions(ratingMetrics: false))
+        .run(m, strategies: try specs.map(strategy), dataset: "ml-100k")
+    print(run.table())
+    let anchors = ["ease": "numpy EASE λ=500 0.4652 (LensKit folds; goal ≥ 0.46 and within 0.002 of numpy on these folds)",
+                   "ials": "LensKit ImplicitMF best 0.4082, Gorse WRMF 0.416 (goal ≥ 0.42)",
+                   "ials-lenskit": "LensKit ImplicitMF with these settings 0.4082",
+                   "user-knn-implicit": "LensKit UserKNN implicit 0.4156"]
+    print("holdout top-10     NDCG     P@10     fit s/fold   anchor")
+    for s in run.strategies {
+        print(String(format: "%@ %.4f   %.4f   %.3f        %@", s.label.padding(toLength: 18, withPad: " ", startingAt: 0), s.metric("NDCG@10")!.value, s.metric("P@10")!.value,
+                     s.timings.fitSeconds / 5, anchors[s.label] ?? ""))
+    }
+    print(String(format: "peak memory %.0f MiB", peakMemoryMiB()))
+}
+
+/// ials on a generated catalogue (e.g. ML-25M's shape: 162541 59047 25000000): fit time and peak
+/// memory, the issue's scale goal (≤ 90 s, ≤ 6 GiB).
+func factorsSynthetic(users: Int, items: Int, ratings: Int) throws {
+    var t = ProcessTimes.now()
+    let m = SyntheticCatalog(users: users, items: items, ratings: ratings, seed: 1).generate()
+    var d = t.since()
+    print(String(format: "synthetic catalogue: %d users, %d items, %d ratings, generated in %.1f s; %d cores; peak memory so far %.0f MiB",
+                 m.userCount, m.itemCount, m.ratingCount, d.wall, availableCores, peakMemoryMiB()))
+    let s = try strategy("ials")
+    t = ProcessTimes.now()
+    let model = try s.strategy.fitAny(TrainingData(ratings: m))
+    d = t.since()
+    print(String(format: "ials (defaults: %@) fit: %.1f s wall, %.1f s process; peak memory %.0f MiB (goal ≤ 90 s, ≤ 6144 MiB)",
+                 s.parameters.summary, d.wall, d.cpu, peakMemoryMiB()))
+    t = ProcessTimes.now()
+    let sample = Swift.min(1000, m.userCount), itemCount = m.itemCount
+    _ = concurrentChunks(sample) { range -> Int in
+        var scores = [Float](repeating: 0, count: itemCount)
+        for u in range { model.score(m.profile(of: Int32(u)), into: &scores) }
+        return 0
+    }
+    d = t.since()
+    print(String(format: "fold-in + scores of every item for %d users: %.2f s wall (%.2f ms/user)", sample, d.wall, d.wall * 1000 / Double(sample)))
+}
+
 func adHoc(_ args: ArraySlice<String>) throws {
     let m = try MovieLensFixture.load()
     guard let which = args.first else { throw EvaluationError("eval needs kfold or holdout") }
@@ -197,7 +247,12 @@ do {
         try synthetic(users: n.count > 0 ? n[0] : 1_000_000, items: n.count > 1 ? n[1] : 50_000,
                       ratings: n.count > 2 ? n[2] : 25_000_000, sample: n.count > 3 ? n[3] : 10_000)
     case "eval": try adHoc(args.dropFirst())
-    default: print("usage: CFBench [ml100k | synthetic USERS ITEMS RATINGS [SAMPLE_USERS] | eval kfold|holdout SPEC...]")
+    case "factors": try factors()
+    case "factors-synthetic":
+        let n = args.dropFirst().compactMap { Int($0) }
+        guard n.count == 3 else { throw EvaluationError("factors-synthetic needs USERS ITEMS RATINGS") }
+        try factorsSynthetic(users: n[0], items: n[1], ratings: n[2])
+    default: print("usage: CFBench [ml100k | synthetic USERS ITEMS RATINGS [SAMPLE_USERS] | eval kfold|holdout SPEC... | factors | factors-synthetic USERS ITEMS RATINGS]")
     }
 } catch {
     print("error: \(error)")

@@ -6,9 +6,9 @@ public struct Bias: Strategy {
     public static let name = "bias"
     public static let summary = "Global mean plus damped user and item offsets (baseline predictor)"
     public static let parameters = [
-        ParameterSpec("item-damping", .double(5), "shrinks item offsets of rarely rated items towards 0"),
-        ParameterSpec("user-damping", .double(5), "shrinks user offsets of users with few ratings towards 0"),
-        ParameterSpec("iterations", .int(10), "alternating updates of user and item offsets", range: 1...10_000),
+        ParameterSpec("item-damping", .double(5), "shrinks item offsets of rarely rated items towards 0", range: 0...1e9),
+        ParameterSpec("user-damping", .double(5), "shrinks user offsets of users with few ratings towards 0", range: 0...1e9),
+        ParameterSpec("iterations", .int(10), "alternating updates of user and item offsets", range: 1...1000),
     ]
 
     let itemDamping: Float

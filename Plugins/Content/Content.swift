@@ -18,7 +18,7 @@ public struct Content: Strategy {
                       "implicit: every rated item pulls the profile towards it; explicit: weighted by rating − the user's mean, so disliked items push it away",
                       choices: FeedbackMode.allCases.map(\.rawValue)),
         ParameterSpec("k", .int(20), "most similar rated items averaged for one rating prediction", range: 1...100_000),
-        ParameterSpec("min-similarity", .double(0), "items averaged for a prediction must have a cosine above this (at least 0)"),
+        ParameterSpec("min-similarity", .double(0), "items averaged for a prediction must have a cosine above this", range: 0...1),
     ]
 
     let mode: FeedbackMode

@@ -18,7 +18,7 @@ public struct Hybrid: ComposedStrategy {
         ParameterSpec("second", .string("popularity"), "second component, a strategy spec NAME(key=value,…)"),
         // 0.1: with popularity as the second component, a light popularity prior keeps item-kNN's
         // NDCG on MovieLens-100K (0.3756 vs 0.3755) where 0.3 already costs 0.013 (docs/evaluation.md).
-        ParameterSpec("weight", .double(0.1), "weight of the second component, 0…1 (the first gets 1 − weight)"),
+        ParameterSpec("weight", .double(0.1), "weight of the second component (the first gets 1 − weight)", range: 0...1),
         // z by default: it keeps how far a component's favourites stand out (a confident component
         // outweighs a flat one), where rank spreads every list evenly over 0…1, so a weak
         // component's arbitrary order moves the blend as much as a strong one's. z also needs no
@@ -72,6 +72,20 @@ public struct Hybrid: ComposedStrategy {
         }
     }
 
+    /// Each component spec in full (`item-knn(amplification=1,centring=none,…)`): the default
+    /// `first`, its settings in another order, or with a default spelled out are one configuration.
+    public static func canonical(_ parameters: Parameters, registry: StrategyRegistry) throws -> Parameters {
+        try ["first", "second"].reduce(parameters) { p, slot in
+            do {
+                let spec = try StrategySpec.parse(p.string(slot))
+                let (_, resolved) = try registry.make(spec)
+                return p.setting(slot, to: .string(StrategySpec(name: spec.name, parameters: resolved).description))
+            } catch {
+                throw ParameterError("hybrid: \(slot): \(error)")
+            }
+        }
+    }
+
     /// A component that reads item embeddings (e.g. `content`) gets them from the host only if the
     /// hybrid asks for them.
     public var usesItemEmbeddings: Bool { components.contains { $0.strategy.usesItemEmbeddings } }
@@ -80,7 +94,7 @@ public struct Hybrid: ComposedStrategy {
     public func fit(_ data: TrainingData) throws -> Model {
         let ratings = data.ratings
         return Model(components: try components.map {
-            .init(name: type(of: $0.strategy).name, parameters: $0.parameters, weight: $0.weight, model: try $0.strategy.fitAny(data))
+            .init(strategy: type(of: $0.strategy), parameters: $0.parameters, weight: $0.weight, model: try $0.strategy.fitAny(data))
         }, normalisation: normalisation, unscored: unscored,
         coldItems: (0..<Int32(ratings.itemCount)).filter { ratings.byItem.count($0) == 0 })
     }
@@ -96,8 +110,9 @@ public struct Hybrid: ComposedStrategy {
         guard count >= 1 else { throw ModelDecodingError(description: "hybrid: \(count) components") }
         let components = try (0..<count).map { _ in
             let (name, parameters, weight) = (try reader.read(String.self), try reader.read(Parameters.self), try reader.read(Float.self))
-            return Model.Component(name: name, parameters: parameters, weight: weight,
-                                   model: try registry.decodeModel(of: try registry.named(name), from: &reader))
+            let strategy = try registry.named(name)
+            return Model.Component(strategy: strategy, parameters: parameters, weight: weight,
+                                   model: try registry.decodeModel(of: strategy, from: &reader))
         }
         let coldItems = try reader.read([Int32].self)
         guard zip(coldItems, coldItems.dropFirst()).allSatisfy({ $0 < $1 }), (coldItems.first ?? 0) >= 0 else {
@@ -112,7 +127,8 @@ public struct Hybrid: ComposedStrategy {
     public struct Model: TrainedModel, BatchRatingPredictor {
         /// A fitted component: the strategy's name and resolved parameters, its weight and model.
         public struct Component: Sendable {
-            public let name: String
+            public let strategy: any Strategy.Type
+            public var name: String { strategy.name }
             public let parameters: Parameters
             public let weight: Float
             public let model: any TrainedModel
@@ -196,7 +212,7 @@ public struct Hybrid: ComposedStrategy {
                 writer.write(c.name)
                 writer.write(c.parameters)
                 writer.write(c.weight)
-                c.model.encode(to: &writer)
+                writeModel(c.model, of: c.strategy, to: &writer)
             }
             writer.write(coldItems)
         }

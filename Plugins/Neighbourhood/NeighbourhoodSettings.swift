@@ -46,16 +46,19 @@ public struct NeighbourhoodSettings: Sendable, Equatable {
                              mode: FeedbackMode, amplification: Double = 1) -> [ParameterSpec] {
         [
             ParameterSpec("k", .int(k), "neighbours used for one prediction", range: 1...100_000),
-            ParameterSpec("min-neighbours", .int(1), "fewer usable neighbours than this: no prediction (the evaluator falls back)"),
+            ParameterSpec("min-neighbours", .int(1), "fewer usable neighbours than this: no prediction (the evaluator falls back)",
+                          range: 1...100_000),
             ParameterSpec("similarity", .string(similarity.rawValue), "how neighbours are compared",
                           choices: SimilarityKind.allCases.map(\.rawValue)),
-            ParameterSpec("shrinkage", .double(shrinkage), "damps similarities with n co-ratings by (n−1)/(n−1+shrinkage); 0 = off"),
-            ParameterSpec("min-similarity", .double(0), "neighbours must be more similar than this"),
+            ParameterSpec("shrinkage", .double(shrinkage), "damps similarities with n co-ratings by (n−1)/(n−1+shrinkage); 0 = off",
+                          range: 0...1e9),
+            ParameterSpec("min-similarity", .double(0), "neighbours must be more similar than this", range: -1...1),
             ParameterSpec("centring", .string(centring.rawValue), "ratings are averaged as offsets from none, the mean, or the bias baseline",
                           choices: Centring.allCases.map(\.rawValue)),
             ParameterSpec("mode", .string(mode.rawValue), "explicit predicts ratings; implicit ranks by summed similarity of interacted items",
                           choices: FeedbackMode.allCases.map(\.rawValue)),
-            ParameterSpec("amplification", .double(amplification), "similarities are raised to this power (1 = unchanged)"),
+            ParameterSpec("amplification", .double(amplification), "similarities are raised to this power (1 = unchanged)",
+                          range: 0.01...100),
         ]
     }
 

@@ -5,6 +5,8 @@ import UserKNN
 import ItemKNN
 import Content
 import Hybrid
+import EASE
+import IALS
 
 /// The registry table: adding a strategy is one line here (plus its target in Package.swift).
 public let registeredStrategies = StrategyRegistry([
@@ -14,4 +16,6 @@ public let registeredStrategies = StrategyRegistry([
     ItemKNN.self,
     Content.self,
     Hybrid.self,
+    EASE.self,
+    IALS.self,
 ])

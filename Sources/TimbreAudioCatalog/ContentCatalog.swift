@@ -92,6 +92,9 @@ public struct ContentCatalog {
         let configuration = MFCCConfiguration()
         let extractor = String(decoding: try JSONEncoder().encode(configuration.catalogDescription), as: UTF8.self)
         let modelID = Array(String(stored.id).utf8)
+        try EmbeddingSetStore(db).register(model: stored.id, name: "\(Self.strategyName)-\(stored.id)", kind: .audioModel,
+                                           dimension: model.classifier.embeddingSize,
+                                           source: try sortedJSON(["producer": Self.strategyName, "classes": model.classNames.joined(separator: ",")]))
         while true {
             let done = try db.transaction { () throws -> Int in
                 let claimed = try db.query("""

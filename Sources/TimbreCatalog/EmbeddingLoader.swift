@@ -24,12 +24,6 @@ extension BinaryCopyRow {
 }
 
 extension PostgresConnection {
-    /// The newest trained model that has item embeddings, or nil when the catalog has none.
-    public func latestEmbeddingModel() throws -> Int64? {
-        let r = try query("SELECT max(model_id)::text FROM item_embeddings")
-        return r.string(0, 0).flatMap { Int64($0) }
-    }
-
     /// The item embeddings made by model `modelID`, aligned with `itemIDs` (catalog ids by dense
     /// index, as in a `CatalogSnapshot`); items without one are marked absent. Nil when the model
     /// has no embeddings at all. All vectors of one model must have one dimension.
@@ -65,48 +59,20 @@ extension PostgresConnection {
     }
 }
 
-/// Which embedding model's item vectors strategies that use them are trained with.
-public enum EmbeddingChoice: Sendable, Equatable {
-    /// The newest embedding model in the catalog, or none when it has none.
-    case latest
-    case none
-    case model(Int64)
-
-    /// `latest`, `none` or a model id.
-    public init?(_ text: String) {
-        switch text {
-        case "latest": self = .latest
-        case "none": self = .none
-        default:
-            guard let id = Int64(text), id > 0 else { return nil }
-            self = .model(id)
-        }
-    }
-}
-
 extension PostgresConnection {
-    /// The embedding model `choice` names: nil for `.none`, and for `.latest` when the catalog has
-    /// no embeddings. A model named by id must have some.
-    public func embeddingModel(_ choice: EmbeddingChoice) throws -> Int64? {
-        switch choice {
-        case .none: return nil
-        case .latest: return try latestEmbeddingModel()
-        case let .model(id):
-            guard try query("SELECT 1 FROM item_embeddings WHERE model_id = $1 LIMIT 1", [String(id)]).rowCount == 1 else {
-                throw DatabaseError("model #\(id) has no item embeddings in \(target) (leave out --embedding-model for the newest that has)")
-            }
-            return id
-        }
+    /// The embedding set `choice` names (see `EmbeddingSetStore.resolve`).
+    public func embeddingModel(_ choice: EmbeddingChoice, for use: EmbeddingUse? = nil) throws -> Int64? {
+        try EmbeddingSetStore(self).resolve(choice, for: use)
     }
 
     /// The catalog's ratings and, unless `embeddings` is `.none` or names nothing, the chosen
     /// model's item embeddings aligned with the snapshot's items, read in one REPEATABLE READ
     /// transaction so both describe the same catalog state. Also returns the embedding model used.
-    public func loadTrainingData(embeddings: EmbeddingChoice) throws
+    public func loadTrainingData(embeddings: EmbeddingChoice, for use: EmbeddingUse? = nil) throws
         -> (snapshot: CatalogSnapshot, data: TrainingData, embeddingModel: Int64?, embeddingState: String?) {
         try readConsistently {
             let snapshot = try loadSnapshot()
-            guard let model = try embeddingModel(embeddings),
+            guard let model = try embeddingModel(embeddings, for: use),
                   let table = try loadItemEmbeddings(model: model, itemIDs: snapshot.itemIDs) else {
                 return (snapshot, TrainingData(ratings: snapshot.ratings), nil, nil)
             }
@@ -119,6 +85,6 @@ extension PostgresConnection {
     /// Vectors are only ever added to a model (a changed vector makes a new model; a deleted item
     /// takes its row with it), so a model trained on one state is stale when the state differs.
     static let embeddingStateSQL = """
-        (SELECT count(*)::text || '@' || coalesce(max(created_at)::text, '') FROM item_embeddings WHERE model_id = $1::text::bigint)
+        (SELECT count(*)::text || '@' || coalesce(max(created_at)::text, '') FROM item_embeddings WHERE model_id = $1::bigint)
         """
 }

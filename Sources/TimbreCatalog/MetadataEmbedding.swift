@@ -70,9 +70,11 @@ extension PostgresConnection {
                 state.write(values)
                 model = try insertTrainedModel(strategy: Self.metadataStrategyName, parameters: parameters, trainedOn: "{}", state: state.bytes)
             }
+            try EmbeddingSetStore(self).register(model: model, name: field, kind: .metadata, dimension: values.count,
+                                                 source: try sortedJSON(["producer": Self.metadataStrategyName, "field": field]))
             let inserted = try query("""
                 INSERT INTO item_embeddings (model_id, item_id, vector)
-                SELECT $3::text::bigint, f.item_id, f.vector FROM (\(fresh)) f
+                SELECT $3::bigint, f.item_id, f.vector FROM (\(fresh)) f
                 ON CONFLICT (model_id, item_id) DO NOTHING
                 """, [field, valueArray, String(model)]).affectedRows
             let total = try query("SELECT count(*) FROM item_embeddings WHERE model_id = $1::bigint", [String(model)]).int(0, 0) ?? 0

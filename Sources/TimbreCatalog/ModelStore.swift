@@ -20,15 +20,20 @@ extension Parameters {
 }
 
 extension PostgresConnection {
+    /// "TMB2": vocabularies, then the model with its header (strategy, layout version).
+    static let envelopeMarker: UInt32 = 0x544D_4232
+    /// "TMBR": the first envelope, whose models had no header; refused with a request to retrain.
+    static let headerlessEnvelopeMarker: UInt32 = 0x544D_4252
+
     /// Saves `model` (with the vocabularies of `ratings`) and returns its id. `embeddingModel`, the
     /// model whose item embeddings it was trained with, goes into `trained_on`.
     public func saveModel(_ model: any TrainedModel, strategy: any Strategy.Type, parameters: Parameters,
                           trainedOn ratings: RatingMatrix, embeddingModel: Int64? = nil, embeddingState: String? = nil) throws -> Int64 {
         var writer = ModelWriter()
-        writer.write(UInt32(0x544D_4252)) // "TMBR": the envelope's format marker
+        writer.write(Self.envelopeMarker)
         writer.write(ratings.users.ids)
         writer.write(ratings.items.ids)
-        model.encode(to: &writer)
+        writeModel(model, of: strategy, to: &writer)
         struct TrainedOn: Encodable {
             var users: Int, items: Int, ratings: Int
             var embedding_model: Int64?, embedding_state: String?
@@ -51,7 +56,8 @@ extension PostgresConnection {
     /// item embeddings `embeddings` names) and stores the model.
     public func trainAndSave(_ instance: any Strategy, parameters: Parameters, embeddings: EmbeddingChoice = .latest) throws -> StoredModel {
         let type = type(of: instance)
-        let (snapshot, data, embeddingModel, embeddingState) = try loadTrainingData(embeddings: instance.usesItemEmbeddings ? embeddings : .none)
+        let (snapshot, data, embeddingModel, embeddingState) = try loadTrainingData(embeddings: instance.usesItemEmbeddings ? embeddings : .none,
+                                                                                   for: EmbeddingUse(strategy: type.name, parameters: parameters))
         let model = try instance.fitAny(data)
         let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, embeddingModel: embeddingModel,
                                embeddingState: embeddingState)
@@ -78,7 +84,12 @@ extension PostgresConnection {
         let embeddingModel = result.bytes(0, 3).flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
         var reader = ModelReader(result.bytes(0, 1)!)
         do {
-            guard try reader.read(UInt32.self) == 0x544D_4252 else { throw ModelDecodingError(description: "not a Timbre model envelope") }
+            switch try reader.read(UInt32.self) {
+            case Self.envelopeMarker: break
+            case Self.headerlessEnvelopeMarker:
+                throw ModelDecodingError(description: "it was stored by an earlier Timbre, before models carried their format version")
+            default: throw ModelDecodingError(description: "not a Timbre model envelope")
+            }
             let users = Vocabulary(try reader.read([String].self))
             let items = Vocabulary(try reader.read([String].self))
             let model = try registry.decodeModel(of: strategy, from: &reader)

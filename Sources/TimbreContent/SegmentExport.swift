@@ -15,35 +15,13 @@ public enum SegmentExport {
                 var values: [Float] = []
                 values.reserveCapacity(part.sequences.count * steps * width)
                 for s in part.sequences { values += s.values }
-                try writeFileSafely(npy(values, shape: [part.sequences.count, steps, width]), to: directory + "/\(name)_x.npy")
-                try writeFileSafely(npy(part.labels.map(Int64.init), shape: [part.labels.count]), to: directory + "/\(name)_y.npy")
-                try writeFileSafely(npy(part.clipOfSegment.map(Int64.init), shape: [part.clipOfSegment.count]), to: directory + "/\(name)_clip.npy")
+                try writeFileSafely(NumPyArray.encode(values, shape: [part.sequences.count, steps, width]), to: directory + "/\(name)_x.npy")
+                try writeFileSafely(NumPyArray.encode(part.labels.map(Int64.init), shape: [part.labels.count]), to: directory + "/\(name)_y.npy")
+                try writeFileSafely(NumPyArray.encode(part.clipOfSegment.map(Int64.init), shape: [part.clipOfSegment.count]),
+                                    to: directory + "/\(name)_clip.npy")
             }
         } catch {
             throw ContentError.cannotWrite("\(directory): cannot write the segments: \(error)")
         }
-    }
-
-    /// NPY format 1.0: magic, header length, a Python dict literal padded so the data starts on a
-    /// multiple of 64 bytes, then little-endian values in C order.
-    static func npy<T: FixedWidthInteger>(_ values: [T], shape: [Int]) -> Data {
-        npy(bytes: values.withUnsafeBytes { Data($0) }, descr: "<i\(MemoryLayout<T>.size)", shape: shape)
-    }
-
-    static func npy(_ values: [Float], shape: [Int]) -> Data {
-        npy(bytes: values.withUnsafeBytes { Data($0) }, descr: "<f4", shape: shape)
-    }
-
-    private static func npy(bytes: Data, descr: String, shape: [Int]) -> Data {
-        let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(dims), }"
-        let unpadded = 10 + header.utf8.count + 1
-        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
-        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
-        let length = UInt16(header.utf8.count)
-        data.append(contentsOf: [UInt8(length & 0xff), UInt8(length >> 8)])
-        data.append(contentsOf: Array(header.utf8))
-        data.append(bytes)
-        return data
     }
 }

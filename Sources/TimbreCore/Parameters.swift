@@ -14,8 +14,6 @@ public enum ParameterValue: Sendable, Hashable, Codable, CustomStringConvertible
         }
     }
 
-    var isInteger: Bool { if case .int = self { true } else { false } }
-
     /// Parses `text` as the same kind as `self` (the parameter's default).
     func parsedLike(_ text: String) -> ParameterValue? {
         switch self {
@@ -51,8 +49,8 @@ public struct ParameterSpec: Sendable {
     public let defaultValue: ParameterValue
     /// For string parameters with a closed set of values.
     public let choices: [String]
-    /// For numbers: the values accepted. Sizes that reach an allocation or a loop (neighbours,
-    /// iterations, factors) should have one, so a typo like 10^12 is an error, not a crash.
+    /// For numeric parameters: the values allowed (checked when a spec is resolved, so a bad value
+    /// is refused naming strategy, setting and range before anything is fitted or allocated).
     public let range: ClosedRange<Double>?
 
     public init(_ name: String, _ defaultValue: ParameterValue, _ summary: String, choices: [String] = [],
@@ -62,6 +60,16 @@ public struct ParameterSpec: Sendable {
         self.defaultValue = defaultValue
         self.choices = choices
         self.range = range
+    }
+
+    /// "1…1000", "0…∞": how a range reads in messages and listings.
+    public var rangeDescription: String? {
+        range.map { r in
+            func text(_ v: Double) -> String {
+                v.isInfinite ? (v > 0 ? "∞" : "−∞") : (v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v))
+            }
+            return "\(text(r.lowerBound))…\(text(r.upperBound))"
+        }
     }
 }
 
@@ -76,6 +84,13 @@ public struct Parameters: Sendable, Hashable, Codable {
     public private(set) var values: [String: ParameterValue]
 
     public init(values: [String: ParameterValue] = [:]) { self.values = values }
+
+    /// This set with `name` set to `value` (a resolved value of the declared kind).
+    public func setting(_ name: String, to value: ParameterValue) -> Parameters {
+        var copy = self
+        copy.values[name] = value
+        return copy
+    }
 
     /// Resolves `overrides` (name → text, as typed on a command line) against `specs`.
     public init(specs: [ParameterSpec], overrides: [String: String] = [:], strategy: String) throws {
@@ -95,8 +110,7 @@ public struct Parameters: Sendable, Hashable, Codable {
             if let range = spec.range {
                 let number: Double? = switch value { case let .int(v): Double(v); case let .double(v): v; default: nil }
                 if let number, !range.contains(number) {
-                    let bounds = spec.defaultValue.isInteger ? "\(Int(range.lowerBound)) to \(Int(range.upperBound))" : "\(range.lowerBound) to \(range.upperBound)"
-                    throw ParameterError("\(strategy): parameter '\(name)' must be \(bounds), got \(excerpt(text))")
+                    throw ParameterError("\(strategy): parameter '\(name)' must be in \(spec.rangeDescription!), got \(text)")
                 }
             }
             values[name] = value

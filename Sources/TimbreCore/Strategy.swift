@@ -81,10 +81,15 @@ public protocol TrainedModel: Sendable {
 
     func encode(to writer: inout ModelWriter)
     init(decoding reader: inout ModelReader) throws
+
+    /// The version of `encode`'s layout. Raise it when the layout changes: a stored model of
+    /// another version is then refused with a message saying so, never misread.
+    static var formatVersion: UInt32 { get }
 }
 
 extension TrainedModel {
     public func predict(_ user: UserProfile, item: Int32) -> Float? { nil }
+    public static var formatVersion: UInt32 { 1 }
 }
 
 /// A recommendation strategy, in the spirit of Surprise's AlgoBase: a name, its parameters,
@@ -113,6 +118,9 @@ extension Strategy {
     /// Erases the model type so a host can hold models of any strategy.
     public func fitAny(_ data: TrainingData) throws -> any TrainedModel { try fit(data) }
 
+    /// The layout version of this strategy's models (`Model.formatVersion`).
+    public static var modelFormatVersion: UInt32 { Model.formatVersion }
+
     public static func decodeModel(_ bytes: [UInt8]) throws -> any TrainedModel {
         var reader = ModelReader(bytes)
         let model = try decodeModel(from: &reader)
@@ -125,8 +133,30 @@ extension Strategy {
     }
 }
 
+/// A model's own bytes, without the header (what `Strategy.decodeModel(_:)` reads).
 public func encodeModel(_ model: any TrainedModel) -> [UInt8] {
     var writer = ModelWriter()
     model.encode(to: &writer)
     return writer.bytes
+}
+
+/// A model of `strategy` with its header (strategy name, layout version) in front, as stored and
+/// as `StrategyRegistry.decodeModel` reads it.
+public func writeModel(_ model: any TrainedModel, of strategy: any Strategy.Type, to writer: inout ModelWriter) {
+    writer.write(strategy.name)
+    writer.write(strategy.modelFormatVersion)
+    model.encode(to: &writer)
+}
+
+public func encodeModel(_ model: any TrainedModel, of strategy: any Strategy.Type) -> [UInt8] {
+    var writer = ModelWriter()
+    writeModel(model, of: strategy, to: &writer)
+    return writer.bytes
+}
+
+/// A stored model whose header names another strategy or layout version than this build has.
+public struct ModelFormatError: Error, CustomStringConvertible, Equatable {
+    public let strategy: String
+    public let found: String
+    public var description: String { "the model bytes hold \(found), but this Timbre reads \(strategy)" }
 }

@@ -6,6 +6,11 @@ public struct UnknownStrategyError: Error, CustomStringConvertible {
     }
 }
 
+public struct DuplicateStrategyError: Error, CustomStringConvertible, Equatable {
+    public let name: String
+    public var description: String { "a strategy named '\(name)' is registered already" }
+}
+
 /// A strategy built from other registered strategies, named by spec in its string parameters (the
 /// hybrid blender). A plugin cannot import the registry table (the table imports every plugin),
 /// so the registry hands itself over: `StrategyRegistry.make` calls `init(parameters:registry:)`
@@ -15,9 +20,14 @@ public struct UnknownStrategyError: Error, CustomStringConvertible {
 public protocol ComposedStrategy: Strategy {
     init(parameters: Parameters, registry: StrategyRegistry) throws
     static func decodeModel(from reader: inout ModelReader, registry: StrategyRegistry) throws -> Model
+    /// `parameters` with every component spec written out in full (all settings, defaults filled
+    /// in, keys in order), so two spellings of one configuration are one stored model.
+    static func canonical(_ parameters: Parameters, registry: StrategyRegistry) throws -> Parameters
 }
 
 extension ComposedStrategy {
+    public static func canonical(_ parameters: Parameters, registry: StrategyRegistry) throws -> Parameters { parameters }
+
     public init(parameters: Parameters) throws {
         throw ParameterError("\(Self.name) is built from other strategies: make it through a StrategyRegistry")
     }
@@ -26,17 +36,27 @@ extension ComposedStrategy {
 /// The table of strategies a host can run. The host looks strategies up by name only;
 /// the one place that names concrete strategies is Plugins/Registry.
 public struct StrategyRegistry: Sendable {
-    public let strategies: [any Strategy.Type]
+    public private(set) var strategies: [any Strategy.Type]
     /// Composed strategies met on the way here; bounds specs that nest too deep.
     private var depth = 0
     public static let maximumNesting = 4
 
+    /// The built-in table; its names are distinct by construction (a clash is a programming error).
     public init(_ strategies: [any Strategy.Type]) {
-        var seen = Set<String>()
-        for s in strategies {
-            precondition(seen.insert(s.name).inserted, "strategy name \(s.name) registered twice")
+        do { self = try StrategyRegistry(empty: ()).adding(strategies) } catch { preconditionFailure("\(error)") }
+    }
+
+    private init(empty: Void) { strategies = [] }
+
+    /// This table with `more` appended; a name already taken (or taken twice in `more`) is refused.
+    public func adding(_ more: [any Strategy.Type]) throws -> StrategyRegistry {
+        var seen = Set(names)
+        for s in more where !seen.insert(s.name).inserted {
+            throw DuplicateStrategyError(name: s.name)
         }
-        self.strategies = strategies
+        var grown = self
+        grown.strategies += more
+        return grown
     }
 
     public var names: [String] { strategies.map { $0.name } }
@@ -53,15 +73,22 @@ public struct StrategyRegistry: Sendable {
         let type = try named(name)
         let parameters = try Parameters(specs: type.parameters, overrides: overrides, strategy: name)
         guard let composed = type as? any ComposedStrategy.Type else { return (try type.init(parameters: parameters), parameters) }
-        return (try composed.init(parameters: parameters, registry: try nested(in: name)), parameters)
+        let inner = try nested(in: name)
+        let canonical = try composed.canonical(parameters, registry: inner)
+        return (try composed.init(parameters: canonical, registry: inner), canonical)
     }
 
     public func make(_ spec: StrategySpec) throws -> (any Strategy, Parameters) {
         try make(spec.name, overrides: spec.overrides)
     }
 
-    /// Decodes a model of `type` written by `encodeModel`/`TrainedModel.encode`, composed or not.
+    /// Decodes a model of `type` written by `writeModel` (header, then the model), composed or not.
     public func decodeModel(of type: any Strategy.Type, from reader: inout ModelReader) throws -> any TrainedModel {
+        let name = try reader.read(String.self), version = try reader.read(UInt32.self)
+        guard name == type.name, version == type.modelFormatVersion else {
+            throw ModelFormatError(strategy: "\(type.name) format \(type.modelFormatVersion)",
+                                   found: name == type.name ? "\(name) format \(version)" : "a model of '\(name.prefix(40))'")
+        }
         guard let composed = type as? any ComposedStrategy.Type else { return try type.decodeModel(from: &reader) }
         return try composed.decodeModel(from: &reader, registry: try nested(in: type.name))
     }

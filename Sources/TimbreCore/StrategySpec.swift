@@ -58,7 +58,8 @@ public struct StrategySpec: Sendable, Hashable, CustomStringConvertible {
         }
         var overrides: [String: String] = [:]
         for pair in body.isEmpty ? [] : topLevelSplit(body, on: ",") {
-            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex, pair.index(after: eq) != pair.endIndex else {
+            // An empty value (`key=`) is a value: canonical specs spell out empty string settings.
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
                 throw fail("'\(pair)' is not key=value")
             }
             let key = String(pair[..<eq])

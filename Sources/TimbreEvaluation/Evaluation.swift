@@ -80,7 +80,27 @@ public struct Evaluation: Sendable {
     /// Every fold's training data carries `data`'s item embeddings: splits keep the item
     /// vocabulary, so the table's rows stay aligned with every fold's items.
     public func run(_ data: TrainingData, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        try run(data, folds: split.splits(of: data.ratings), spec: split, splitDescription: split.description, strategies: strategies, dataset: dataset)
+    }
+
+    /// On folds made elsewhere (`SplitFiles.read`), which must be over `data`'s vocabularies; the
+    /// report's split is theirs, not `split`.
+    public func run(_ data: TrainingData, splits: SplitFiles.ImportedSplits, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        try run(data, folds: splits.folds, spec: splits.spec, splitDescription: splits.description, strategies: strategies, dataset: dataset)
+    }
+
+    /// On folds built by the caller (the tuner's validation parts), over `data`'s vocabularies.
+    public func run(_ data: TrainingData, folds: [TrainTestSplit], description: String,
+                    strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        try run(data, folds: folds, spec: split, splitDescription: description, strategies: strategies, dataset: dataset)
+    }
+
+    private func run(_ data: TrainingData, folds: [TrainTestSplit], spec: SplitSpec, splitDescription: String,
+                     strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
         let matrix = data.ratings
+        guard folds.allSatisfy({ $0.train.users == matrix.users && $0.train.items == matrix.items }) else {
+            throw EvaluationError("the folds are not over the dataset's users and items")
+        }
         if let table = data.itemEmbeddings, table.present.count != matrix.itemCount {
             throw EvaluationError("the item embeddings have \(table.present.count) rows, the ratings \(matrix.itemCount) items")
         }
@@ -94,7 +114,6 @@ public struct Evaluation: Sendable {
         if case let .ratingAtLeast(threshold) = options.relevance, !threshold.isFinite {
             throw EvaluationError("the relevance threshold must be a finite rating, got \(threshold)")
         }
-        let folds = try split.splits(of: matrix)
         var collected = strategies.map { _ in Collected() }
         for fold in folds {
             let context = FoldContext(fold, itemEmbeddings: data.itemEmbeddings, feedback: data.feedback, relevance: options.relevance)
@@ -105,7 +124,7 @@ public struct Evaluation: Sendable {
         let reports = summarise(collected, folds: folds.count)
         return EvaluationReport(
             dataset: DatasetSummary(name: dataset, users: matrix.userCount, items: matrix.itemCount, ratings: matrix.ratingCount),
-            split: split, splitDescription: split.description, folds: folds.count, options: options,
+            split: spec, splitDescription: splitDescription, folds: folds.count, options: options,
             candidates: Self.candidates, strategies: zip(strategies, reports).map { s, r in
                 StrategyResult(label: s.label, name: s.name, parameters: s.parameters, metrics: r.metrics,
                                timings: r.timings, predictions: r.predictions, fallbacks: r.fallbacks)

@@ -71,6 +71,8 @@ public struct EvaluationReport: Codable, Sendable {
     public var codeVersion: String?
     /// The catalog model whose item embeddings strategies that use them were given, filled in by the host.
     public var embeddingModel: Int64?
+    /// The searches that chose the settings of tuned strategies (`evaluate --tuned`, `tune`).
+    public var tuning: [TuningRecord]?
     public var intervals: String
 
     public init(dataset: DatasetSummary, split: SplitSpec, splitDescription: String, folds: Int, options: EvaluationOptions,

@@ -17,6 +17,9 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
         /// out, so those items are new to the model (item cold start): only strategies that know
         /// something else about an item (its embedding) can recommend it.
         case coldItems(folds: Int)
+        /// Folds given as files (`SplitFiles`), not drawn here: recorded so a report says where its
+        /// folds came from; `splits(of:)` cannot make them.
+        case files(folds: Int)
     }
 
     public var method: Method
@@ -34,6 +37,7 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
         case let .temporal(f): "temporal: each user's last \(Int((f * 100).rounded()))% of ratings held out"
         case .leaveOneOut: "leave-one-out: one random rating per user held out (seed \(seed))"
         case let .coldItems(k): "cold items: rated items in \(k) folds, every rating of a test fold's items held out (seed \(seed))"
+        case let .files(k): "\(k) folds read from files"
         }
     }
 
@@ -48,6 +52,8 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
             guard k >= 2, k <= Self.maxFolds else {
                 throw EvaluationError("a k-fold split needs 2 to \(Self.maxFolds) folds, got \(k)")
             }
+        case .files:
+            throw EvaluationError("folds given as files are read with SplitFiles.read, not drawn from the ratings")
         default: break
         }
         switch method {
@@ -117,6 +123,8 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
             for f in 0..<k { for i in rated[(f * rated.count / k)..<((f + 1) * rated.count / k)] { foldOfItem[Int(i)] = f } }
             testSets = [[Int]](repeating: [], count: k)
             for (r, t) in all.enumerated() { testSets[foldOfItem[Int(t.item)]].append(r) }
+        case .files:
+            preconditionFailure("validate() refuses .files")
         }
         return testSets.enumerated().map { fold, held in
             var inTest = [Bool](repeating: false, count: all.count)

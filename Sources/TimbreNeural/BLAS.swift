@@ -1,7 +1,7 @@
 import COpenBLAS
 import Foundation
 
-/// The only place that talks to OpenBLAS. Row-major, dense (each matrix's leading dimension is
+/// The only place that talks to OpenBLAS (with LAPACK.swift, its factorisations). Row-major, dense (each matrix's leading dimension is
 /// its column count); shapes are the stored shapes, before the optional transpose.
 public enum BLAS {
     /// Debian's OpenBLAS is the pthread build, which by default starts one worker per core for
@@ -10,7 +10,7 @@ public enum BLAS {
     /// make small recurrent products slower. The thread count is a process-wide setting of the C
     /// library (in the pthread build; an OpenMP build of OpenBLAS would apply it to the calling
     /// thread only), made once, lazily, before the first call; a user's OPENBLAS_NUM_THREADS wins.
-    private static let singleThreaded: Void = {
+    static let singleThreaded: Void = {
         if getenv("OPENBLAS_NUM_THREADS") == nil { openblas_set_num_threads(1) }
     }()
 

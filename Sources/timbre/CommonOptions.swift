@@ -52,13 +52,13 @@ struct StrategyOptions: ParsableArguments {
 
 struct EmbeddingOptions: ParsableArguments {
     @Option(name: .customLong("embedding-model"), help: ArgumentHelp(
-        "Item embeddings for strategies that use them: an embedding model's id, latest (the newest in the catalog) or none.",
-        valueName: "id|latest|none"))
+        "Item embeddings for strategies that use them: an embedding set's id or name, latest (the newest set; where the catalog has sets of several kinds, the kind this strategy used before, else the choices are named), latest:KIND (\(EmbeddingKind.allCases.map(\.rawValue).joined(separator: ", "))) or none. See `timbre embeddings list`.",
+        valueName: "id|name|latest[:kind]|none"))
     var text: String?
 
     func validate() throws {
         if let text, EmbeddingChoice(text) == nil {
-            throw ValidationError("--embedding-model takes a model id, latest or none, not '\(text)'")
+            throw ValidationError("--embedding-model takes a set id or name, latest, latest:KIND (\(EmbeddingKind.allCases.map(\.rawValue).joined(separator: ", "))) or none, not '\(text)'")
         }
     }
 

@@ -13,6 +13,8 @@ struct Evaluate: ParsableCommand {
         discussion: """
         Evaluates on the catalog's ratings and stores the run (see `timbre runs`), or, with --ratings FILE, \
         on a file in any layout `timbre import` reads, without a database and without storing.
+        --export-splits DIR writes the folds for other libraries; --splits-from DIR evaluates on folds from files \
+        (see docs/evaluation.md, "Folds as files").
 
         Candidates for top-N are all items the user has not rated in training (full ranking, no sampled \
         negatives). Every strategy sees the same splits; the first is the reference for the paired tests.
@@ -36,17 +38,23 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("strategy"), help: "Strategy to evaluate (repeat); the first is the reference for paired tests. Default: every registered strategy (those that use item embeddings only when there are some).")
     var strategies: [String] = []
 
-    @Option(help: "kfold (random k-fold over ratings), holdout (users in folds, a fraction of each held out), temporal, loo, cold-items (items in folds, all ratings of a test fold's items held out: new items).")
-    var split: SplitKind = .holdout
+    @Option(help: "kfold (random k-fold over ratings), holdout (users in folds, a fraction of each held out), temporal, loo, cold-items (items in folds, all ratings of a test fold's items held out: new items). Default: holdout.")
+    var split: SplitKind?
 
-    @Option(parsing: .unconditional, help: "Folds for kfold, holdout and cold-items.")
-    var folds = 5
+    @Option(parsing: .unconditional, help: "Folds for kfold, holdout and cold-items (default 5).")
+    var folds: Int?
 
-    @Option(help: "Fraction held out per test user (holdout, temporal).")
-    var fraction = 0.2
+    @Option(help: "Fraction held out per test user (holdout, temporal; default 0.2).")
+    var fraction: Double?
 
-    @Option(help: "Seed of the split.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the split (default 0).")
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("Write the split's folds to this directory (fold-K/train.tsv, fold-K/test.tsv, splits.json) and stop, evaluating nothing. The directory must not exist, be empty, or hold a previous export (which is replaced).", valueName: "dir"))
+    var exportSplits: String?
+
+    @Option(help: ArgumentHelp("Evaluate on the folds in this directory (a previous --export-splits, or written by anyone in that layout) instead of drawing a split; their ids must be in the dataset.", valueName: "dir"))
+    var splitsFrom: String?
 
     @Option(name: .customShort("n"), parsing: .unconditional, help: "Length of the top-N list.")
     var cutoff = 10
@@ -60,8 +68,13 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Also write the comparison as an SVG bar chart with 95% intervals.")
     var plot: String?
 
+    @Flag(help: "Tune every strategy given as a search space (NAME:k=[a,b],w=lo..hi,r=log(lo..hi)) on validation parts of the training folds, with the same budget, before the comparison.")
+    var tuned = false
+
+    @OptionGroup var tuning: TuningArguments
+
     func validate() throws {
-        try requireInRange(folds, "--folds", 2...SplitSpec.maxFolds)
+        if let folds { try requireInRange(folds, "--folds", 2...SplitSpec.maxFolds) }
         try requireInRange(cutoff, "-n", 1...maxListLength)
         if let relevantAtLeast, !relevantAtLeast.isFinite {
             throw ValidationError("--relevant-at-least must be a finite rating, got \(relevantAtLeast)")
@@ -69,14 +82,45 @@ struct Evaluate: ParsableCommand {
         if ratings != nil, embeddings.given {
             throw ValidationError("--embedding-model reads the catalog's item embeddings; a --ratings file has none")
         }
+        if exportSplits != nil, splitsFrom != nil {
+            throw ValidationError("--export-splits and --splits-from exclude each other")
+        }
+        if exportSplits != nil, !strategies.isEmpty || plot != nil {
+            throw ValidationError("--export-splits only writes the folds; evaluate them with --splits-from DIR --strategy …")
+        }
+        if tuned, splitsFrom != nil || exportSplits != nil {
+            throw ValidationError("--tuned draws its own split (the validation parts come from its training folds): leave out --splits-from/--export-splits")
+        }
+        if !tuned, let searched = strategies.first(where: { (try? SearchSpace.parse($0))?.isSearch == true }) {
+            throw ValidationError("'\(searched)' searches settings: add --tuned (or use `timbre tune`)")
+        }
+        if splitsFrom != nil, split != nil || folds != nil || fraction != nil || seed != nil {
+            throw ValidationError("--splits-from takes its folds from the files: --split, --folds, --fraction and --seed do not apply")
+        }
     }
 
     func run() throws {
         let db: PostgresConnection? = ratings == nil ? try catalog.connect() : nil
+        let method: SplitSpec.Method = switch split ?? .holdout {
+        case .kfold: .randomKFold(folds: folds ?? 5)
+        case .holdout: .userHoldout(folds: folds ?? 5, fraction: fraction ?? 0.2)
+        case .temporal: .temporal(fraction: fraction ?? 0.2)
+        case .loo: .leaveOneOut
+        case .coldItems: .coldItems(folds: folds ?? 5)
+        }
+        let spec = SplitSpec(method, seed: seed ?? 0)
+        if let exportSplits {
+            let data = try ratings.map { TrainingData(ratings: try RatingMatrix.read(ratingsFile: $0)) }
+                ?? db!.loadTrainingData(embeddings: .none).data
+            let manifest = try SplitFiles.export(data, split: spec, dataset: ratings.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "catalog",
+                                                 to: exportSplits)
+            note("wrote \(manifest.folds.count) folds (\(spec)) to \(exportSplits)")
+            return
+        }
         // Default: every registered strategy (those that use item embeddings only when there are some, below).
         var chosen: [StrategyUnderTest] = strategies.isEmpty
             ? try registeredStrategies.names.map { try .registered($0, in: registeredStrategies) }
-            : try strategies.map { try .parse($0, in: registeredStrategies) }
+            : try strategies.map { try .parse(tuned ? SearchSpace.parse($0).name : $0, in: registeredStrategies) }
         let needsEmbeddings = chosen.contains { $0.strategy.usesItemEmbeddings }
         let data: TrainingData
         var embeddingModel: Int64?
@@ -95,16 +139,22 @@ struct Evaluate: ParsableCommand {
             if !left.isEmpty { note("leaving out \(left.joined(separator: ", ")): there are no item embeddings") }
             chosen.removeAll { $0.strategy.usesItemEmbeddings }
         }
-        let method: SplitSpec.Method = switch split {
-        case .kfold: .randomKFold(folds: folds)
-        case .holdout: .userHoldout(folds: folds, fraction: fraction)
-        case .temporal: .temporal(fraction: fraction)
-        case .loo: .leaveOneOut
-        case .coldItems: .coldItems(folds: folds)
-        }
         let options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut)
-        var report = try Evaluation(split: SplitSpec(method, seed: seed), options: options)
-            .run(data, strategies: chosen, dataset: dataset)
+        let evaluation = Evaluation(split: spec, options: options)
+        var records: [TuningRecord] = []
+        var report: EvaluationReport
+        if tuned {
+            let comparison = TunedComparison(tuning: try tuning.tuning(evaluation, cutoff: cutoff))
+            let outcome = try comparison.run(strategies.isEmpty ? chosen.map(\.name) : strategies, data: data, dataset: dataset,
+                                             registry: registeredStrategies) { label, total in ProgressReporter(label, total: total, unit: "trials") }
+            (report, records) = (outcome.report, outcome.records)
+        } else {
+            report = try splitsFrom.map {
+            try evaluation.run(data, splits: SplitFiles.read(from: $0, users: data.ratings.users, items: data.ratings.items),
+                               strategies: chosen, dataset: dataset)
+            } ?? evaluation.run(data, strategies: chosen, dataset: dataset)
+        }
+        report.tuning = records.isEmpty ? nil : records
         report.codeVersion = TimbreVersion.string
         report.embeddingModel = embeddingModel
         if let db, !noSave {
@@ -112,6 +162,7 @@ struct Evaluate: ParsableCommand {
             note("stored as evaluation run #\(id) (timbre runs show \(id))")
         }
         try printReport(report, format: format)
+        if format == .table, !records.isEmpty { print(TunedComparison.table(records, report: report), terminator: "") }
         if let plot {
             try writeFileSafely(Array(report.svg().utf8), to: plot)
         }

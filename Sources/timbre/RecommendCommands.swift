@@ -8,7 +8,7 @@ import TimbreStrategies
 /// the embedding model chosen), training one when there is none.
 func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, _ embeddings: EmbeddingOptions, retrain: Bool) throws -> StoredModel {
     let s = try strategy.resolve()
-    let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(embeddings.choice) : nil
+    let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(embeddings.choice, for: EmbeddingUse(strategy: s.type.name, parameters: s.parameters)) : nil
     if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters, embeddingModel: embeddingModel,
                                                   registry: registeredStrategies) { return stored }
     if !retrain {

@@ -13,6 +13,7 @@ private struct RunSettings: Codable {
     var candidates: String
     var intervals: String
     var embeddingModel: Int64?
+    var tuning: [TuningRecord]?
 }
 
 private struct ResultMetrics: Codable {
@@ -30,7 +31,7 @@ extension PostgresConnection {
     func saveEvaluationRun(_ report: EvaluationReport) throws -> Int64 {
         let settings = RunSettings(splitDescription: report.splitDescription, folds: report.folds, options: report.options,
                                    candidates: report.candidates, intervals: report.intervals,
-                                   embeddingModel: report.embeddingModel)
+                                   embeddingModel: report.embeddingModel, tuning: report.tuning)
         return try saveEvaluationRun(
             datasetJSON: try sortedJSON(report.dataset), splitJSON: try sortedJSON(report.split), settingsJSON: try sortedJSON(settings),
             results: try report.strategies.map {
@@ -57,6 +58,7 @@ extension PostgresConnection {
             },
             codeVersion: run.codeVersion, intervals: settings.intervals)
         report.embeddingModel = settings.embeddingModel
+        report.tuning = settings.tuning
         return report
     }
 }

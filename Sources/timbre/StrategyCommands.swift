@@ -22,20 +22,22 @@ struct StrategiesCommand: ParsableCommand {
             let defaultValue: ParameterValue
             let summary: String
             let choices: [String]?
+            let range: String?
         }
     }
 
     func run() throws {
         let listing = registeredStrategies.strategies.map { s in
             Listing(name: s.name, summary: s.summary, parameters: s.parameters.map {
-                .init(name: $0.name, defaultValue: $0.defaultValue, summary: $0.summary, choices: $0.choices.isEmpty ? nil : $0.choices)
+                .init(name: $0.name, defaultValue: $0.defaultValue, summary: $0.summary, choices: $0.choices.isEmpty ? nil : $0.choices,
+                  range: $0.rangeDescription)
             }, usesItemEmbeddings: (try? registeredStrategies.make(s.name).0.usesItemEmbeddings) ?? false)
         }
         if format == .json { return try printJSON(listing) }
         for s in listing {
             print("\(s.name)  —  \(s.summary)\(s.usesItemEmbeddings ? " (uses item embeddings)" : "")")
             for p in s.parameters {
-                let choices = p.choices.map { " (one of: \($0.joined(separator: ", ")))" } ?? ""
+                let choices = p.choices.map { " (one of: \($0.joined(separator: ", ")))" } ?? p.range.map { " (\($0))" } ?? ""
                 print("    \(p.name)=\(p.defaultValue)  \(p.summary)\(choices)")
             }
         }

@@ -24,9 +24,11 @@ struct Timbre: ParsableCommand {
             RecommendCommand.self,
             PublishCommand.self,
             Evaluate.self,
+            Tune.self,
             RunsCommand.self,
             AudioCommand.self,
             ContentCommand.self,
+            EmbeddingsCommand.self,
         ]
     )
 }

@@ -4,6 +4,7 @@ import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
 import Hybrid
+import Bias
 
 /// A test strategy whose model returns the scores and predictions written in its parameters, one
 /// per item separated by spaces, `x` for "cannot": `fixed(scores=3 1 2 x,predictions=4 x 2 x)`.
@@ -144,12 +145,12 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float = 1e-5
         let m = SyntheticCatalog(users: 200, items: 150, ratings: 4000, seed: 7).generate()
         let (strategy, _) = try registeredStrategies.make(try StrategySpec.parse(spec))
         let model = try strategy.fitAny(TrainingData(ratings: m))
-        let bytes = encodeModel(model)
+        let bytes = encodeModel(model, of: Hybrid.self)
         let loaded = try registeredStrategies.decodeModel(of: Hybrid.self, bytes)
-        #expect(encodeModel(loaded) == bytes)
+        #expect(encodeModel(loaded, of: Hybrid.self) == bytes)
         expectSameOutputs(model, loaded, on: m, every: 17, items: [0, 5, 50, 149])
         // Without the registry the components cannot be decoded, and the error says where to go.
-        let error = #expect(throws: ModelDecodingError.self) { try Hybrid.decodeModel(bytes) }
+        let error = #expect(throws: ModelDecodingError.self) { try Hybrid.decodeModel(encodeModel(model)) }
         #expect(error?.description.contains("StrategyRegistry.decodeModel") == true)
     }
 
@@ -158,11 +159,11 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float = 1e-5
     @Test func coldItemsRoundTripAndCorruptOnesAreRefused() throws {
         let (model, scores) = try fixedBlend(["first": "fixed(scores=3 1 2 x x)", "second": "fixed(scores=1 2 6 5 x)", "weight": "0.5"],
                                              items: 5, rated: [0, 1, 2])
-        let bytes = encodeModel(model)
+        let bytes = encodeModel(model, of: Hybrid.self)
         let loaded = try fixedRegistry.decodeModel(of: Hybrid.self, bytes)
         var again = [Float](repeating: 0, count: 5)
         loaded.score(nobody, into: &again)
-        #expect(again == scores && encodeModel(loaded) == bytes)
+        #expect(again == scores && encodeModel(loaded, of: Hybrid.self) == bytes)
         #expect(abs(scores[3] - 0.727607) <= 1e-5) // item 3 is cold: judged by the second alone
 
         // The last cold index (item 4) is the encoding's last four bytes: make it −1.
@@ -184,7 +185,7 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float = 1e-5
 
         // The evaluator's labels and columns work with nested specs.
         let labelled = try StrategyUnderTest.parse("h=hybrid(first=bias,second=popularity,weight=0.5)", in: registeredStrategies)
-        #expect(labelled.label == "h" && labelled.name == "hybrid" && labelled.parameters.string("first") == "bias")
+        #expect(labelled.label == "h" && labelled.name == "hybrid" && labelled.parameters.string("first") == "bias(item-damping=5.0,iterations=10,user-damping=5.0)")
         let unlabelled = try StrategyUnderTest.parse("hybrid:first=item-knn(mode=implicit,k=20),weight=0.5", in: registeredStrategies)
         #expect(unlabelled.label == "hybrid first=item-knn(mode=implicit,k=20) weight=0.5")
     }
@@ -209,12 +210,12 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float = 1e-5
         (["first": "nope"], "hybrid: first: no strategy named 'nope'"),
         (["second": "item-knn(k=many)"], "hybrid: second: item-knn: parameter 'k' expects a value like 40, got 'many'"),
         (["second": "item-knn(mode=implicit"], "hybrid: second: strategy spec 'item-knn(mode=implicit': 1 '(' never closed"),
-        (["weight": "1.5"], "hybrid: weight must be in 0…1, got 1.5"),
+        (["weight": "1.5"], "hybrid: parameter 'weight' must be in 0…1, got 1.5"),
         (["normalise": "minmax"], "must be one of z, rank"),
         (["first": "hybrid(first=hybrid(first=hybrid(first=hybrid)))"], "composed strategies nest more than 4 deep"),
     ])
     func badComponentsNameTheBadPart(overrides: [String: String], message: String) {
-        let error = #expect(throws: (any Error).self) { try registeredStrategies.make("hybrid", overrides: overrides) }
+        let error = #expect(throws: ParameterError.self) { try registeredStrategies.make("hybrid", overrides: overrides) }
         #expect(error.map { "\($0)" }?.contains(message) == true, "\(error.map { "\($0)" } ?? "no error")")
     }
 
@@ -297,5 +298,41 @@ struct Genre: Strategy {
         #expect(ndcg[0].value > ndcg[1].value, "item-kNN is the better component: \(ndcg.map(\.value))")
         #expect(ndcg[2].value >= ndcg[0].value + 0.01, "\(ndcg.map(\.value))")
         #expect(try #require(ndcg[2].vsFirst).pValue < 0.05)
+    }
+}
+
+@Suite struct ModelHeaderTests {
+    /// Stored bytes start with the strategy's name and layout version; bytes of another strategy,
+    /// or of another version of this one, are refused by name instead of being misread.
+    @Test func anotherStrategyOrVersionIsRefusedByName() throws {
+        let m = SyntheticCatalog(users: 50, items: 30, ratings: 600, seed: 2).generate()
+        let (bias, _) = try registeredStrategies.make("bias")
+        let model = try bias.fitAny(TrainingData(ratings: m))
+        let bytes = encodeModel(model, of: Bias.self)
+        var reader = ModelReader(bytes)
+        #expect(try reader.read(String.self) == "bias" && reader.read(UInt32.self) == Bias.modelFormatVersion)
+        #expect(encodeModel(try registeredStrategies.decodeModel(of: Bias.self, bytes), of: Bias.self) == bytes)
+
+        let popularity = try registeredStrategies.named("popularity")
+        let wrong = #expect(throws: ModelFormatError.self) { try registeredStrategies.decodeModel(of: popularity, bytes) }
+        #expect(wrong?.description == "the model bytes hold a model of 'bias', but this Timbre reads popularity format 1")
+        var newer = ModelWriter()
+        newer.write("bias")
+        newer.write(Bias.modelFormatVersion + 1)
+        model.encode(to: &newer)
+        let version = #expect(throws: ModelFormatError.self) { try registeredStrategies.decodeModel(of: Bias.self, newer.bytes) }
+        #expect(version?.description == "the model bytes hold bias format \(Bias.modelFormatVersion + 1), but this Timbre reads bias format 1")
+    }
+
+    /// A composed strategy's stored parameters are its components in full, so spelling the same
+    /// configuration another way finds the same stored model.
+    @Test func equivalentComponentSpecsResolveToOneConfiguration() throws {
+        let (_, defaults) = try registeredStrategies.make("hybrid")
+        let (_, reordered) = try registeredStrategies.make("hybrid", overrides: [
+            "first": "item-knn(shrinkage=0,k=20,centring=none,similarity=cosine,mode=implicit,kept=300)"])
+        #expect(defaults == reordered && defaults.summary == reordered.summary)
+        #expect(defaults.string("first").hasPrefix("item-knn(amplification=1.0,centring=none,k=20,kept=300,"))
+        let (_, other) = try registeredStrategies.make("hybrid", overrides: ["first": "item-knn(mode=implicit,k=21)"])
+        #expect(other != defaults)
     }
 }

@@ -120,9 +120,4 @@ func neighbour(_ model: ItemKNN.Model, _ item: Int, _ other: Int32) -> Float? {
         // Also checks that one at a time and in a batch, two code paths, give the same estimate.
         expectSameOutputs(model, loaded, on: m, every: 37, items: [0, 5, 50, 199])
     }
-
-    @Test func registryHasBothNeighbourhoodStrategies() throws {
-        #expect(registeredStrategies.names.contains("user-knn"))
-        #expect(registeredStrategies.names.contains("item-knn"))
-    }
 }

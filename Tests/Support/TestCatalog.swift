@@ -7,7 +7,17 @@ import TimbreEvaluation
 /// other's rows. Keep it alive for the whole test (`defer { withExtendedLifetime(catalog) {} }`
 /// where only its `url` is used).
 public final class TestCatalog {
-    public static var available: Bool { ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil }
+    /// Catalog suites run unless TIMBRE_SKIP_DATABASE_TESTS=1 says to skip them; without the server
+    /// scripts/test starts (TIMBRE_TEST_DATABASE unset) they fail with `NoTestServer`, never pass
+    /// silently by being skipped.
+    public static var available: Bool { ProcessInfo.processInfo.environment["TIMBRE_SKIP_DATABASE_TESTS"] != "1" }
+
+    public struct NoTestServer: Error, CustomStringConvertible {
+        public var description: String {
+            "catalog tests need the PostgreSQL server that ./scripts/test starts (TIMBRE_TEST_DATABASE is not set); "
+                + "run ./scripts/test, or set TIMBRE_SKIP_DATABASE_TESTS=1 to skip these suites"
+        }
+    }
 
     public let schema: String
     public let db: PostgresConnection
@@ -15,6 +25,7 @@ public final class TestCatalog {
     public let url: String
 
     public init(migrate: Bool = true) throws {
+        guard ProcessInfo.processInfo.environment["TIMBRE_TEST_DATABASE"] != nil else { throw NoTestServer() }
         schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         let database = ProcessInfo.processInfo.environment["PGDATABASE"] ?? "postgres"
         url = "postgresql:///\(database)?options=-csearch_path%3D\(schema)"
@@ -37,7 +48,7 @@ public final class TestCatalog {
     /// Stores item embeddings (by item external id) under a new trained_models row standing for the
     /// model that made them (e.g. the audio LSTM) and returns that model's id.
     @discardableResult
-    public func storeEmbeddings(_ vectors: [String: [Float]]) throws -> Int64 {
+    public func storeEmbeddings(_ vectors: [String: [Float]], kind: EmbeddingKind = .audioModel, name: String? = nil) throws -> Int64 {
         try db.transaction {
             let model = try db.query("""
                 INSERT INTO trained_models (strategy, parameters, state, code_version)
@@ -49,6 +60,8 @@ public final class TestCatalog {
                     """, [model, postgresArrayLiteral(vector), item])
                 precondition(inserted.affectedRows == 1, "no item '\(item)'")
             }
+            try EmbeddingSetStore(db).register(model: Int64(model)!, name: name ?? "test-\(model)", kind: kind,
+                                               dimension: vectors.values.first?.count ?? 1)
             return Int64(model)!
         }
     }

@@ -84,7 +84,9 @@ struct ContentEmbeddingTests {
 
         // Read back aligned with a snapshot's dense item indices.
         let snapshot = try catalog.db.loadSnapshot()
-        #expect(try catalog.db.latestEmbeddingModel() == id)
+        #expect(try catalog.db.embeddingModel(.latest) == id)
+        let set = try #require(try EmbeddingSetStore(catalog.db).list().first)
+        #expect(set.id == id && set.kind == .audioModel && set.dimension == 64 && set.items == 4)
         let table = try #require(try catalog.db.loadItemEmbeddings(model: id, itemIDs: snapshot.itemIDs))
         #expect(table.dimension == 64)
         #expect(table.present.filter { $0 }.count == 4)

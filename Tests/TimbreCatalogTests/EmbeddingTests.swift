@@ -42,7 +42,9 @@ struct EmbeddingCatalogTests {
         #expect(none.embeddingModel == nil && none.data.itemEmbeddings == nil)
         #expect(throws: DatabaseError.self) { try catalog.db.loadTrainingData(embeddings: .model(new + 1000)) }
         #expect(EmbeddingChoice("latest") == .latest && EmbeddingChoice("none") == EmbeddingChoice.none)
-        #expect(EmbeddingChoice("12") == .model(12) && EmbeddingChoice("0") == nil && EmbeddingChoice("newest") == nil)
+        #expect(EmbeddingChoice("12") == .model(12) && EmbeddingChoice("0") == nil && EmbeddingChoice("genres") == .named("genres"))
+        #expect(EmbeddingChoice("latest:metadata") == .latestOfKind(.metadata) && EmbeddingChoice("latest:bogus") == nil)
+        #expect(EmbeddingChoice("") == nil && EmbeddingChoice("two words") == nil)
     }
 
     @Test func storedContentModelRemembersItsEmbeddingModel() throws {
@@ -176,5 +178,75 @@ struct EmbeddingCatalogTests {
         let refused = try TestData.runTimbre(["evaluate", "--ratings", try TestData.file("r.csv", lines.joined(separator: "\n") + "\n"),
                                               "--embedding-model", "latest", "--strategy", "content"])
         #expect(refused.status != 0 && refused.err.contains("--embedding-model"), "\(refused.err)")
+    }
+
+    /// The defect `latest` had: it took the highest id of any kind, so storing genre vectors after
+    /// audio embeddings moved `content` (and every hybrid using it) off the audio.
+    @Test func contentKeepsItsEmbeddingSetWhenVectorsOfAnotherKindAreAdded() throws {
+        let (catalog, _, audio) = try catalogWithTwoEmbeddingModels()
+        defer { withExtendedLifetime(catalog) {} }
+        let (content, parameters) = try registeredStrategies.make("content")
+        let use = EmbeddingUse(strategy: "content", parameters: parameters)
+        let trained = try catalog.db.trainAndSave(content, parameters: parameters)
+        #expect(trained.embeddingModel == audio)
+
+        let genres = try catalog.storeEmbeddings(["x": [1, 0], "y": [0, 1], "z": [1, 1]], kind: .metadata, name: "genres")
+        #expect(genres > audio)
+        // The strategy that chose audio stays with audio; a retrain too.
+        #expect(try catalog.db.embeddingModel(.latest, for: use) == audio)
+        #expect(try catalog.db.trainAndSave(content, parameters: parameters).embeddingModel == audio)
+        // Without a previous choice, latest cannot guess between the kinds: it names them.
+        let error = #expect(throws: AmbiguousEmbeddingsError.self) { try catalog.db.embeddingModel(.latest) }
+        #expect(error?.newestByKind.map(\.id) == [genres, audio])
+        #expect(error?.description.contains("metadata: newest #\(genres) 'genres' (2-d, 3 items)") == true)
+        #expect(error?.description.contains("latest:KIND") == true)
+        let (other, otherParameters) = try registeredStrategies.make("content", overrides: ["k": "5"])
+        #expect(throws: AmbiguousEmbeddingsError.self) { try catalog.db.trainAndSave(other, parameters: otherParameters) }
+        // Asked by kind or name, each resolves to its own set.
+        #expect(try catalog.db.embeddingModel(.latestOfKind(.metadata)) == genres)
+        #expect(try catalog.db.embeddingModel(.latestOfKind(.audioModel)) == audio)
+        #expect(try catalog.db.embeddingModel(.named("genres")) == genres)
+        #expect(throws: DatabaseError.self) { try catalog.db.embeddingModel(.latestOfKind(.cfFactors)) }
+        // A new audio set is taken up by the strategy that uses audio.
+        let audio2 = try catalog.storeEmbeddings(["x": [3, 2, 1], "z": [1, 0, 0]])
+        #expect(try catalog.db.embeddingModel(.latest, for: use) == audio2)
+    }
+
+    @Test func embeddingsImportFromCSVAndNumPyIsCheckedAndIdempotent() throws {
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        _ = try CatalogImporter(ratingsFile: try TestData.file("r.csv", "user,item,rating\na,1,5\na,2,1\nb,3,4\n")).run(catalog.db)
+        let store = EmbeddingSetStore(catalog.db)
+        let csv = try TestData.file("v.csv", "item,d0,d1\n1,0.5,1\n2,-1,2e-1\n3,0,0.25\n")
+        let first = try store.importVectors(path: csv, name: "outside")
+        #expect(first.created && first.items == 3 && first.dimension == 2)
+        let again = try store.importVectors(path: csv, name: "outside")
+        #expect(!again.created && again.set == first.set && again.items == 3)
+        #expect(try catalog.count("item_embeddings") == 3)
+        let snapshot = try catalog.db.loadSnapshot()
+        let table = try #require(try catalog.db.loadItemEmbeddings(model: first.set, itemIDs: snapshot.itemIDs))
+        #expect(table.vector(snapshot.ratings.items.index(of: "2")!).map(Array.init) == [-1, 0.2])
+        let listed = try store.list()
+        #expect(listed.map(\.kind) == [.imported] && listed[0].name == "outside" && listed[0].items == 3)
+        #expect(try catalog.db.embeddingModel(.named("outside")) == first.set)
+
+        // .npy: column 0 is the item id.
+        let npy = FileManager.default.temporaryDirectory.appendingPathComponent("v-\(UUID().uuidString).npy").path
+        try NumPyArray.encode([1, 9, 8, 7, 3, 6, 5, 4] as [Float], shape: [2, 4]).write(to: URL(fileURLWithPath: npy))
+        let fromNumPy = try store.importVectors(path: npy, name: "outside-npy")
+        #expect(fromNumPy.created && fromNumPy.items == 2 && fromNumPy.dimension == 3)
+
+        // Every bad row is named and nothing is written.
+        let before = try catalog.count("item_embeddings")
+        func refusal(_ text: String, _ name: String = "bad") throws -> InputFileError? {
+            let path = try TestData.file("bad.csv", text)
+            return #expect(throws: InputFileError.self) { try store.importVectors(path: path, name: name) }
+        }
+        #expect(try refusal("item,d0\n1,0.5\nghost,1\n")?.description.hasSuffix(":3: item 'ghost' is not in the catalog") == true)
+        #expect(try refusal("item,d0,d1\n1,0.5,1\n2,1,nan\n")?.line == 3)
+        #expect(try refusal("item,d0\n1,0.5\n1,1\n")?.message.contains("again (first at line 2)") == true)
+        #expect(try refusal("vector,item\n1,1\n")?.line == 1)
+        #expect(try catalog.count("item_embeddings") == before)
+        #expect(throws: DatabaseError.self) { try store.importVectors(path: csv, name: "42") }
     }
 }

@@ -32,7 +32,7 @@ struct MetadataEmbeddingTests {
         try db.query("INSERT INTO items (external_id, metadata) VALUES ('f', '{\"genres\": [\"Blues\"]}'::jsonb)")
         let widened = try db.embedMetadata(field: "genres")
         #expect(widened.model != first.model && widened.values == ["Blues", "Folk", "Jazz", "Rock"] && widened.items == 4)
-        #expect(try db.latestEmbeddingModel() == widened.model)
+        #expect(try db.embeddingModel(.latest) == widened.model && db.embeddingModel(.named("genres")) == widened.model)
 
         // A JSON null among the values is no value; a changed item makes a new model (a model's
         // vectors never change), which then holds the new vector.

@@ -194,9 +194,9 @@ func syntheticFeatures(tracks: [LabelledTrack], counts: [Int], names: [String], 
         var rng = SeededGenerator(seed: 5)
         let sequences = (0..<3).map { _ in Matrix(rows: 130, columns: 20, values: (0..<2600).map { _ in Float(rng.unit() * 40 - 20) }) }
         #expect(decoded.probabilities(for: sequences) == model.probabilities(for: sequences))
-        #expect(throws: (any Error).self) { try ContentModel(decoding: Array(bytes.dropLast())) }
-        #expect(throws: (any Error).self) { try ContentModel(decoding: bytes + [0]) }
-        #expect(throws: (any Error).self) { try ContentModel(decoding: classifier.encode()) }
+        #expect(throws: ModelDecodingError.self) { try ContentModel(decoding: Array(bytes.dropLast())) }
+        #expect(throws: ModelDecodingError.self) { try ContentModel(decoding: bytes + [0]) }
+        #expect(throws: ModelDecodingError.self) { try ContentModel(decoding: classifier.encode()) }
     }
 }
 
@@ -232,7 +232,7 @@ func syntheticFeatures(tracks: [LabelledTrack], counts: [Int], names: [String], 
         let features = try TrackFeatures.analyse(set)
         #expect(features.skipped.count == 4 && features.skipped.allSatisfy { $0.reason.contains($0.path) })
         #expect(features.clipCounts == [0, 0, 0, 0])
-        #expect(throws: (any Error).self) { try LabelledSet.scan(root + "/rock") }
+        #expect(throws: ContentError.self) { try LabelledSet.scan(root + "/rock") }
     }
 }
 

@@ -14,3 +14,20 @@ import Testing
         #expect(m.byItem.count(0) == 1)
     }
 }
+
+@Suite struct NumPyArrayTests {
+    @Test func float32AndIntegerArraysRoundTripAndBadHeadersAreNamed() throws {
+        let data = NumPyArray.encode([1.5, -2, 3.25, 0, 7, 8] as [Float], shape: [2, 3])
+        // The header is padded so the data starts on a 64-byte boundary, as numpy writes it.
+        #expect((data.count - 24) % 64 == 0)
+        let back = try NumPyArray(decoding: [UInt8](data))
+        #expect(back.shape == [2, 3] && back.values == [1.5, -2, 3.25, 0, 7, 8])
+        let ints = try NumPyArray(decoding: [UInt8](NumPyArray.encode([Int64(-3), 1 << 40], shape: [2])))
+        #expect(ints.values == [-3, Double(1 << 40)])
+        var truncated = [UInt8](data)
+        truncated.removeLast()
+        let short = #expect(throws: NumPyArray.FormatError.self) { try NumPyArray(decoding: truncated) }
+        #expect(short?.description.contains("data bytes for shape [2, 3]") == true)
+        #expect(throws: NumPyArray.FormatError.self) { try NumPyArray(decoding: Array("not numpy at all".utf8)) }
+    }
+}

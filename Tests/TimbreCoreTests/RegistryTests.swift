@@ -7,7 +7,18 @@ import TimbreStrategies
         let names = registeredStrategies.names
         #expect(names.contains("popularity"))
         #expect(names.contains("bias"))
-        #expect(Set(names).count == names.count)
+    }
+
+    /// A second strategy under a taken name is refused with the name, and the table is unchanged.
+    @Test func aTakenNameIsRefused() throws {
+        let bias = try registeredStrategies.named("bias")
+        let error = #expect(throws: DuplicateStrategyError.self) { try registeredStrategies.adding([bias]) }
+        #expect(error?.name == "bias" && error?.description == "a strategy named 'bias' is registered already")
+        let popularity = try registeredStrategies.named("popularity")
+        let empty = try StrategyRegistry([]).adding([popularity])
+        #expect(empty.names == ["popularity"])
+        #expect(throws: DuplicateStrategyError.self) { try StrategyRegistry([]).adding([popularity, popularity]) }
+        #expect(registeredStrategies.names.filter { $0 == "bias" }.count == 1)
     }
 
     @Test func unknownStrategyAndParameterAreNamed() throws {

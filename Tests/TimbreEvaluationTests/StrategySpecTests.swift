@@ -24,16 +24,31 @@ import TimbreStrategies
         #expect(labelledDefaults.name == "bias" && labelledDefaults.label == "base")
     }
 
-    @Test(arguments: ["", "=bias", "x=", "item-knn:k", "no-such-strategy", "item-knn:no-such-parameter=1"])
-    func badSpecsAreRejected(spec: String) {
-        #expect(throws: (any Error).self) { try StrategyUnderTest.parse(spec, in: registeredStrategies) }
+    @Test(arguments: [("", "no strategy name"), ("=bias", "empty label"), ("x=", "no strategy name"), ("item-knn:k", "'k' is not key=value"),
+                      ("no-such-strategy", "no strategy named 'no-such-strategy'"),
+                      ("item-knn:no-such-parameter=1", "has no parameter 'no-such-parameter'")])
+    func badSpecsAreRejected(spec: String, message: String) {
+        do {
+            _ = try StrategyUnderTest.parse(spec, in: registeredStrategies)
+            Issue.record("'\(spec)' was accepted")
+        } catch let error as EvaluationError {
+            #expect(error.description.contains(message), "\(error)")
+        } catch let error as StrategySpecError {
+            #expect(error.description.contains(message), "\(error)")
+        } catch let error as UnknownStrategyError {
+            #expect(error.description.contains(message), "\(error)")
+        } catch let error as ParameterError {
+            #expect(error.description.contains(message), "\(error)")
+        } catch {
+            Issue.record("'\(spec)': unexpected error type \(type(of: error)): \(error)")
+        }
     }
 
     @Test func twoColumnsWithOneLabelAreRejected() throws {
         let ratings = SyntheticCatalog(users: 60, items: 40, ratings: 900, seed: 3).generate()
         let evaluation = Evaluation(split: SplitSpec(.randomKFold(folds: 2)))
         let same = try ["a=bias", "a=popularity"].map { try StrategyUnderTest.parse($0, in: registeredStrategies) }
-        let error = #expect(throws: (any Error).self) { try evaluation.run(ratings, strategies: same, dataset: "synthetic") }
+        let error = #expect(throws: EvaluationError.self) { try evaluation.run(ratings, strategies: same, dataset: "synthetic") }
         #expect("\(error.map { "\($0)" } ?? "")".contains("'a'"))
         // The same pair with two labels runs.
         let distinct = try ["a=bias", "b=popularity"].map { try StrategyUnderTest.parse($0, in: registeredStrategies) }

@@ -103,24 +103,24 @@ func accuracy(_ model: SequenceClassifier, _ sequences: [Matrix], _ labels: [Int
 
     @Test func badBytesThrow() {
         let bytes = SequenceClassifier(inputSize: 2, layerSizes: [3, 2], classCount: 3, seed: 1).encode()
-        #expect(throws: (any Error).self) { try SequenceClassifier(decoding: []) }
+        #expect(throws: ModelDecodingError.self) { try SequenceClassifier(decoding: []) }
         // Every truncation.
         for length in 0..<bytes.count {
-            #expect(throws: (any Error).self) { try SequenceClassifier(decoding: Array(bytes[..<length])) }
+            #expect(throws: ModelDecodingError.self) { try SequenceClassifier(decoding: Array(bytes[..<length])) }
         }
-        #expect(throws: (any Error).self) { try SequenceClassifier(decoding: bytes + [0]) }
+        #expect(throws: ModelDecodingError.self) { try SequenceClassifier(decoding: bytes + [0]) }
         // A different format name, and a layer size that no longer matches the weights.
         var renamed = bytes
         renamed[8] ^= 0x20
-        #expect(throws: (any Error).self) { try SequenceClassifier(decoding: renamed) }
+        #expect(throws: ModelDecodingError.self) { try SequenceClassifier(decoding: renamed) }
         let sizesOffset = 8 + "timbre.SequenceClassifier".utf8.count + 4 + 8 + 8
         var resized = bytes
         #expect(resized[sizesOffset] == 3)
         resized[sizesOffset] = 4
-        #expect(throws: (any Error).self) { try SequenceClassifier(decoding: resized) }
+        #expect(throws: ModelDecodingError.self) { try SequenceClassifier(decoding: resized) }
         var nonFinite = bytes
         nonFinite.replaceSubrange((bytes.count - 4)..., with: [0, 0, 0xC0, 0x7F]) // NaN in the head's bias
-        #expect(throws: (any Error).self) { try SequenceClassifier(decoding: nonFinite) }
+        #expect(throws: ModelDecodingError.self) { try SequenceClassifier(decoding: nonFinite) }
     }
 }
 

@@ -1,0 +1,374 @@
+import Foundation
+import TimbreCore
+import TimbreNeural
+
+/// Implicit-feedback matrix factorisation (Hu, Koren & Volinsky 2008): every user × item cell is
+/// an observation, preference 1 where the user interacted and 0 elsewhere, weighted by confidence
+/// c = 1 + α·r (or 1 + α·log(1 + r/ε)) where they did and 1 where they did not. Factors are fitted
+/// by alternating least squares, each row's solve a few conjugate-gradient steps warm-started from
+/// its previous value (Takács, Pilászy & Tikk 2011), with YᵀY computed once per half-iteration.
+/// The model keeps the item factors only: a user's factors are solved exactly from their profile
+/// at query time (fold-in), so new users and new plays are served without retraining.
+public struct IALS: Strategy {
+    public static let name = "ials"
+    public static let summary = "Implicit ALS matrix factorisation with confidence weights and conjugate-gradient solves (Hu et al. 2008)"
+    public static let parameters = [
+        ParameterSpec("factors", .int(50), "latent dimensions", range: 1...1000),
+        ParameterSpec("iterations", .int(15), "alternating user and item half-steps", range: 1...1000),
+        ParameterSpec("regularization", .double(20), "ridge λ on every factor row, not scaled by its interaction count (LensKit's convention, whose default is 0.1; > 0)"),
+        ParameterSpec("alpha", .double(1), "confidence weight α of an interaction (LensKit's `weight`)", range: 0...1e9),
+        ParameterSpec("confidence", .string("auto"), "linear: c = 1 + α·r, log: c = 1 + α·log(1 + r/ε); auto: log for plays, linear for ratings",
+                      choices: ["auto", "linear", "log"]),
+        ParameterSpec("epsilon", .double(1), "ε of the log confidence (> 0)"),
+        ParameterSpec("use-values", .bool(false), "ratings: r is the rating instead of 1 (plays always use their count)"),
+        ParameterSpec("cg-steps", .int(3), "conjugate-gradient steps per row solve (0: exact Cholesky solves)", range: 0...1000),
+        ParameterSpec("seed", .int(0), "seed of the initial item factors"),
+    ]
+
+    let factors: Int
+    let iterations: Int
+    let regularization: Float
+    let confidence: ConfidenceSetting
+    let cgSteps: Int
+    let seed: UInt64
+
+    public init(parameters: Parameters) throws {
+        factors = parameters.int("factors")
+        iterations = parameters.int("iterations")
+        regularization = Float(parameters.double("regularization"))
+        cgSteps = parameters.int("cg-steps")
+        seed = UInt64(truncatingIfNeeded: parameters.int("seed"))
+        let alpha = parameters.double("alpha"), epsilon = parameters.double("epsilon")
+        // The declared ranges are checked when the parameters are resolved; "> 0" has no closed range.
+        guard regularization > 0 else { throw ParameterError("ials: regularization must be > 0, got \(regularization)") }
+        guard epsilon > 0 else { throw ParameterError("ials: epsilon must be > 0, got \(epsilon)") }
+        confidence = ConfidenceSetting(mode: parameters.string("confidence"), alpha: Float(alpha), epsilon: Float(epsilon),
+                                       useValues: parameters.bool("use-values"))
+    }
+
+    public func fit(_ data: TrainingData) throws -> Model {
+        let (_, items) = try train(data)
+        return Model(factors: factors, itemFactors: items, interacted: interacted(data.ratings),
+                     regularization: regularization, confidence: confidence.resolved(for: data.feedback))
+    }
+
+    func interacted(_ m: RatingMatrix) -> [Bool] { (0..<Int32(m.itemCount)).map { m.byItem.count($0) > 0 } }
+
+    /// Both factor matrices (users × factors and items × factors, row-major) after `iterations`
+    /// user-then-item half-steps.
+    func train(_ data: TrainingData) throws -> (users: [Float], items: [Float]) {
+        let m = data.ratings, k = factors
+        let weigh = confidence.resolved(for: data.feedback)
+        let byUser = m.byUser.values.map(weigh.confidence), byItem = m.byItem.values.map(weigh.confidence)
+        var rng = SeededGenerator(seed: seed)
+        var users = [Float](repeating: 0, count: m.userCount * k)
+        var items = (0..<m.itemCount * k).map { _ in Float(0.01 * rng.gaussian()) }
+        for _ in 0..<iterations {
+            try halfStep(m.byUser, confidences: byUser, fixed: items, solving: &users)
+            try halfStep(m.byItem, confidences: byItem, fixed: users, solving: &items)
+        }
+        return (users, items)
+    }
+
+    /// Re-solves every row of `target` (one per row of `rows`) against the fixed side: CG steps
+    /// warm-started from the row's current value, or exact solves when cg-steps is 0.
+    func halfStep(_ rows: SparseRows, confidences: [Float], fixed: [Float], solving target: inout [Float], steps: Int? = nil) throws {
+        let k = factors, steps = steps ?? cgSteps
+        let gram = regularisedGram(fixed, factors: k, regularization: regularization)
+        try target.withUnsafeMutableBufferPointer { out in
+            let shared = SharedRows(base: out.baseAddress!)
+            let failures = concurrentChunks(rows.rowCount) { range -> FactorisationError? in
+                let solver = RowSolver(factors: k)
+                for r in range {
+                    let span = rows.range(Int32(r))
+                    let row = shared.base + r * k
+                    do {
+                        try fixed.withUnsafeBufferPointer { y in
+                            try gram.withUnsafeBufferPointer { g in
+                                try rows.columns.withUnsafeBufferPointer { cols in
+                                    try confidences.withUnsafeBufferPointer { conf in
+                                        let observed = ObservedRow(columns: cols.baseAddress! + span.lowerBound,
+                                                                   confidences: conf.baseAddress! + span.lowerBound, count: span.count)
+                                        if steps == 0 {
+                                            try solver.exact(observed, fixed: y.baseAddress!, gram: g.baseAddress!, into: row)
+                                        } else {
+                                            solver.conjugateGradient(observed, fixed: y.baseAddress!, gram: g.baseAddress!, row: row, steps: steps)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    } catch let error as FactorisationError { return error } catch { preconditionFailure("\(error)") }
+                }
+                return nil
+            }
+            if let failure = failures.compactMap({ $0 }).first { throw failure }
+        }
+    }
+
+    public struct Model: TrainedModel {
+        public let factors: Int
+        /// items × factors, row-major; rows of items without training interactions are zero.
+        let itemRows: [Float]
+        let interacted: [Bool]
+        let regularization: Float
+        let confidence: Confidence
+        /// YᵀY + λI, derived from the item factors (not stored).
+        let gram: [Float]
+
+        init(factors: Int, itemFactors: [Float], interacted: [Bool], regularization: Float, confidence: Confidence) {
+            self.factors = factors
+            self.itemRows = itemFactors
+            self.interacted = interacted
+            self.regularization = regularization
+            self.confidence = confidence
+            gram = regularisedGram(itemRows, factors: factors, regularization: regularization)
+        }
+
+        /// The item factors as an embedding table (one row per training item), e.g. to store as
+        /// "CF factors" embeddings for content-based and cold-start uses.
+        public var itemFactors: (dimension: Int, vectors: [Float]) { (factors, itemRows) }
+
+        /// The user's factors solved exactly from their profile against the item factors: the
+        /// same normal equations a training user half-step solves, so a training user gets the
+        /// row a final exact user step would give them. Nil when no profile item is known.
+        public func userFactors(_ user: UserProfile) -> [Float]? {
+            let itemCount = interacted.count
+            var columns: [Int32] = [], confidences: [Float] = []
+            for (item, value) in zip(user.items, user.ratings) where item >= 0 && Int(item) < itemCount && interacted[Int(item)] {
+                columns.append(item)
+                confidences.append(confidence.confidence(value))
+            }
+            guard !columns.isEmpty else { return nil }
+            var x = [Float](repeating: 0, count: factors)
+            let solver = RowSolver(factors: factors)
+            // YᵀY + λ·I plus positive semi-definite terms is positive definite: the solve cannot fail
+            // on finite factors.
+            try? columns.withUnsafeBufferPointer { cols in
+                confidences.withUnsafeBufferPointer { conf in
+                    itemRows.withUnsafeBufferPointer { y in
+                        gram.withUnsafeBufferPointer { g in
+                            x.withUnsafeMutableBufferPointer { out in
+                                try? solver.exact(ObservedRow(columns: cols.baseAddress!, confidences: conf.baseAddress!, count: cols.count),
+                                                  fixed: y.baseAddress!, gram: g.baseAddress!, into: out.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+            return x
+        }
+
+        /// x_u · y_i for every item with training interactions; −inf for the rest, and for every
+        /// item when the profile has no known item.
+        public func score(_ user: UserProfile, into scores: inout [Float]) {
+            let itemCount = interacted.count
+            guard let x = userFactors(user) else {
+                for i in 0..<itemCount { scores[i] = -.infinity }
+                return
+            }
+            itemRows.withUnsafeBufferPointer { y in
+                x.withUnsafeBufferPointer { xv in
+                    scores.withUnsafeMutableBufferPointer { s in
+                        BLAS.multiply(y.baseAddress!, rows: itemCount, columns: factors, by: xv.baseAddress!, rows: factors, columns: 1,
+                                      into: s.baseAddress!)
+                    }
+                }
+            }
+            for i in 0..<itemCount where !interacted[i] { scores[i] = -.infinity }
+        }
+
+        public func encode(to writer: inout ModelWriter) {
+            writer.write(Int64(factors))
+            writer.write(regularization)
+            confidence.encode(to: &writer)
+            writer.write(interacted.map { UInt8($0 ? 1 : 0) })
+            writer.write(itemRows)
+        }
+
+        public init(decoding reader: inout ModelReader) throws {
+            let factors = Int(try reader.read(Int64.self))
+            let regularization: Float = try reader.read()
+            let confidence = try Confidence(decoding: &reader)
+            let interacted = try reader.read([UInt8].self).map { $0 != 0 }
+            let itemFactors: [Float] = try reader.read()
+            guard factors > 0, itemFactors.count == interacted.count * factors else {
+                throw ModelDecodingError(description: "ials model: \(itemFactors.count) factor values for \(interacted.count) items × \(factors)")
+            }
+            self.init(factors: factors, itemFactors: itemFactors, interacted: interacted, regularization: regularization, confidence: confidence)
+        }
+    }
+}
+
+/// The confidence settings as given; `auto` is decided by the training data's feedback kind.
+struct ConfidenceSetting: Sendable {
+    let mode: String
+    let alpha: Float
+    let epsilon: Float
+    let useValues: Bool
+
+    func resolved(for feedback: FeedbackKind) -> Confidence {
+        let logarithmic = mode == "log" || (mode == "auto" && feedback == .plays)
+        return Confidence(logarithmic: logarithmic, alpha: alpha, epsilon: epsilon, useValues: useValues || feedback == .plays)
+    }
+}
+
+/// c(v) for one interaction of value v (a rating or a play total): r = v when values are used,
+/// else 1; c = 1 + α·r, or 1 + α·log(1 + r/ε).
+struct Confidence: Sendable, Equatable {
+    let logarithmic: Bool
+    let alpha: Float
+    let epsilon: Float
+    let useValues: Bool
+
+    @inline(__always) func confidence(_ value: Float) -> Float {
+        let r = useValues ? value : 1
+        return 1 + alpha * (logarithmic ? Float(log1p(Double(r / epsilon))) : r)
+    }
+
+    func encode(to writer: inout ModelWriter) {
+        writer.write(UInt8(logarithmic ? 1 : 0))
+        writer.write(UInt8(useValues ? 1 : 0))
+        writer.write(alpha)
+        writer.write(epsilon)
+    }
+
+    init(logarithmic: Bool, alpha: Float, epsilon: Float, useValues: Bool) {
+        self.logarithmic = logarithmic
+        self.alpha = alpha
+        self.epsilon = epsilon
+        self.useValues = useValues
+    }
+
+    init(decoding reader: inout ModelReader) throws {
+        logarithmic = try reader.read(UInt8.self) != 0
+        useValues = try reader.read(UInt8.self) != 0
+        alpha = try reader.read()
+        epsilon = try reader.read()
+    }
+}
+
+/// FᵀF + λI (factors × factors, full symmetric) for F stored rows × factors.
+func regularisedGram(_ f: [Float], factors k: Int, regularization: Float) -> [Float] {
+    var g = [Float](repeating: 0, count: k * k)
+    f.withUnsafeBufferPointer { fv in
+        g.withUnsafeMutableBufferPointer { gv in
+            if !fv.isEmpty { BLAS.gramUpper(fv.baseAddress!, rows: fv.count / k, columns: k, into: gv.baseAddress!) }
+            BLAS.mirrorUpper(gv.baseAddress!, n: k)
+        }
+    }
+    for d in 0..<k { g[d * k + d] += regularization }
+    return g
+}
+
+/// One row's observed cells: the other side's indices and their confidences.
+struct ObservedRow {
+    let columns: UnsafePointer<Int32>
+    let confidences: UnsafePointer<Float>
+    let count: Int
+}
+
+/// Each chunk writes only its own rows.
+private struct SharedRows: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+}
+
+/// Scratch for one thread's row solves. The normal equations of row u, with Y the fixed side and
+/// G = YᵀY + λI: (G + Σ_i (c_i − 1) y_i y_iᵀ) x = Σ_i c_i y_i over the row's observed cells.
+final class RowSolver {
+    let k: Int
+    /// Residual, search direction, system · direction (k each), then the assembled k × k system.
+    private let scratch: UnsafeMutablePointer<Float>
+
+    init(factors k: Int) {
+        self.k = k
+        scratch = .allocate(capacity: 3 * k + k * k)
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// out ← (G + Σ (c_i − 1) y_i y_iᵀ) v.
+    @inline(__always)
+    func applySystem(_ row: ObservedRow, fixed y: UnsafePointer<Float>, gram g: UnsafePointer<Float>,
+                     _ v: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        for a in 0..<k { out[a] = dot(g + a * k, v, k) }
+        for n in 0..<row.count {
+            let yi = y + Int(row.columns[n]) * k
+            axpy((row.confidences[n] - 1) * dot(yi, v, k), yi, out, k)
+        }
+    }
+
+    /// `steps` CG iterations on the row's normal equations from the current `row` (Takács et al.'s
+    /// warm start: a few steps per half-iteration track the solution as the other side moves).
+    func conjugateGradient(_ observed: ObservedRow, fixed y: UnsafePointer<Float>, gram g: UnsafePointer<Float>,
+                        row x: UnsafeMutablePointer<Float>, steps: Int) {
+        let k = self.k
+        let r = scratch, p = scratch + k, q = scratch + 2 * k
+        // r = b − A x, with b = Σ c_i y_i.
+        applySystem(observed, fixed: y, gram: g, x, into: q)
+        for a in 0..<k { r[a] = -q[a] }
+        for n in 0..<observed.count { axpy(observed.confidences[n], y + Int(observed.columns[n]) * k, r, k) }
+        for a in 0..<k { p[a] = r[a] }
+        var rr = dot(r, r, k)
+        for _ in 0..<steps {
+            guard rr > 1e-20 else { break }
+            applySystem(observed, fixed: y, gram: g, p, into: q)
+            let pq = dot(p, q, k)
+            guard pq > 0 else { break }
+            let step = rr / pq
+            axpy(step, p, x, k)
+            axpy(-step, q, r, k)
+            let next = dot(r, r, k)
+            let beta = next / rr
+            for a in 0..<k { p[a] = r[a] + beta * p[a] }
+            rr = next
+        }
+    }
+
+    /// x ← the exact solution, by Cholesky (LAPACK sposv) of the assembled k × k system.
+    func exact(_ observed: ObservedRow, fixed y: UnsafePointer<Float>, gram g: UnsafePointer<Float>,
+                   into x: UnsafeMutablePointer<Float>) throws {
+        let k = self.k, s = scratch + 3 * k
+        s.update(from: g, count: k * k)
+        for a in 0..<k { x[a] = 0 }
+        for n in 0..<observed.count {
+            let yi = y + Int(observed.columns[n]) * k, c = observed.confidences[n]
+            // Upper triangle only: sposv reads no more.
+            for a in 0..<k { axpyTail((c - 1) * yi[a], yi, s + a * k, from: a, k) }
+            axpy(c, yi, x, k)
+        }
+        try BLAS.solvePositiveDefinite(s, n: k, x)
+    }
+}
+
+/// a · b over k floats, eight lanes at a time (a scalar loop's dependent adds would not vectorise).
+@inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ k: Int) -> Float {
+    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+    var i = 0
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    while i + 16 <= k {
+        acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        acc1 += ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+        i += 16
+    }
+    if i + 8 <= k {
+        acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    var sum = (acc0 + acc1).sum()
+    while i < k {
+        sum += a[i] * b[i]
+        i += 1
+    }
+    return sum
+}
+
+/// y ← y + alpha · x over k floats.
+@inline(__always) func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ k: Int) {
+    axpyTail(alpha, x, y, from: 0, k)
+}
+
+/// y[j] += alpha · x[j] for j in from..<k.
+@inline(__always) func axpyTail(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, from: Int, _ k: Int) {
+    for j in from..<k { y[j] += alpha * x[j] }
+}
