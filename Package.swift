@@ -26,6 +26,8 @@ let strategies: [Target] = [
     strategy("Hybrid"),
     strategy("EASE", ["TimbreNeural"]),
     strategy("IALS", ["TimbreNeural"]),
+    strategy("BPR", ["LatentFactors"]),
+    strategy("BiasedMF", ["LatentFactors", "COpenBLAS"]),
 ]
 
 let package = Package(
@@ -56,6 +58,8 @@ let package = Package(
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
         // Similarity, centring and scratch code shared by the neighbourhood strategies.
         .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
+        // Profile fingerprints, Hogwild buffers and scoring shared by the latent-factor strategies.
+        .target(name: "LatentFactors", dependencies: ["TimbreCore"], path: "Plugins/LatentFactors"),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreCore"]),
         // The MFCC → LSTM content model's numerical core.
         .target(name: "TimbreNeural", dependencies: ["TimbreCore", "COpenBLAS"]),
@@ -76,7 +80,7 @@ let package = Package(
         .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
         .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
-        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors"]),
         // A private migrated schema per test, test data locations, running the built CLI.
         .target(name: "TimbreTestSupport", dependencies: ["TimbreCatalog", "TimbreEvaluation"], path: "Tests/Support"),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreTestSupport"]),

@@ -46,10 +46,11 @@ func ml100k() throws {
     print("MovieLens-100K: \(m.userCount) users, \(m.itemCount) items, \(m.ratingCount) ratings; \(availableCores) cores\n")
 
     let ratingRun = try Evaluation(split: kfold, options: EvaluationOptions(rankingMetrics: false))
-        .run(m, strategies: [try strategy("bias"), try strategy("user-knn"), try strategy("item-knn")], dataset: "ml-100k")
+        .run(m, strategies: [try strategy("bias"), try strategy("user-knn"), try strategy("item-knn"), try strategy("biased-mf")], dataset: "ml-100k")
     print(ratingRun.table())
     let surprise = ["bias": (0.9440, 0.9450, "BaselineOnly"), "user-knn": (0.9797, 0.975, "KNNBasic user MSD k=40"),
-                    "item-knn": (0.9222, 0.920, "KNNWithMeans item pearson_baseline k=40")]
+                    "item-knn": (0.9222, 0.920, "KNNWithMeans item pearson_baseline k=40"),
+                    "biased-mf": (0.9344, 0.905, "SVD defaults (SVD++ 0.919, README)")]
     print("5-fold RMSE      ours     Surprise 1.1.5 (goal)")
     for s in ratingRun.strategies {
         let (ref, goal, what) = surprise[s.name]!
@@ -58,12 +59,13 @@ func ml100k() throws {
     }
 
     let rankingStrategies = try ["popularity", "user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=4",
-                                 "item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0", "bias"].map(strategy)
+                                 "item-knn:mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0", "bias", "bpr"].map(strategy)
     let rankingRun = try Evaluation(split: holdout, options: EvaluationOptions(ratingMetrics: false))
         .run(m, strategies: rankingStrategies, dataset: "ml-100k")
     print("\n" + rankingRun.table())
     let lenskit = ["popularity": (0.2137, 0.1122, 0.1885), "user-knn": (0.4156, 0.2290, 0.3494), "item-knn": (0.3420, 0.1909, 0.2787),
-                   "bias": (0.0828, 0.0380, 0.0854)]
+                   "bias": (0.0828, 0.0380, 0.0854), "bpr": (0.3733, 0.1996, 0.3174)]
+    // LensKit's figures come from its own folds (seed 42) in another run; bpr's from FlexMF's BPR preset.
     print("holdout top-10   NDCG ours/LensKit   Recall ours/LensKit   P ours/LensKit")
     for s in rankingRun.strategies {
         let (n, r, p) = lenskit[s.name]!
@@ -87,6 +89,19 @@ func ml100k() throws {
         let (n, r, p) = lenskit[s.name]!, ours = sums[s.name]!
         print(String(format: "%-12@  %.4f / %.4f   %.4f / %.4f   %.4f / %.4f", s.name, ours[0], n, ours[1], r, ours[2], p))
     }
+
+    // Latent-factor fit times per fold, beside the peers' (anchors.md: another run, LensKit's folds).
+    let factorPeers = ["bpr": (7.4, "LensKit FlexMF BPR; implicit BPR 3.9"), "biased-mf": (1.1, "LensKit BiasedMF")]
+    for (name, run) in [("bpr", rankingRun), ("biased-mf", ratingRun)] {
+        let s = run.strategies.first { $0.name == name }!
+        let (peer, what) = factorPeers[name]!
+        print(String(format: "%@ fit %.2f s/fold wall (peer %.1f s/fold, %@; not the same run)", name,
+                     s.timings.fitSeconds / 5, peer, what))
+    }
+    // threads=1 is the bit-for-bit reproducible setting; its cost against the sharded default.
+    let oneThread = try Evaluation(split: holdout, options: EvaluationOptions(ratingMetrics: false))
+        .run(m, strategies: [try strategy("bpr:threads=1")], dataset: "ml-100k").strategies[0]
+    print(String(format: "bpr threads=1: NDCG@10 %.4f, fit %.2f s/fold wall", oneThread.metric("NDCG@10")!.value, oneThread.timings.fitSeconds / 5))
 
     // Speed: the whole 5-fold item-kNN evaluation (split, fit, predict, metrics) in process time.
     let itemKNN = try strategy("item-knn")

@@ -7,6 +7,8 @@ import Content
 import Hybrid
 import EASE
 import IALS
+import BPR
+import BiasedMF
 
 /// The registry table: adding a strategy is one line here (plus its target in Package.swift).
 public let registeredStrategies = StrategyRegistry([
@@ -18,4 +20,6 @@ public let registeredStrategies = StrategyRegistry([
     Hybrid.self,
     EASE.self,
     IALS.self,
+    BPR.self,
+    BiasedMF.self,
 ])

@@ -48,15 +48,36 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
     public var rankingMetrics: Bool
     public var bootstrapSamples: Int
     public var bootstrapSeed: UInt64
+    /// The paired test of per-user (ranking) metrics against the reference.
+    public var pairedTest: PairedTest
+    /// Holm–Bonferroni over every comparison of the report (strategies × metrics).
+    public var adjustForMultipleComparisons: Bool
 
     public init(cutoff: Int = 10, relevance: Relevance = .anyHeldOut, ratingMetrics: Bool = true,
-                rankingMetrics: Bool = true, bootstrapSamples: Int = 1000, bootstrapSeed: UInt64 = 0) {
+                rankingMetrics: Bool = true, bootstrapSamples: Int = 1000, bootstrapSeed: UInt64 = 0,
+                pairedTest: PairedTest = .zTest, adjustForMultipleComparisons: Bool = true) {
         self.cutoff = cutoff
         self.relevance = relevance
         self.ratingMetrics = ratingMetrics
         self.rankingMetrics = rankingMetrics
         self.bootstrapSamples = bootstrapSamples
         self.bootstrapSeed = bootstrapSeed
+        self.pairedTest = pairedTest
+        self.adjustForMultipleComparisons = adjustForMultipleComparisons
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case cutoff, relevance, ratingMetrics, rankingMetrics, bootstrapSamples, bootstrapSeed, pairedTest, adjustForMultipleComparisons
+    }
+
+    /// Runs stored before the paired test was a choice used the z-test, unadjusted.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(cutoff: try c.decode(Int.self, forKey: .cutoff), relevance: try c.decode(Relevance.self, forKey: .relevance),
+                  ratingMetrics: try c.decode(Bool.self, forKey: .ratingMetrics), rankingMetrics: try c.decode(Bool.self, forKey: .rankingMetrics),
+                  bootstrapSamples: try c.decode(Int.self, forKey: .bootstrapSamples), bootstrapSeed: try c.decode(UInt64.self, forKey: .bootstrapSeed),
+                  pairedTest: try c.decodeIfPresent(PairedTest.self, forKey: .pairedTest) ?? .zTest,
+                  adjustForMultipleComparisons: try c.decodeIfPresent(Bool.self, forKey: .adjustForMultipleComparisons) ?? false)
     }
 }
 
@@ -121,7 +142,8 @@ public struct Evaluation: Sendable {
                 try collected[s].add(evaluating: candidate, on: context, options: options)
             }
         }
-        let reports = summarise(collected, folds: folds.count)
+        var reports = summarise(collected, folds: folds.count)
+        if options.adjustForMultipleComparisons { Self.adjust(&reports) }
         return EvaluationReport(
             dataset: DatasetSummary(name: dataset, users: matrix.userCount, items: matrix.itemCount, ratings: matrix.ratingCount),
             split: spec, splitDescription: splitDescription, folds: folds.count, options: options,
@@ -131,7 +153,18 @@ public struct Evaluation: Sendable {
             })
     }
 
-    private func summarise(_ all: [Collected], folds: Int) -> [(metrics: [MetricEstimate], timings: StrategyTimings, predictions: Int, fallbacks: [String: Int])] {
+    /// Holm–Bonferroni over every paired comparison of the report: with many strategies and
+    /// metrics, some unadjusted p < 0.05 are expected by chance alone.
+    private static func adjust(_ reports: inout [Summary]) {
+        var places: [(strategy: Int, metric: Int)] = []
+        for (s, r) in reports.enumerated() { for (m, metric) in r.metrics.enumerated() where metric.vsFirst != nil { places.append((s, m)) } }
+        let adjusted = holmAdjusted(places.map { reports[$0.strategy].metrics[$0.metric].vsFirst!.pValue })
+        for (place, p) in zip(places, adjusted) { reports[place.strategy].metrics[place.metric].vsFirst!.adjustedPValue = p }
+    }
+
+    private typealias Summary = (metrics: [MetricEstimate], timings: StrategyTimings, predictions: Int, fallbacks: [String: Int])
+
+    private func summarise(_ all: [Collected], folds: Int) -> [Summary] {
         let n = options.cutoff
         let reference = all[0]
         let weights = options.ratingMetrics && !reference.errors.isEmpty
@@ -154,8 +187,10 @@ public struct Evaluation: Sendable {
                         }
                         let below = Double(diffs.filter { $0 <= 0 }.count), above = Double(diffs.filter { $0 >= 0 }.count)
                         let p = min(1, 2 * min(below, above) / Double(max(diffs.count, 1)))
+                        let sorted = diffs.sorted()
                         paired = PairedComparison(difference: value - ErrorStatistic.value(reference.errors, folds: folds, kind),
-                                                  pValue: p, test: "paired bootstrap over users")
+                                                  pValue: p, test: "paired bootstrap over users",
+                                                  lower: ErrorStatistic.percentile(sorted, 0.025), upper: ErrorStatistic.percentile(sorted, 0.975))
                     }
                     metrics.append(MetricEstimate(name: name, value: value,
                                                   lower: ErrorStatistic.percentile(boot, 0.025),
@@ -171,8 +206,13 @@ public struct Evaluation: Sendable {
                     var paired: PairedComparison?
                     if index > 0 {
                         let ref = reference.ranking.map { $0[m] }
-                        paired = PairedComparison(difference: interval.mean - MeanInterval(ref).mean,
-                                                  pValue: pairedPValue(values, ref), test: "paired z-test over users")
+                        let difference = MeanInterval(zip(values, ref).map { $0 - $1 })
+                        let p = switch options.pairedTest {
+                        case .zTest: pairedPValue(values, ref)
+                        case .wilcoxon: WilcoxonSignedRank(values, ref).pValue
+                        }
+                        paired = PairedComparison(difference: difference.mean, pValue: p, test: options.pairedTest.description,
+                                                  lower: difference.lower, upper: difference.upper)
                     }
                     metrics.append(MetricEstimate(name: name, value: interval.mean, lower: interval.lower,
                                                   upper: interval.upper, units: values.count, vsFirst: paired))

@@ -11,8 +11,27 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
 public struct PairedComparison: Codable, Sendable, Equatable {
     /// This strategy's value minus the first strategy's.
     public var difference: Double
+    /// The test's own p-value, for this comparison alone.
     public var pValue: Double
     public var test: String
+    /// 95% interval of the difference (nil in runs stored before intervals were recorded).
+    public var lower: Double?
+    public var upper: Double?
+    /// Holm–Bonferroni adjusted over every comparison of the report (strategies × metrics).
+    public var adjustedPValue: Double?
+
+    public init(difference: Double, pValue: Double, test: String, lower: Double? = nil, upper: Double? = nil,
+                adjustedPValue: Double? = nil) {
+        self.difference = difference
+        self.pValue = pValue
+        self.test = test
+        self.lower = lower
+        self.upper = upper
+        self.adjustedPValue = adjustedPValue
+    }
+
+    /// What significance marks use: the adjusted value where there is one.
+    public var familyPValue: Double { adjustedPValue ?? pValue }
 }
 
 public struct MetricEstimate: Codable, Sendable, Equatable {
@@ -105,30 +124,42 @@ public struct EvaluationReport: Codable, Sendable {
 
     /// Long format: one row per strategy and metric (timings included), for scripts.
     public func csv() -> String {
-        var lines = ["strategy,parameters,metric,value,lower,upper,units,diff_vs_first,p_vs_first"]
+        var lines = ["strategy,parameters,metric,value,lower,upper,units,diff_vs_first,p_vs_first,diff_lower,diff_upper,p_holm"]
+        func text(_ v: Double?) -> String { v.map { String($0) } ?? "" }
         for s in strategies {
             let head = "\(csvField(s.label)),\(csvField(s.parameters.summary))"
             for m in s.metrics {
-                let diff = m.vsFirst.map { String($0.difference) } ?? "", p = m.vsFirst.map { String($0.pValue) } ?? ""
-                lines.append("\(head),\(m.name),\(m.value),\(m.lower),\(m.upper),\(m.units),\(diff),\(p)")
+                let c = m.vsFirst
+                lines.append("\(head),\(m.name),\(m.value),\(m.lower),\(m.upper),\(m.units),\(text(c?.difference)),\(text(c?.pValue)),"
+                             + "\(text(c?.lower)),\(text(c?.upper)),\(text(c?.adjustedPValue))")
             }
             for (name, v) in [("fit_seconds", s.timings.fitSeconds), ("predict_seconds", s.timings.predictSeconds),
                               ("recommend_seconds", s.timings.recommendSeconds)] {
-                lines.append("\(head),\(name),\(v),,,,,")
+                lines.append("\(head),\(name),\(v),,,,,,,,")
             }
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// How many paired comparisons the report makes: the family Holm's adjustment runs over.
+    public var comparisonCount: Int { strategies.reduce(0) { $0 + $1.metrics.filter { $0.vsFirst != nil }.count } }
+
     /// Metrics down, strategies across; each cell is value ± half-interval, `*` when the paired
-    /// test against the first strategy gives p < 0.05.
+    /// test against the first strategy gives p < 0.05 after Holm's adjustment; then each
+    /// strategy's difference from the first with its interval and adjusted p.
     public func table() -> String {
+        let reference = strategies.first?.label ?? "-"
+        let adjusted = strategies.contains { $0.metrics.contains { $0.vsFirst?.adjustedPValue != nil } }
+        let family = adjusted
+            ? "Holm–Bonferroni adjusted over the \(comparisonCount) comparisons (strategies × metrics) of this report"
+            : "not adjusted for multiple comparisons"
         let out = """
         dataset     \(dataset.name): \(dataset.users) users, \(dataset.items) items, \(dataset.ratings) ratings\(embeddingModel.map { "; item embeddings of model #\($0)" } ?? "")
         split       \(splitDescription), \(folds) fold\(folds == 1 ? "" : "s")
         candidates  \(candidates)
         relevance   \(options.relevance), top-\(options.cutoff)
-        intervals   \(intervals); * = paired test vs \(strategies.first?.label ?? "-") p < 0.05
+        intervals   \(intervals)
+        tests       vs \(reference): \(options.pairedTest) for per-user metrics, paired bootstrap for RMSE/MAE; \(family); * = p < 0.05
 
         """
         var rows: [[String]] = [["metric"] + strategies.map(\.label)]
@@ -136,7 +167,7 @@ public struct EvaluationReport: Codable, Sendable {
             rows.append([name] + strategies.map { s in
                 guard let m = s.metric(name) else { return "–" }
                 let half = (m.upper - m.lower) / 2
-                let star = (m.vsFirst?.pValue ?? 1) < 0.05 ? "*" : " "
+                let star = (m.vsFirst?.familyPValue ?? 1) < 0.05 ? "*" : " "
                 return String(format: "%.4f ±%.4f%@", m.value, half, star)
             })
         }
@@ -147,7 +178,24 @@ public struct EvaluationReport: Codable, Sendable {
         for (name, get) in [("fit s", \StrategyTimings.fitSeconds), ("predict s", \.predictSeconds), ("recommend s", \.recommendSeconds)] {
             rows.append([name] + strategies.map { String(format: "%.3f", $0.timings[keyPath: get]) })
         }
-        return out + renderTable(rows[0], Array(rows.dropFirst()), rightAligned: Set(1..<rows[0].count)) + "\n"
+        var text = out + renderTable(rows[0], Array(rows.dropFirst()), rightAligned: Set(1..<rows[0].count)) + "\n"
+        let others = Array(strategies.dropFirst())
+        if !others.isEmpty {
+            var diffs: [[String]] = []
+            for name in metricNames {
+                let cells = others.map { s -> String in
+                    guard let c = s.metric(name)?.vsFirst else { return "–" }
+                    let interval = c.lower.flatMap { lo in c.upper.map { String(format: " [%+.4f, %+.4f]", lo, $0) } } ?? ""
+                    return String(format: "%+.4f%@ p %.3g", c.difference, interval, c.familyPValue)
+                }
+                if cells.contains(where: { $0 != "–" }) { diffs.append([name] + cells) }
+            }
+            if !diffs.isEmpty {
+                text += "\ndifference vs \(reference) [95% interval], \(adjusted ? "Holm-adjusted " : "")p\n"
+                text += renderTable(["metric"] + others.map(\.label), diffs, rightAligned: Set(1...others.count)) + "\n"
+            }
+        }
+        return text
     }
 
     /// One panel per metric, one bar per strategy with its 95% interval as a whisker.

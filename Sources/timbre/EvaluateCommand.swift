@@ -5,6 +5,8 @@ import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
 
+extension PairedTest: ExpressibleByArgument {}
+
 /// `timbre evaluate`: several strategies on the same seeded splits, side by side, on the catalog's
 /// ratings (the run is stored) or on a ratings file.
 struct Evaluate: ParsableCommand {
@@ -61,6 +63,9 @@ struct Evaluate: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Count a held-out item as relevant only when rated at least this (default: any held-out item).")
     var relevantAtLeast: Float?
+
+    @Option(help: "Paired test of per-user metrics against the first strategy: z-test or wilcoxon (signed-rank). p-values are Holm–Bonferroni adjusted over the report's strategies × metrics.")
+    var pairedTest: PairedTest = .zTest
 
     @Option(help: "Output: table, json or csv.")
     var format: OutputFormat = .table
@@ -139,7 +144,8 @@ struct Evaluate: ParsableCommand {
             if !left.isEmpty { note("leaving out \(left.joined(separator: ", ")): there are no item embeddings") }
             chosen.removeAll { $0.strategy.usesItemEmbeddings }
         }
-        let options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut)
+        let options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut,
+                                        pairedTest: pairedTest)
         let evaluation = Evaluation(split: spec, options: options)
         var records: [TuningRecord] = []
         var report: EvaluationReport
