@@ -73,6 +73,15 @@ func requireInRange<T: Comparable & CustomStringConvertible>(_ value: T, _ optio
     }
 }
 
+extension FeedbackKind: ExpressibleByArgument {}
+
+struct FeedbackOptions: ParsableArguments {
+    @Option(name: .customLong("feedback"), help: ArgumentHelp(
+        "Train and serve on ratings or on play totals (default: what the catalog has; a catalog with both needs this).",
+        valueName: "ratings|plays"))
+    var kind: FeedbackKind?
+}
+
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
