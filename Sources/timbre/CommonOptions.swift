@@ -35,12 +35,14 @@ struct StrategyOptions: ParsableArguments {
         valueName: "name=value"))
     var parameters: [String] = []
 
-    func choice(_ embeddings: EmbeddingOptions = EmbeddingOptions()) throws -> StrategyChoice {
+    func choice(_ embeddings: EmbeddingOptions) throws -> StrategyChoice {
         try StrategyChoice(strategy, parameters: parameters, embeddings: embeddings.choice)
     }
 
     func resolve() throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
-        try choice().resolve()
+        // Embeddings do not change what the spec resolves to; an unparsed EmbeddingOptions() must
+        // not be read (ArgumentParser stops the process), so the default choice is passed as such.
+        try StrategyChoice(strategy, parameters: parameters, embeddings: .latest).resolve()
     }
 }
 

@@ -54,6 +54,7 @@ struct IDSpellings {
     /// The normalised id of `raw` on `line`, after checking emptiness, length and spelling.
     mutating func id(_ raw: String, line: Int) throws -> String {
         let id = ExternalID.normalised(raw)
+        if id.isEmpty { throw InputFileError(file: file, line: line, "empty \(what) id") }
         if let problem = ExternalID.problem(id) {
             throw InputFileError(file: file, line: line, "\(what) id '\(excerpt(id))' \(problem)")
         }
