@@ -25,9 +25,9 @@ let strategies: [Target] = [
     strategy("Content", ["Neighbourhood"]),
     strategy("Hybrid"),
     strategy("EASE", ["TimbreNeural"]),
-    strategy("IALS", ["TimbreNeural"]),
+    strategy("IALS", ["TimbreNeural", "LatentFactors"]),
     strategy("BPR", ["LatentFactors"]),
-    strategy("BiasedMF", ["LatentFactors", "COpenBLAS"]),
+    strategy("BiasedMF", ["LatentFactors", "TimbreNeural"]),
 ]
 
 let package = Package(
@@ -35,6 +35,11 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "timbre", targets: ["timbre"]),
+        // For the fuzz package in Fuzz/ (scripts/fuzz), which builds these with libFuzzer and ASan.
+        .library(name: "TimbreCore", targets: ["TimbreCore"]),
+        .library(name: "TimbreStrategies", targets: ["TimbreStrategies"]),
+        .library(name: "TimbreAudio", targets: ["TimbreAudio"]),
+        .library(name: "TimbreContent", targets: ["TimbreContent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -34,6 +34,8 @@ public struct RecommendationList: Sendable, Codable, Equatable {
     /// The strategy's resolved spec.
     public var strategy: String
     public var modelID: Int64
+    /// What the model was trained on and the history read: ratings or plays.
+    public var feedback: FeedbackKind
     public var items: [Recommendation]
     public var removedByRules: RuleCounts
 }
@@ -213,7 +215,7 @@ public final class RecommenderService: @unchecked Sendable {
             return Recommendation(rank: k + 1, item: directory.ids[Int32(d)], title: directory.titles[d], score: s.score, explanation: explanation)
         }
         return RecommendationList(user: request.user, liked: liked, strategy: loaded.spec, modelID: loaded.stored.id,
-                                  items: items, removedByRules: removed)
+                                  feedback: loaded.stored.feedback, items: items, removedByRules: removed)
     }
 
     /// Many requests on all cores, answers in request order.

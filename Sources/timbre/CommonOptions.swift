@@ -39,10 +39,9 @@ struct StrategyOptions: ParsableArguments {
         try StrategyChoice(strategy, parameters: parameters, embeddings: embeddings.choice)
     }
 
+    /// The strategy alone (its embeddings are chosen separately, e.g. by `train`).
     func resolve() throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
-        // Embeddings do not change what the spec resolves to; an unparsed EmbeddingOptions() must
-        // not be read (ArgumentParser stops the process), so the default choice is passed as such.
-        try StrategyChoice(strategy, parameters: parameters, embeddings: .latest).resolve()
+        try StrategyChoice(strategy, parameters: parameters).resolve()
     }
 }
 

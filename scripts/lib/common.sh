@@ -56,6 +56,26 @@ pg_start() {
         || { log "PostgreSQL did not start; its log is $logfile:"; tail -n 20 "$logfile" >&2; return 1; }
 }
 
+# pg_start_replica PRIMARY_SOCKETDIR DATADIR SOCKETDIR LOGFILE: a streaming hot-standby replica of
+# the cluster listening in PRIMARY_SOCKETDIR (pg_basebackup -R over its Unix socket, as its
+# superuser "timbre"; initdb's trust setup already allows local replication), listening only on
+# a Unix socket in SOCKETDIR. Started unless it runs; an existing DATADIR is reused.
+pg_start_replica() {
+    local primary=$1 data=$2 sock=$3 logfile=$4 bin
+    bin=$(pg_bindir "$data") || return 1
+    mkdir -p "$data" "$sock"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$data" "$sock"; touch "$logfile"; chown postgres: "$logfile"; fi
+    chmod 700 "$data"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        pg_as_owner "$bin/pg_basebackup" -h "$primary" -U timbre -D "$data" -R -X stream -c fast >/dev/null \
+            || { log "pg_basebackup from $primary failed"; return 1; }
+    fi
+    if pg_as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then return 0; fi
+    pg_as_owner "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$sock' -c fsync=off -c hot_standby=on" start >/dev/null \
+        || { log "the replica did not start; its log is $logfile:"; tail -n 20 "$logfile" >&2; return 1; }
+}
+
 pg_stop() {
     local data=$1 bin
     bin=$(pg_bindir "$data") || return 0
