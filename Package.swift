@@ -28,6 +28,7 @@ let strategies: [Target] = [
     strategy("IALS", ["TimbreNeural"]),
     strategy("BPR", ["LatentFactors"]),
     strategy("BiasedMF", ["LatentFactors", "COpenBLAS"]),
+    strategy("Bridge", ["TimbreNeural"]),
 ]
 
 let package = Package(
@@ -80,7 +81,7 @@ let package = Package(
         .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
         .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
-        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors", "Bridge"]),
         // A private migrated schema per test, test data locations, running the built CLI.
         .target(name: "TimbreTestSupport", dependencies: ["TimbreCatalog", "TimbreEvaluation"], path: "Tests/Support"),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreTestSupport"]),

@@ -106,7 +106,7 @@ public struct IALS: Strategy {
         }
     }
 
-    public struct Model: TrainedModel {
+    public struct Model: ItemFactorModel {
         public let factors: Int
         /// items × factors, row-major; rows of items without training interactions are zero.
         let itemRows: [Float]
@@ -128,6 +128,10 @@ public struct IALS: Strategy {
         /// The item factors as an embedding table (one row per training item), e.g. to store as
         /// "CF factors" embeddings for content-based and cold-start uses.
         public var itemFactors: (dimension: Int, vectors: [Float]) { (factors, itemRows) }
+
+        public var itemFactorDimension: Int { factors }
+        public var itemFactorRows: [Float] { itemRows }
+        public func userFactorRow(_ user: UserProfile) -> [Float]? { userFactors(user) }
 
         /// The user's factors solved exactly from their profile against the item factors: the
         /// same normal equations a training user half-step solves, so a training user gets the
