@@ -233,20 +233,7 @@ public struct Bridge: ComposedStrategy {
         /// x_u · y_i for every warm item and every new item with an embedding; −inf for the rest,
         /// and for every item when the base model cannot place the profile.
         public func score(_ user: UserProfile, into scores: inout [Float]) {
-            let items = scorable.count, width = map.outputDimension
-            guard let x = userFactorRow(user) else {
-                for i in 0..<items { scores[i] = -.infinity }
-                return
-            }
-            rows.withUnsafeBufferPointer { y in
-                x.withUnsafeBufferPointer { xv in
-                    scores.withUnsafeMutableBufferPointer { s in
-                        BLAS.multiply(y.baseAddress!, rows: items, columns: width, by: xv.baseAddress!, rows: width, columns: 1,
-                                      into: s.baseAddress!)
-                    }
-                }
-            }
-            for i in 0..<items where !scorable[i] { scores[i] = -.infinity }
+            BLAS.scoreRows(rows, by: userFactorRow(user), scorable: scorable, into: &scores)
         }
 
         public func encode(to writer: inout ModelWriter) {

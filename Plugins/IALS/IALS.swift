@@ -166,20 +166,7 @@ public struct IALS: Strategy {
         /// x_u · y_i for every item with training interactions; −inf for the rest, and for every
         /// item when the profile has no known item.
         public func score(_ user: UserProfile, into scores: inout [Float]) {
-            let itemCount = interacted.count
-            guard let x = userFactors(user) else {
-                for i in 0..<itemCount { scores[i] = -.infinity }
-                return
-            }
-            itemRows.withUnsafeBufferPointer { y in
-                x.withUnsafeBufferPointer { xv in
-                    scores.withUnsafeMutableBufferPointer { s in
-                        BLAS.multiply(y.baseAddress!, rows: itemCount, columns: factors, by: xv.baseAddress!, rows: factors, columns: 1,
-                                      into: s.baseAddress!)
-                    }
-                }
-            }
-            for i in 0..<itemCount where !interacted[i] { scores[i] = -.infinity }
+            BLAS.scoreRows(itemRows, by: userFactors(user), scorable: interacted, into: &scores)
         }
 
         public func encode(to writer: inout ModelWriter) {
