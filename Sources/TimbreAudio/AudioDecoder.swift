@@ -8,6 +8,7 @@ public struct DecodedAudio: Sendable {
     public var sourceChannelCount: Int
     public var sourceFormat: AudioFileFormat
     public var sourceDuration: Double
+    public var tags = TrackTags()
 
     public var duration: Double { Double(samples.count) / Double(sampleRate) }
 
@@ -116,7 +117,8 @@ public struct AudioDecoder: Sendable {
             Resampler.fixLength(&output, to: resampler.outputCount(forInputCount: decoded))
         }
         return DecodedAudio(samples: output, sampleRate: outputRate, sourceSampleRate: sourceRate,
-                            sourceChannelCount: channels, sourceFormat: file.format, sourceDuration: file.duration)
+                            sourceChannelCount: channels, sourceFormat: file.format, sourceDuration: file.duration,
+                            tags: file.tags)
     }
 
     /// Mean of the channels, summed in channel order in Float32 as numpy's `mean(axis=0)` does.

@@ -12,6 +12,8 @@ public struct AnalysedTrack: Sendable {
     public var duration: Double
     public var mfcc: FeatureMatrix
     public var configuration: MFCCConfiguration
+    /// Title, artist and album from the file's tags.
+    public var tags = TrackTags()
 }
 
 /// Where ingest puts its results. One store per worker thread (a database connection is not
@@ -63,7 +65,7 @@ public struct TrackAnalyser {
         guard audio.peak >= silencePeak else { throw .silent(path: path) }
         return AnalysedTrack(path: path, contentSHA256: hash, format: audio.sourceFormat, sampleRate: audio.sourceSampleRate,
                              channelCount: audio.sourceChannelCount, duration: audio.sourceDuration,
-                             mfcc: extractor.mfcc(audio.samples), configuration: extractor.configuration)
+                             mfcc: extractor.mfcc(audio.samples), configuration: extractor.configuration, tags: audio.tags)
     }
 }
 

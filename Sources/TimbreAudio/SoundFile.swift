@@ -41,6 +41,19 @@ public struct AudioFileFormat: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// The naming tags a track file may carry.
+public struct TrackTags: Sendable, Equatable {
+    public var title: String?
+    public var artist: String?
+    public var album: String?
+
+    public init(title: String? = nil, artist: String? = nil, album: String? = nil) {
+        self.title = title
+        self.artist = artist
+        self.album = album
+    }
+}
+
 /// An open libsndfile handle for reading. The only place that talks to libsndfile.
 ///
 /// Not `Sendable`: a handle has a read position, so one thread uses it at a time.
@@ -52,6 +65,8 @@ public final class SoundFile {
     public let frameCount: Int
     public let format: AudioFileFormat
     public let isSeekable: Bool
+    /// The file's title, artist and album tags (Vorbis comments, WAV INFO chunks, …) where set.
+    public let tags: TrackTags
     private let handle: OpaquePointer
     private static let opening = Mutex(())
 
@@ -77,6 +92,12 @@ public final class SoundFile {
         frameCount = Int(info.frames)
         format = AudioFileFormat(code: info.format)
         isSeekable = info.seekable != 0
+        func tag(_ kind: Int32) -> String? {
+            guard let text = sf_get_string(handle, kind) else { return nil }
+            let value = String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+            return value.isEmpty ? nil : value
+        }
+        tags = TrackTags(title: tag(Int32(SF_STR_TITLE)), artist: tag(Int32(SF_STR_ARTIST)), album: tag(Int32(SF_STR_ALBUM)))
         guard sampleRate > 0, channelCount > 0 else {
             throw .corrupt(path: path, reason: "header gives \(sampleRate) Hz, \(channelCount) channels")
         }

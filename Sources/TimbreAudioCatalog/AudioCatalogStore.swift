@@ -1,6 +1,7 @@
 import Foundation
 import TimbreAudio
 import TimbreCatalog
+import TimbreCore
 
 /// Stores analysed tracks in `items` + `audio_features`, one transaction per track.
 ///
@@ -19,7 +20,11 @@ public final class AudioCatalogStore: AudioFeatureStore {
 
     public func store(_ track: AnalysedTrack) throws -> Bool {
         let externalID = "audio:sha256:" + track.contentSHA256.hexString
-        let title = URL(fileURLWithPath: track.path).deletingPathExtension().lastPathComponent
+        // The title tag names the track; the file name only when there is none.
+        let title = track.tags.title ?? URL(fileURLWithPath: track.path).deletingPathExtension().lastPathComponent
+        var metadata = ["source": "audio ingest"]
+        if let artist = track.tags.artist { metadata["artist"] = artist }
+        if let album = track.tags.album { metadata["album"] = album }
         let extractor = try JSONEncoder().encode(track.configuration.catalogDescription)
         func text(_ value: String) -> [UInt8] { Array(value.utf8) }
         return try db.transaction {
@@ -28,7 +33,7 @@ public final class AudioCatalogStore: AudioFeatureStore {
                 INSERT INTO items (external_id, title, metadata) VALUES ($1::text, $2::text, $3::text::jsonb)
                 ON CONFLICT (external_id) DO UPDATE SET external_id = EXCLUDED.external_id
                 RETURNING id::text
-                """, binary: [text(externalID), text(title), text(#"{"source":"audio ingest"}"#)])
+                """, binary: [text(externalID), text(title), text(try sortedJSON(metadata))])
             guard let itemID = item.string(0, 0) else { throw AudioError.library("\(track.path): catalog returned no item id") }
             let inserted = try db.query("""
                 INSERT INTO audio_features (item_id, content_sha256, source_path, format, sample_rate, channels,

@@ -36,7 +36,7 @@ public struct ContentCatalog {
     public init(db: PostgresConnection) { self.db = db }
 
     /// Stores `model` and returns its id. `parameters` and `trainedOn` are JSON objects describing
-    /// how it was trained (shown by `content models`).
+    /// how it was trained (shown by `timbre models list`).
     public func save(_ model: ContentModel, parameters: String, trainedOn: String) throws -> Int64 {
         try db.insertTrainedModel(strategy: Self.strategyName, parameters: parameters, trainedOn: trainedOn, state: model.encode())
     }
@@ -49,7 +49,7 @@ public struct ContentCatalog {
             ORDER BY created_at DESC, id DESC LIMIT 1
             """, binary: [Array(Self.strategyName.utf8), id.map { Array(String($0).utf8) }], resultsBinary: true)
         guard result.rowCount == 1 else {
-            throw DatabaseError(id.map { "\(db.target) has no content model #\($0) (see `timbre content models`)" }
+            throw DatabaseError(id.map { "\(db.target) has no content model #\($0) (see `timbre models list`)" }
                                 ?? "\(db.target) has no content model yet: train one with `timbre content train DIR --store`")
         }
         let found = result.binaryInteger(0, 0)!

@@ -5,19 +5,40 @@ public struct UnknownUserError: Error, CustomStringConvertible {
     public let user: String
     public let target: String
     public var description: String { "no user '\(user)' in the catalog (\(target))" }
+    public init(user: String, target: String) {
+        self.user = user
+        self.target = target
+    }
 }
 
+/// One entry of a served list.
 public struct Recommendation: Sendable, Codable, Equatable {
     public var rank: Int
     public var item: String
     public var title: String?
     public var score: Float
+    /// With `explain`: the user's rated items that contributed most, largest share first.
+    public var explanation: [ExplanationEntry]?
 
-    public init(rank: Int, item: String, title: String?, score: Float) {
+    public init(rank: Int, item: String, title: String?, score: Float, explanation: [ExplanationEntry]? = nil) {
         self.rank = rank
         self.item = item
         self.title = title
         self.score = score
+        self.explanation = explanation
+    }
+}
+
+/// "Because you rated X": one contributing item and its share of the score.
+public struct ExplanationEntry: Sendable, Codable, Equatable {
+    public var item: String
+    public var title: String?
+    public var share: Float
+
+    public init(item: String, title: String?, share: Float) {
+        self.item = item
+        self.title = title
+        self.share = share
     }
 }
 
@@ -59,6 +80,10 @@ public struct UnknownItemsError: Error, CustomStringConvertible {
     public let items: [String]
     public let target: String
     public var description: String { "no item \(items.map { "'\($0)'" }.joined(separator: ", ")) in the catalog (\(target))" }
+    public init(items: [String], target: String) {
+        self.items = items
+        self.target = target
+    }
 }
 
 extension PostgresConnection {

@@ -47,12 +47,18 @@ public final class ProgressReporter: @unchecked Sendable {
         if let total {
             text += "/\(total) (\(total > 0 ? done * 100 / total : 100)%)"
         }
-        text += String(format: "  %.0f%@/s", rate, unit.isEmpty ? "" : " \(unit)")
+        text += "  " + Self.rateText(rate, unit: unit)
         if !detail.isEmpty { text += "  " + detail }
         if let total, rate > 0, done < total {
             text += "  ETA \(Self.duration(Double(total - done) / rate))"
         }
         FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// "12 tracks/s", "1.4 tracks/s": slow rates keep a decimal, so one track a second reads as a
+    /// rate ("1.0 tracks/s"), not as a miscounted "1 tracks".
+    public static func rateText(_ rate: Double, unit: String) -> String {
+        String(format: rate < 10 ? "%.1f%@/s" : "%.0f%@/s", rate, unit.isEmpty ? "" : " \(unit)")
     }
 
     static func duration(_ seconds: Double) -> String {

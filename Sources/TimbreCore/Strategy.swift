@@ -79,6 +79,11 @@ public protocol TrainedModel: Sendable {
     /// The evaluator records which fallback it used instead.
     func predict(_ user: UserProfile, item: Int32) -> Float?
 
+    /// Why `item` scored as it did for `user`: at most `limit` of the user's rated items that
+    /// contributed most, with their share of the score, largest first; nil when the strategy
+    /// cannot say (the default). See Explanation.swift.
+    func explain(_ user: UserProfile, item: Int32, limit: Int) -> [Contribution]?
+
     func encode(to writer: inout ModelWriter)
     init(decoding reader: inout ModelReader) throws
 
@@ -89,6 +94,7 @@ public protocol TrainedModel: Sendable {
 
 extension TrainedModel {
     public func predict(_ user: UserProfile, item: Int32) -> Float? { nil }
+    public func explain(_ user: UserProfile, item: Int32, limit: Int) -> [Contribution]? { nil }
     public static var formatVersion: UInt32 { 1 }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TimbreCatalog
 import TimbreCore
+import TimbreServing
 import TimbreStrategies
 
 struct CatalogOptions: ParsableArguments {
@@ -34,19 +35,12 @@ struct StrategyOptions: ParsableArguments {
         valueName: "name=value"))
     var parameters: [String] = []
 
+    func choice(_ embeddings: EmbeddingOptions = EmbeddingOptions()) throws -> StrategyChoice {
+        try StrategyChoice(strategy, parameters: parameters, embeddings: embeddings.choice)
+    }
+
     func resolve() throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
-        var spec = try StrategySpec.parse(strategy)
-        for p in parameters {
-            guard let eq = p.firstIndex(of: "=") else {
-                throw ValidationError("parameter '\(p)' should look like name=value")
-            }
-            let name = String(p[..<eq])
-            guard spec.overrides.updateValue(String(p[p.index(after: eq)...]), forKey: name) == nil else {
-                throw ValidationError("parameter '\(name)' is given twice")
-            }
-        }
-        let (instance, resolved) = try registeredStrategies.make(spec)
-        return (type(of: instance), instance, resolved)
+        try choice().resolve()
     }
 }
 

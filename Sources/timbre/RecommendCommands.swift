@@ -2,44 +2,89 @@ import ArgumentParser
 import Foundation
 import TimbreCatalog
 import TimbreCore
-import TimbreStrategies
+import TimbreServing
 
-/// The newest stored model for the strategy and parameters (and, if it uses item embeddings,
-/// the embedding model chosen), training one when there is none.
-func servingModel(_ db: PostgresConnection, _ strategy: StrategyOptions, _ embeddings: EmbeddingOptions, retrain: Bool) throws -> StoredModel {
-    let s = try strategy.resolve()
-    let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(embeddings.choice, for: EmbeddingUse(strategy: s.type.name, parameters: s.parameters)) : nil
-    if !retrain, let stored = try db.latestModel(strategy: s.type, parameters: s.parameters, embeddingModel: embeddingModel,
-                                                  registry: registeredStrategies) { return stored }
-    if !retrain {
-        let with = s.instance.usesItemEmbeddings ? embeddingModel.map { " and the item embeddings of model #\($0)" } ?? " and no item embeddings" : ""
-        note("no stored \(s.type.name) model with these parameters\(with); training one")
+/// `--exclude-items`, `--where`, `--max-per`, `--min-duration` and `--explain`, shared by
+/// recommend, publish and serve (where they are the defaults of every request).
+struct RuleOptions: ParsableArguments {
+    @Option(name: .customLong("exclude-items"), help: ArgumentHelp(
+        "File of item ids never to recommend (one per line), on top of the catalog's excluded_items.", valueName: "file"))
+    var excludeFile: String?
+
+    @Option(name: .customLong("where"), help: ArgumentHelp(
+        "Only items whose metadata field KEY is VALUE (or, for an array field, contains it); repeat: all must hold.",
+        valueName: "key=value"))
+    var conditions: [String] = []
+
+    @Option(name: .customLong("max-per"), help: ArgumentHelp(
+        "At most N items per value of metadata field KEY (a diversity cap, e.g. album=2); repeatable.", valueName: "key=n"))
+    var caps: [String] = []
+
+    @Option(name: .customLong("min-duration"), help: ArgumentHelp(
+        "Leave out tracks shorter than this (items without audio are kept).", valueName: "seconds"))
+    var minDuration: Double?
+
+    @Flag(help: "Add to each item the rated items that contributed most to its score, with their share.")
+    var explain = false
+
+    func validate() throws {
+        do { _ = try RecommendationRules(excludedItems: [], where: conditions, maxPer: caps, minDuration: minDuration) }
+        catch let error as RuleError { throw ValidationError(error.description) }
     }
-    return try trainAndSave(db, s, embeddings: embeddingModel.map(EmbeddingChoice.model) ?? EmbeddingChoice.none)
+
+    /// The rules, with the exclusion file's ids checked against the catalog (file:line on a bad one).
+    func rules(_ directory: ItemDirectory) throws -> RecommendationRules {
+        var excluded: [String] = []
+        if let excludeFile {
+            let ids = try readIDList(excludeFile)
+            try checkIDList(ids, path: excludeFile, kind: "item") { directory.ids.index(of: $0) != nil }
+            excluded = ids.map(\.id)
+        }
+        return try RecommendationRules(excludedItems: excluded, where: conditions, maxPer: caps, minDuration: minDuration)
+    }
+
+    var explanationLength: Int { explain ? StreamProtocol.defaultExplanationLength : 0 }
+}
+
+func noteRemoved(_ removed: RuleCounts) {
+    guard removed.total > 0 else { return }
+    note("rules removed \(removed.total) candidates ahead of the list's end (excluded \(removed.excluded), where \(removed.where), min-duration \(removed.minDuration), max-per \(removed.maxPer))")
+}
+
+/// "Title 42%, Title 30%" for the table's `because` column.
+func becauseText(_ explanation: [ExplanationEntry]?) -> String {
+    (explanation ?? []).map { "\($0.title ?? $0.item) \(Int(($0.share * 100).rounded()))%" }.joined(separator: ", ")
 }
 
 struct RecommendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recommend",
-        abstract: "Print the top-N items for a user.",
+        abstract: "Print the top-N items for a user, a listener's liked items, or every user of a file.",
         discussion: """
             Uses the newest stored model of the strategy with the same parameters (training and storing \
             one first if there is none, or with --retrain). Items the user has rated are never recommended; \
-            the user's current ratings are read from the catalog, so ratings added after training count \
-            for strategies that use them, and users added after training are served too.
+            for --user the user's current ratings are read from the catalog, so ratings added after training \
+            count for strategies that use them, and users added after training are served too. Rules \
+            (--exclude-items, --where, --max-per, --min-duration, and the catalog's excluded_items) apply \
+            after scoring and the list is filled from the next best items.
             """)
 
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var strategy: StrategyOptions
     @OptionGroup var embeddings: EmbeddingOptions
+    @OptionGroup var ruleOptions: RuleOptions
 
     @Option(help: ArgumentHelp("External id of the user.", valueName: "id"))
     var user: String?
 
     @Option(name: .customLong("like"), help: ArgumentHelp(
-        "Instead of --user: an item the listener likes (repeat). Serves an anonymous profile, e.g. tracks that sound like these with --strategy content.",
+        "Instead of --user: an item the listener likes, by id or exact title (repeat). Serves an anonymous profile, e.g. tracks that sound like these with --strategy content.",
         valueName: "item"))
     var liked: [String] = []
+
+    @Option(name: .customLong("users"), help: ArgumentHelp(
+        "Instead of --user: a file of user ids (one per line); lists for all of them, on all cores.", valueName: "file"))
+    var usersFile: String?
 
     @Option(name: .shortAndLong, help: "Number of items.")
     var n: Int = 10
@@ -52,33 +97,53 @@ struct RecommendCommand: ParsableCommand {
 
     func validate() throws {
         guard n > 0 else { throw ValidationError("-n must be at least 1") }
-        guard (user == nil) != liked.isEmpty else { throw ValidationError("give either --user or one or more --like items") }
+        guard [user != nil, !liked.isEmpty, usersFile != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give either --user or one or more --like items (or --users FILE for many users)")
+        }
     }
 
     func run() throws {
         let db = try catalog.connect()
-        let history = try user.map { try db.ratings(ofUser: $0) } ?? db.likedItems(liked)
-        let stored = try servingModel(db, strategy, embeddings, retrain: retrain)
-        var scores: [Float] = []
-        let top = stored.recommend(stored.profile(user: user, ratings: history), n: n, scores: &scores)
-        let ids = top.map { stored.items[$0.item] }
-        let titles = try db.titles(ofItems: ids)
-        let list = top.enumerated().map { k, s in
-            Recommendation(rank: k + 1, item: ids[k], title: titles[ids[k]], score: s.score)
+        let choice = try strategy.choice(embeddings)
+        let service = try RecommenderService(db: db, ratings: usersFile != nil, defaultStrategy: choice, log: note)
+        let rules = try ruleOptions.rules(service.directory)
+        if retrain { _ = try service.model(choice, retrain: true) }
+        if let usersFile {
+            let ids = try readIDList(usersFile)
+            let users = service.state.snapshot!.ratings.users
+            try checkIDList(ids, path: usersFile, kind: "user") { users.index(of: $0) != nil }
+            let requests = ids.map { RecommendationRequest(user: $0.id, n: n, rules: rules, explain: ruleOptions.explanationLength) }
+            let lists = try service.recommendAll(requests).map { try $0.get() }
+            return try printBatch(lists)
         }
+        let list = try service.recommend(RecommendationRequest(user: user, liked: liked, n: n, rules: rules,
+                                                               explain: ruleOptions.explanationLength))
+        noteRemoved(list.removedByRules)
         switch format {
-        case .json:
-            struct Output: Encodable {
-                let user: String?; let liked: [String]?; let strategy: String; let modelID: Int64; let items: [Recommendation]
-            }
-            try printJSON(Output(user: user, liked: liked.isEmpty ? nil : liked, strategy: stored.strategy, modelID: stored.id, items: list))
+        case .json: try printJSON(list)
         case .csv:
-            print("rank,item,title,score")
-            for r in list { print("\(r.rank),\(csvField(r.item)),\(csvField(r.title ?? "")),\(r.score)") }
+            print("rank,item,title,score" + (ruleOptions.explain ? ",because" : ""))
+            for r in list.items {
+                print("\(r.rank),\(csvField(r.item)),\(csvField(r.title ?? "")),\(r.score)" + (ruleOptions.explain ? "," + csvField(becauseText(r.explanation)) : ""))
+            }
         case .table:
-            print(renderTable(["rank", "item", "title", "score"],
-                              list.map { [String($0.rank), $0.item, $0.title ?? "", String(format: "%.4f", $0.score)] },
+            print(renderTable(["rank", "item", "title", "score"] + (ruleOptions.explain ? ["because"] : []),
+                              list.items.map { [String($0.rank), $0.item, $0.title ?? "", String(format: "%.4f", $0.score)]
+                                  + (ruleOptions.explain ? [becauseText($0.explanation)] : []) },
                               rightAligned: [0, 3]))
+        }
+    }
+
+    func printBatch(_ lists: [RecommendationList]) throws {
+        switch format {
+        case .json: try printJSON(lists)
+        case .csv:
+            print("user,rank,item,title,score")
+            for l in lists { for r in l.items { print("\(csvField(l.user!)),\(r.rank),\(csvField(r.item)),\(csvField(r.title ?? "")),\(r.score)") } }
+        case .table:
+            print(renderTable(["user", "rank", "item", "title", "score"],
+                              lists.flatMap { l in l.items.map { [l.user!, String($0.rank), $0.item, $0.title ?? "", String(format: "%.4f", $0.score)] } },
+                              rightAligned: [1, 4]))
         }
     }
 }
@@ -86,15 +151,21 @@ struct RecommendCommand: ParsableCommand {
 struct PublishCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish",
-        abstract: "Compute top-N lists for every user and publish them for a downstream app.",
+        abstract: "Compute top-N lists for every user and publish them as a named list for a downstream app.",
         discussion: """
-            Writes one recommendation list (recommendation_lists + recommendation_entries) in a single \
-            transaction, so readers see the whole new list or the old one. Prints the list id.
+            Writes one list (recommendation_lists + recommendation_entries) in a single transaction; \
+            the view published_recommendations serves the newest list of each name, so readers see the \
+            whole new list or the old one. Rules and --explain work as for recommend (explanations are \
+            stored as jsonb). Prints the list id.
             """)
 
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var strategy: StrategyOptions
     @OptionGroup var embeddings: EmbeddingOptions
+    @OptionGroup var ruleOptions: RuleOptions
+
+    @Option(help: ArgumentHelp("The list's name, e.g. home-feed (default: the strategy spec as given).", valueName: "name"))
+    var name: String?
 
     @Option(name: .shortAndLong, help: "Number of items per user.")
     var n: Int = 10
@@ -104,40 +175,21 @@ struct PublishCommand: ParsableCommand {
 
     func validate() throws {
         guard n > 0 else { throw ValidationError("-n must be at least 1") }
+        if let name, name.isEmpty { throw ValidationError("--name cannot be empty") }
     }
 
     func run() throws {
         let db = try catalog.connect()
-        let stored = try servingModel(db, strategy, embeddings, retrain: retrain)
-        let snapshot = try db.loadConsistentSnapshot()
-        let ratings = snapshot.ratings
+        let choice = try strategy.choice(embeddings)
         let start = Date()
-        let progress = ProgressReporter("recommending", total: ratings.userCount, unit: "users")
-        let lists = concurrentChunks(ratings.userCount) { users -> [[ScoredItem]] in
-            var scores: [Float] = []
-            return users.map { u in
-                let history = zip(ratings.byUser.columns(Int32(u)), ratings.byUser.values(Int32(u))).map { (ratings.items[$0], $1) }
-                defer { progress.advance() }
-                return stored.recommend(stored.profile(user: ratings.users[Int32(u)], ratings: history), n: n, scores: &scores)
-            }
-        }.flatMap { $0 }
-        progress.finish()
-        var itemCatalogID: [String: Int64] = [:]
-        for (k, id) in snapshot.itemIDs.enumerated() { itemCatalogID[ratings.items[Int32(k)]] = id }
-        let listID: Int64 = try db.transaction {
-            let list = try db.query("""
-                INSERT INTO recommendation_lists (strategy, model_id, list_length) VALUES ($1, $2, $3) RETURNING id
-                """, [stored.strategy, String(stored.id), String(n)])
-            let listID = list.string(0, 0)!
-            let entries = lists.enumerated().flatMap { u, top in
-                top.enumerated().compactMap { k, s in
-                    itemCatalogID[stored.items[s.item]].map { [listID, String(snapshot.userIDs[u]), String(k + 1), String($0), String(s.score)] }
-                }
-            }
-            try db.copyRows("COPY recommendation_entries (list_id, user_id, rank, item_id, score) FROM STDIN", entries) { $0 }
-            return Int64(listID)!
-        }
-        note(String(format: "published list #%lld: top-%d for %d users in %.2f s", listID, n, ratings.userCount, Date().timeIntervalSince(start)))
-        print(listID)
+        let service = try RecommenderService(db: db, ratings: true, defaultStrategy: choice, log: note)
+        let publisher = Publisher(db: db, service: service)
+        let progress = ProgressReporter("recommending", total: service.state.snapshot!.ratings.userCount, unit: "users")
+        let report = try publisher.publish(choice, name: name, n: n, rules: try ruleOptions.rules(service.directory),
+                                           explain: ruleOptions.explanationLength, retrain: retrain, progress: progress)
+        noteRemoved(report.removedByRules)
+        note(String(format: "published list #%lld '%@': top-%d for %d users in %.2f s", report.listID, report.name, n, report.users,
+                    Date().timeIntervalSince(start)))
+        print(report.listID)
     }
 }

@@ -90,8 +90,9 @@ public enum TestData {
         return path
     }
 
-    /// Runs the built `timbre` binary; returns exit status, stdout and stderr.
-    public static func runTimbre(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    /// Runs the built `timbre` binary (with `input` as its standard input, if given); returns exit
+    /// status, stdout and stderr.
+    public static func runTimbre(_ arguments: [String], input: String? = nil) throws -> (status: Int32, out: String, err: String) {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timbre")
         let fromSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build/debug/timbre")
@@ -109,6 +110,11 @@ public enum TestData {
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
+        if let input {
+            let inURL = dir.appendingPathComponent("in")
+            try input.write(to: inURL, atomically: true, encoding: .utf8)
+            process.standardInput = try FileHandle(forReadingFrom: inURL)
+        }
         try process.run()
         process.waitUntilExit()
         return (process.terminationStatus, try String(contentsOf: outURL, encoding: .utf8), try String(contentsOf: errURL, encoding: .utf8))
