@@ -23,6 +23,10 @@ import TimbreStrategies
         let map = try RidgeMap(inputs: [1, 0, 0, 1, 1, 1], targets: [1, 2, 4], count: 3, inputDimension: 2, outputDimension: 1, lambda: 1)
         #expect(abs(map.weights[0] - 0.375) < 1e-6 && abs(map.weights[1] - 0.875) < 1e-6, "\(map.weights)")
         #expect(abs(map.predict([0, 0], count: 1)[0] - 1.5) < 1e-5)
+        // Several outputs share one factorisation (sposv with two right-hand sides): a second
+        // output twice the first gets twice the weights, (0.75, 1.75).
+        let two = try RidgeMap(inputs: [1, 0, 0, 1, 1, 1], targets: [1, 2, 2, 4, 4, 8], count: 3, inputDimension: 2, outputDimension: 2, lambda: 1)
+        #expect(zip(two.weights, [0.375, 0.875, 0.75, 1.75]).allSatisfy { abs($0 - $1) < 1e-6 }, "\(two.weights)")
         // A larger λ shrinks the weights towards 0 and the prediction towards the mean 7/3.
         let stiff = try RidgeMap(inputs: [1, 0, 0, 1, 1, 1], targets: [1, 2, 4], count: 3, inputDimension: 2, outputDimension: 1, lambda: 1e6)
         #expect(abs(stiff.predict([0, 0], count: 1)[0] - 7.0 / 3) < 1e-3)
