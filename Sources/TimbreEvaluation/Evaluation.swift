@@ -132,11 +132,12 @@ public struct Evaluation: Sendable {
             throw EvaluationError("two strategies are labelled '\(s.label)'; give one a label (LABEL=NAME:…)")
         }
         guard options.cutoff >= 1 else { throw EvaluationError("the cutoff N must be ≥ 1") }
-        var collected = strategies.map { _ in Collected() }
+        let slices = EvaluationSlice.standard(for: spec.method)
+        var collected = strategies.map { _ in Collected(slices: slices.count) }
         for fold in folds {
             let context = FoldContext(fold, itemEmbeddings: data.itemEmbeddings, feedback: data.feedback, relevance: options.relevance)
             for (s, candidate) in strategies.enumerated() {
-                try collected[s].add(evaluating: candidate, on: context, options: options)
+                try collected[s].add(evaluating: candidate, on: context, options: options, slices: slices)
             }
         }
         var reports = summarise(collected, folds: folds.count)
@@ -146,7 +147,8 @@ public struct Evaluation: Sendable {
             split: spec, splitDescription: splitDescription, folds: folds.count, options: options,
             candidates: Self.candidates, strategies: zip(strategies, reports).map { s, r in
                 StrategyResult(label: s.label, name: s.name, parameters: s.parameters, metrics: r.metrics,
-                               timings: r.timings, predictions: r.predictions, fallbacks: r.fallbacks)
+                               timings: r.timings, predictions: r.predictions, fallbacks: r.fallbacks,
+                               slices: options.rankingMetrics ? zip(r.slices, slices).map { $0.result($1, cutoff: options.cutoff) } : nil)
             })
     }
 
@@ -159,7 +161,8 @@ public struct Evaluation: Sendable {
         for (place, p) in zip(places, adjusted) { reports[place.strategy].metrics[place.metric].vsFirst!.adjustedPValue = p }
     }
 
-    private typealias Summary = (metrics: [MetricEstimate], timings: StrategyTimings, predictions: Int, fallbacks: [String: Int])
+    private typealias Summary = (metrics: [MetricEstimate], timings: StrategyTimings, predictions: Int, fallbacks: [String: Int],
+                                 slices: [SliceCollector])
 
     private func summarise(_ all: [Collected], folds: Int) -> [Summary] {
         let n = options.cutoff
@@ -218,7 +221,7 @@ public struct Evaluation: Sendable {
                 metrics.append(MetricEstimate(name: "coverage@\(n)", value: coverage.mean, lower: coverage.lower,
                                               upper: coverage.upper, units: c.coverage.count, vsFirst: nil))
             }
-            return (metrics, c.timings, c.predictions, c.fallbacks)
+            return (metrics, c.timings, c.predictions, c.fallbacks, c.slices)
         }
     }
 }
@@ -235,6 +238,7 @@ struct FoldContext: Sendable {
     let popularity: [Int]
     let trainUsers: Int
     let globalMean: Float
+    let sliceFold: SliceFold
 
     init(_ split: TrainTestSplit, itemEmbeddings: EmbeddingTable?, feedback: FeedbackKind, relevance: Relevance) {
         self.split = split
@@ -248,6 +252,7 @@ struct FoldContext: Sendable {
         popularity = (0..<Int32(split.train.itemCount)).map { split.train.byItem.count($0) }
         trainUsers = (0..<Int32(split.train.userCount)).filter { split.train.byUser.count($0) > 0 }.count
         globalMean = split.train.globalMean
+        sliceFold = SliceFold(trainingCounts: profiles.map(\.items.count), relevant: relevant, popularity: popularity)
     }
 }
 
@@ -258,11 +263,15 @@ private struct Collected {
     /// Per (fold, user with a relevant item): P, R, NDCG, AP, RR, hit, novelty.
     var ranking: [[Double]] = []
     var coverage: [Double] = []
+    var slices: [SliceCollector]
     var timings = StrategyTimings()
     var predictions = 0
     var fallbacks: [String: Int] = [:]
 
-    mutating func add(evaluating candidate: StrategyUnderTest, on fold: FoldContext, options: EvaluationOptions) throws {
+    init(slices: Int) { self.slices = Array(repeating: SliceCollector(), count: slices) }
+
+    mutating func add(evaluating candidate: StrategyUnderTest, on fold: FoldContext, options: EvaluationOptions,
+                      slices definitions: [EvaluationSlice]) throws {
         let clock = ContinuousClock()
         var start = clock.now
         let model = try candidate.strategy.fitAny(fold.training)
@@ -319,6 +328,9 @@ private struct Collected {
                 ranking.append([r.precision, r.recall, r.ndcg, r.averagePrecision, r.reciprocalRank, r.hit, nov])
             }
             coverage.append(Double(recommended.count) / Double(max(itemCount, 1)))
+            for (s, slice) in definitions.enumerated() {
+                slices[s].add(lists: lists, slice: slice, fold: fold.sliceFold, cutoff: n)
+            }
         }
     }
 }
