@@ -139,6 +139,8 @@ extension EvaluationReport {
             let results = strategies.map { $0.slices?.first { $0.name == name } }
             guard let first = results.compactMap({ $0 }).first else { continue }
             text += "\nslice: \(name) (\(first.units) units): \(first.description)\n"
+            // An empty slice (no user that short on ML-100K, say) is one line, not a table of dashes.
+            guard first.units > 0 else { continue }
             let rows = ["NDCG@\(n)", "R@\(n)", "HR@\(n)"].map { metric in
                 [metric] + results.map { r -> String in
                     guard let m = r?.metric(metric) else { return "–" }

@@ -74,6 +74,7 @@ import TimbreCore
     @Test func slicesInTableCSVAndJSON() throws {
         let report = try Self.report(.userHoldout(folds: 5, fraction: 0.2))
         #expect(report.table().contains("slice: long-tail items (3 units)"))
+        #expect(report.table().contains("slice: users ≤10 training interactions (3 units)"))
         let rows = report.csv().split(separator: "\n").map(String.init)
         #expect(rows.contains { $0.hasPrefix("popularity,,NDCG@2,") && $0.hasSuffix(",long-tail items") })
         #expect(rows.contains { $0.hasPrefix("popularity,,NDCG@2,") && $0.hasSuffix(",") }, "overall rows leave the slice column empty")
