@@ -25,9 +25,9 @@ let strategies: [Target] = [
     strategy("Content", ["Neighbourhood"]),
     strategy("Hybrid"),
     strategy("EASE", ["TimbreNeural"]),
-    strategy("IALS", ["TimbreNeural"]),
+    strategy("IALS", ["TimbreNeural", "LatentFactors"]),
     strategy("BPR", ["LatentFactors"]),
-    strategy("BiasedMF", ["LatentFactors", "COpenBLAS"]),
+    strategy("BiasedMF", ["LatentFactors", "TimbreNeural"]),
 ]
 
 let package = Package(
@@ -54,7 +54,7 @@ let package = Package(
         // Ingest's storage: TimbreAudio's AudioFeatureStore on the catalog's PostgresConnection.
         .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog", "TimbreContent"]),
         // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
-        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ"], path: ".",
+        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ", "COpenSSL"], path: ".",
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
         // Similarity, centring and scratch code shared by the neighbourhood strategies.
         .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
@@ -69,6 +69,8 @@ let package = Package(
         .target(name: "TimbreServing", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies"]),
         .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
                           path: "Benchmarks/CFBench"),
+        .executableTarget(name: "CatalogBench", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation"],
+                          path: "Benchmarks/CatalogBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [

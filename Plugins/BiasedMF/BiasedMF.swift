@@ -1,7 +1,7 @@
-import COpenBLAS
 import Foundation
 import LatentFactors
 import TimbreCore
+import TimbreNeural
 
 /// Explicit-rating matrix factorisation with biases, r̂_ui = μ + b_u + b_i + p_u·q_i, fitted by
 /// alternating least squares (as LensKit's BiasedMF) with the biases learnt jointly with the
@@ -129,19 +129,10 @@ public struct BiasedMF: Strategy {
             self.countScaled = countScaled
         }
 
-        /// Debian's OpenBLAS is the pthread build: left alone, a large enough ssyrk inside these
-        /// per-row solves (already spread over the cores) starts its own workers, which serialise
-        /// on OpenBLAS' lock and made a 128-factor fit several times slower. One BLAS thread, as
-        /// TimbreNeural's BLAS sets it, unless the user's OPENBLAS_NUM_THREADS says otherwise.
-        static let singleThreadedBLAS: Void = {
-            if getenv("OPENBLAS_NUM_THREADS") == nil { openblas_set_num_threads(1) }
-        }()
-
         /// Every row's solve; with `noise` σ > 0 a draw from the row's Gaussian posterior
         /// N(x̂, σ²A⁻¹) instead (Gibbs sampling), from a stream fixed by `seed` and the row alone,
         /// so the draws do not depend on how rows are spread over threads.
         func solveAll(_ rows: SparseRows, against other: [Float], mean: Float, noise: Float = 0, seed: UInt64 = 0) -> [Float] {
-            _ = Self.singleThreadedBLAS
             let w = factors + 1
             return concurrentChunks(rows.rowCount) { range -> [Float] in
                 var scratch = Scratch(width: w)
@@ -161,7 +152,6 @@ public struct BiasedMF: Strategy {
 
         /// The solve for one row (a zero row when it has no entries in range of `other`).
         public func solve(columns: some Collection<Int32>, values: some Collection<Float>, against other: [Float], mean: Float) -> [Float] {
-            _ = Self.singleThreadedBLAS
             var scratch = Scratch(width: factors + 1)
             return solve(columns: columns, values: values, against: other, mean: mean, &scratch)
         }
@@ -179,35 +169,32 @@ public struct BiasedMF: Strategy {
             }
             let n = s.targets.count
             guard n > 0 else { return [Float](repeating: 0, count: w) }
-            // A = ZᵀZ + n·diag(λ_b, λ, …), b = Zᵀt; Z is n × w row-major, so in column-major terms it
-            // is Zᵀ (w × n) and A = (Zᵀ)(Zᵀ)ᵀ, filled in its lower triangle.
+            // A = ZᵀZ + diag(n·λ_b, λ or n·λ, …) (upper triangle, row-major), b = Zᵀt.
             s.features.withUnsafeBufferPointer { z in
-                s.gram.withUnsafeMutableBufferPointer { a in
-                    cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, Int32(w), Int32(n), 1, z.baseAddress, Int32(w), 0, a.baseAddress, Int32(w))
-                }
+                s.gram.withUnsafeMutableBufferPointer { a in BLAS.gramUpper(z.baseAddress!, rows: n, columns: w, into: a.baseAddress!) }
                 s.targets.withUnsafeBufferPointer { t in
                     s.rhs.withUnsafeMutableBufferPointer { b in
-                        cblas_sgemv(CblasColMajor, CblasNoTrans, Int32(w), Int32(n), 1, z.baseAddress, Int32(w), t.baseAddress, 1, 0, b.baseAddress, 1)
+                        BLAS.multiply(z.baseAddress!, rows: n, columns: w, transposeA: true, by: t.baseAddress!, rows: n, columns: 1, into: b.baseAddress!)
                     }
                 }
             }
             s.gram[0] += Float(n) * biasRegularisation
             let factorWeight = countScaled ? Float(n) * regularisation : regularisation
             for k in 1..<w { s.gram[k * w + k] += factorWeight }
-            var size = Int32(w), one: Int32 = 1, info: Int32 = 0
-            var lower = Int8(UInt8(ascii: "L"))
-            s.gram.withUnsafeMutableBufferPointer { a in
-                s.rhs.withUnsafeMutableBufferPointer { b in
-                    sposv_(&lower, &size, &one, a.baseAddress, &size, b.baseAddress, &size, &info)
+            do {
+                try s.gram.withUnsafeMutableBufferPointer { a in
+                    try s.rhs.withUnsafeMutableBufferPointer { b in try BLAS.solvePositiveDefinite(a.baseAddress!, n: w, b.baseAddress!) }
                 }
+            } catch {
+                // With λ > 0 the matrix is positive definite; a failure means non-finite inputs.
+                preconditionFailure("biased-mf: ridge solve failed: \(error)")
             }
-            // With λ > 0 the matrix is positive definite; info ≠ 0 would mean non-finite inputs.
-            precondition(info == 0, "biased-mf: ridge system not positive definite (LAPACK info \(info))")
             return s.rhs
         }
 
         struct Scratch {
-            /// After `solve`, `gram` holds the Cholesky factor L of A (lower triangle, column-major);
+            /// After `solve`, `gram` holds the Cholesky factor L of A (LAPACK's lower triangle, column-
+            /// major: L[j, k] at k·w + j, the row-major upper triangle `solvePositiveDefinite` was given);
             /// x + σ·L⁻ᵀε with ε standard normal has covariance σ²A⁻¹.
             mutating func addPosteriorNoise(to x: inout [Float], scale: Float, _ g: inout SeededGenerator) {
                 let w = rhs.count

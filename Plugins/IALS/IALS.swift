@@ -1,6 +1,7 @@
 import Foundation
 import TimbreCore
 import TimbreNeural
+import LatentFactors
 
 /// Implicit-feedback matrix factorisation (Hu, Koren & Volinsky 2008): every user × item cell is
 /// an observation, preference 1 where the user interacted and 0 elsewhere, weighted by confidence
@@ -291,10 +292,10 @@ final class RowSolver {
     @inline(__always)
     func applySystem(_ row: ObservedRow, fixed y: UnsafePointer<Float>, gram g: UnsafePointer<Float>,
                      _ v: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        for a in 0..<k { out[a] = dot(g + a * k, v, k) }
+        for a in 0..<k { out[a] = LatentFactors.dot(g + a * k, v, k) }
         for n in 0..<row.count {
             let yi = y + Int(row.columns[n]) * k
-            axpy((row.confidences[n] - 1) * dot(yi, v, k), yi, out, k)
+            axpy((row.confidences[n] - 1) * LatentFactors.dot(yi, v, k), yi, out, k)
         }
     }
 
@@ -309,16 +310,16 @@ final class RowSolver {
         for a in 0..<k { r[a] = -q[a] }
         for n in 0..<observed.count { axpy(observed.confidences[n], y + Int(observed.columns[n]) * k, r, k) }
         for a in 0..<k { p[a] = r[a] }
-        var rr = dot(r, r, k)
+        var rr = LatentFactors.dot(r, r, k)
         for _ in 0..<steps {
             guard rr > 1e-20 else { break }
             applySystem(observed, fixed: y, gram: g, p, into: q)
-            let pq = dot(p, q, k)
+            let pq = LatentFactors.dot(p, q, k)
             guard pq > 0 else { break }
             let step = rr / pq
             axpy(step, p, x, k)
             axpy(-step, q, r, k)
-            let next = dot(r, r, k)
+            let next = LatentFactors.dot(r, r, k)
             let beta = next / rr
             for a in 0..<k { p[a] = r[a] + beta * p[a] }
             rr = next
@@ -339,28 +340,6 @@ final class RowSolver {
         }
         try BLAS.solvePositiveDefinite(s, n: k, x)
     }
-}
-
-/// a · b over k floats, eight lanes at a time (a scalar loop's dependent adds would not vectorise).
-@inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ k: Int) -> Float {
-    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-    var i = 0
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-    while i + 16 <= k {
-        acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        acc1 += ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
-        i += 16
-    }
-    if i + 8 <= k {
-        acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
-    var sum = (acc0 + acc1).sum()
-    while i < k {
-        sum += a[i] * b[i]
-        i += 1
-    }
-    return sum
 }
 
 /// y ← y + alpha · x over k floats.

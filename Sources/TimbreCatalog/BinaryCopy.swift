@@ -66,3 +66,13 @@ extension PostgresConnection {
         }
     }
 }
+
+extension BinaryCopyRow {
+    /// A timestamptz (microseconds since 2000-01-01 UTC) as whole seconds since 1970, rounded
+    /// down; nil for NULL.
+    mutating func timestamptzSeconds() -> Int64? {
+        guard let microseconds = int64() else { return nil }
+        let seconds = microseconds >= 0 ? microseconds / 1_000_000 : -((-microseconds + 999_999) / 1_000_000)
+        return seconds + 946_684_800
+    }
+}

@@ -1,3 +1,4 @@
+import COpenSSL
 import Foundation
 import TimbreCore
 
@@ -8,22 +9,37 @@ public struct ImportSummary: Sendable, Equatable, Codable {
     public var itemsUpdated = 0
     public var ratingsAdded = 0
     public var ratingsUpdated = 0
+    /// Lines of plays files stored (a play-log line is one play, a count-file line its count).
+    public var playRowsAdded = 0
+    /// Plays those lines add up to.
+    public var playsAdded = 0
+    /// User–item pairs that got their first plays, and pairs whose total grew.
+    public var playPairsAdded = 0
+    public var playPairsUpdated = 0
+    /// Plays files skipped because a file with the same SHA-256 was imported before, each with
+    /// when and under which path.
+    public var alreadyImported: [String] = []
+
+    public init() {}
 }
 
-/// Imports users, items and ratings in one transaction: all files are parsed and checked first
-/// (errors name file and line), then streamed through COPY into temporary staging tables and
-/// merged with upserts, so a re-import of the same files changes no counts and a failure
-/// leaves the catalog as it was.
+/// Imports users, items, ratings and plays in one transaction: all files are parsed and checked
+/// first (errors name file and line), then streamed through COPY into temporary staging tables
+/// and merged, so a failure leaves the catalog as it was. Ratings are upserted (a re-import of the
+/// same files changes no counts); plays add up, so a plays file is recorded by the SHA-256 of its
+/// bytes and the same file again adds nothing.
 public struct CatalogImporter {
     public var ratingsFile: String?
+    public var playsFile: String?
     public var itemsFile: String?
     public var usersFile: String?
     public var layout: TableLayout?
     public var scale: RatingScale
 
-    public init(ratingsFile: String? = nil, itemsFile: String? = nil, usersFile: String? = nil,
+    public init(ratingsFile: String? = nil, playsFile: String? = nil, itemsFile: String? = nil, usersFile: String? = nil,
                 layout: TableLayout? = nil, scale: RatingScale = .movieLens) {
         self.ratingsFile = ratingsFile
+        self.playsFile = playsFile
         self.itemsFile = itemsFile
         self.usersFile = usersFile
         self.layout = layout
@@ -34,64 +50,72 @@ public struct CatalogImporter {
         let items = try itemsFile.map { try DelimitedTable.read(path: $0, kind: .items, layout: layout).itemRecords() }
         let users = try usersFile.map { try DelimitedTable.read(path: $0, kind: .users, layout: layout).userRecords() }
         let ratings = try ratingsFile.map { try DelimitedTable.read(path: $0, kind: .ratings, layout: layout).ratingRecords(scale: scale) }
+        // The hash is taken over the very bytes that are parsed, so it names what was imported.
+        let plays = try playsFile.map { path in
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw InputFileError(file: path, line: nil, "cannot read the file (missing or unreadable)")
+            }
+            let bytes = [UInt8](data)
+            let records = try DelimitedTable.parse(bytes, file: path, kind: .plays, layout: layout ?? .guess(for: path)).playRecords()
+            return (path: path, sha256: try sha256(bytes), records: records)
+        }
 
         return try db.transaction {
-            if let items, let ratings, let file = ratingsFile {
+            if let items {
                 // An item must be in the items file or already in the catalog.
                 var known = Set(items.map(\.id))
                 try db.copyOutBinary("SELECT external_id FROM items") { known.insert($0.text()!) }
-                if let bad = ratings.first(where: { !known.contains($0.item) }) {
-                    throw InputFileError(file: file, line: bad.line, "item \(bad.item) is not in \(itemsFile!) nor in the catalog")
+                let lines = [(ratingsFile, ratings?.map { (item: $0.item, line: $0.line) }),
+                             (playsFile, plays?.records.map { (item: $0.item, line: $0.line) })]
+                for case let (file?, lines?) in lines {
+                    if let bad = lines.first(where: { !known.contains($0.item) }) {
+                        throw InputFileError(file: file, line: bad.line, "item \(bad.item) is not in \(itemsFile!) nor in the catalog")
+                    }
                 }
             }
             var summary = ImportSummary()
             if let users {
                 try db.execute("CREATE TEMP TABLE stage_users (external_id text, attributes jsonb) ON COMMIT DROP")
                 try db.copyRows("COPY stage_users FROM STDIN", users, progress: progress) { [$0.id, $0.attributesJSON] }
-                let result = try db.execute("""
+                let (added, total) = try db.countingAdded("""
                     INSERT INTO users (external_id, attributes) SELECT external_id, attributes FROM stage_users
                     ON CONFLICT (external_id) DO UPDATE SET attributes = EXCLUDED.attributes
                     WHERE users.attributes IS DISTINCT FROM EXCLUDED.attributes
-                    RETURNING (xmax = 0)
                     """)
-                summary.usersAdded += result.countTrue()
-                summary.usersUpdated += result.rowCount - result.countTrue()
+                summary.usersAdded += added
+                summary.usersUpdated += total - added
             }
             if let items {
                 try db.execute("CREATE TEMP TABLE stage_items (external_id text, title text, metadata jsonb) ON COMMIT DROP")
                 try db.copyRows("COPY stage_items FROM STDIN", items, progress: progress) { [$0.id, $0.title, $0.metadataJSON] }
-                let result = try db.execute("""
+                let (added, total) = try db.countingAdded("""
                     INSERT INTO items (external_id, title, metadata) SELECT external_id, title, metadata FROM stage_items
                     ON CONFLICT (external_id) DO UPDATE SET title = EXCLUDED.title, metadata = EXCLUDED.metadata
                     WHERE (items.title, items.metadata) IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.metadata)
-                    RETURNING (xmax = 0)
                     """)
-                summary.itemsAdded += result.countTrue()
-                summary.itemsUpdated += result.rowCount - result.countTrue()
+                summary.itemsAdded += added
+                summary.itemsUpdated += total - added
             }
             if let ratings {
                 try db.execute("CREATE TEMP TABLE stage_ratings (user_ext text, item_ext text, value real, ts bigint) ON COMMIT DROP")
                 try db.copyRows("COPY stage_ratings FROM STDIN", ratings, progress: progress) {
                     [$0.user, $0.item, String($0.value), $0.timestamp.map { String($0) }]
                 }
-                summary.usersAdded += try db.execute("""
-                    INSERT INTO users (external_id) SELECT DISTINCT user_ext FROM stage_ratings
-                    ON CONFLICT (external_id) DO NOTHING
-                    """).affectedRows
-                summary.itemsAdded += try db.execute("""
-                    INSERT INTO items (external_id) SELECT DISTINCT item_ext FROM stage_ratings
-                    ON CONFLICT (external_id) DO NOTHING
-                    """).affectedRows
-                let result = try db.execute("""
+                try db.addUsersAndItems(of: "stage_ratings", to: &summary)
+                // In key order, so the primary key's index is filled page by page.
+                let (added, total) = try db.countingAdded("""
                     INSERT INTO ratings (user_id, item_id, value, rated_at)
                     SELECT u.id, i.id, s.value, to_timestamp(s.ts)
                     FROM stage_ratings s JOIN users u ON u.external_id = s.user_ext JOIN items i ON i.external_id = s.item_ext
+                    ORDER BY u.id, i.id
                     ON CONFLICT (user_id, item_id) DO UPDATE SET value = EXCLUDED.value, rated_at = EXCLUDED.rated_at
                     WHERE (ratings.value, ratings.rated_at) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.rated_at)
-                    RETURNING (xmax = 0)
                     """)
-                summary.ratingsAdded += result.countTrue()
-                summary.ratingsUpdated += result.rowCount - result.countTrue()
+                summary.ratingsAdded += added
+                summary.ratingsUpdated += total - added
+            }
+            if let plays {
+                try db.importPlays(plays.records, file: plays.path, sha256: plays.sha256, into: &summary, progress: progress)
             }
             progress?.finish()
             return summary
@@ -99,9 +123,91 @@ public struct CatalogImporter {
     }
 }
 
-extension QueryResult {
-    /// Rows whose first column is true (e.g. `RETURNING (xmax = 0)`, true for inserted rows).
-    func countTrue() -> Int { (0..<rowCount).reduce(0) { $0 + (string($1, 0) == "t" ? 1 : 0) } }
+extension PostgresConnection {
+    /// Adds the plays of one file (already checked) unless a file with the same SHA-256 was
+    /// imported before. Runs inside the import's transaction.
+    func importPlays(_ records: [PlayRecord], file: String, sha256: [UInt8], into summary: inout ImportSummary,
+                     progress: ProgressReporter?) throws {
+        // Claiming the hash first also orders two concurrent imports of one file: the second
+        // waits on the unique index until the first commits, then finds the row and adds nothing.
+        let claimed = try query("""
+            INSERT INTO imported_files (sha256, kind, path, row_count) VALUES ($1, 'plays', $2::text, $3::text::bigint)
+            ON CONFLICT (sha256) DO NOTHING RETURNING id::text
+            """, binary: [sha256, Array(file.utf8), Array(String(records.count).utf8)])
+        guard claimed.rowCount == 1, let fileID = claimed.string(0, 0) else {
+            let earlier = try query("""
+                SELECT path, to_char(imported_at, 'YYYY-MM-DD HH24:MI:SS') FROM imported_files WHERE sha256 = $1
+                """, binary: [sha256])
+            summary.alreadyImported.append("\(file): the same file (SHA-256 \(sha256.hex.prefix(12))…) was imported on \(earlier.string(0, 1) ?? "?") as \(earlier.string(0, 0) ?? "?"); nothing added")
+            return
+        }
+        try execute("CREATE TEMP TABLE stage_plays (user_ext text, item_ext text, n integer, ts bigint) ON COMMIT DROP")
+        try copyRows("COPY stage_plays FROM STDIN", records, progress: progress) {
+            [$0.user, $0.item, String($0.count), $0.timestamp.map { String($0) }]
+        }
+        try addUsersAndItems(of: "stage_plays", to: &summary)
+        // External ids resolved once for both inserts below, in key order.
+        try execute("""
+            CREATE TEMP TABLE stage_play_ids ON COMMIT DROP AS
+            SELECT u.id AS user_id, i.id AS item_id, s.n, to_timestamp(s.ts) AS played_at
+            FROM stage_plays s JOIN users u ON u.external_id = s.user_ext JOIN items i ON i.external_id = s.item_ext
+            """)
+        let (added, total) = try countingAdded("""
+            INSERT INTO play_totals (user_id, item_id, plays, first_played_at)
+            SELECT user_id, item_id, sum(n), min(played_at) FROM stage_play_ids GROUP BY user_id, item_id ORDER BY user_id, item_id
+            ON CONFLICT (user_id, item_id) DO UPDATE SET plays = play_totals.plays + EXCLUDED.plays,
+                first_played_at = least(play_totals.first_played_at, EXCLUDED.first_played_at)
+            """)
+        summary.playPairsAdded += added
+        summary.playPairsUpdated += total - added
+        let rows = try query("""
+            INSERT INTO plays (user_id, item_id, count, played_at, file_id)
+            SELECT user_id, item_id, n, played_at, $1::integer FROM stage_play_ids ORDER BY user_id, item_id
+            """, [fileID])
+        summary.playRowsAdded += rows.affectedRows
+        summary.playsAdded += records.reduce(0) { $0 + Int($1.count) }
+    }
+
+    /// Creates the users and items a staging table (`user_ext`, `item_ext`) names that the
+    /// catalog lacks, with empty attributes, as ratings import always has.
+    func addUsersAndItems(of stage: String, to summary: inout ImportSummary) throws {
+        // A temporary table has no statistics until analysed: the planner would guess its size and
+        // could join a million staged rows by index lookups instead of hashing.
+        try execute("ANALYZE \(stage)")
+        summary.usersAdded += try execute("""
+            INSERT INTO users (external_id) SELECT DISTINCT user_ext FROM \(stage) ORDER BY 1
+            ON CONFLICT (external_id) DO NOTHING
+            """).affectedRows
+        summary.itemsAdded += try execute("""
+            INSERT INTO items (external_id) SELECT DISTINCT item_ext FROM \(stage) ORDER BY 1
+            ON CONFLICT (external_id) DO NOTHING
+            """).affectedRows
+        if summary.usersAdded + summary.itemsAdded > 0 { try execute("ANALYZE users, items") }
+    }
+
+    /// Runs an `INSERT … ON CONFLICT DO UPDATE` and returns (inserted rows, inserted + updated
+    /// rows), counted in the server: returning a flag per row to the client cost seconds per
+    /// million rows.
+    func countingAdded(_ insert: String) throws -> (added: Int, total: Int) {
+        let r = try execute("""
+            WITH changed AS (\(insert) RETURNING (xmax = 0) AS added)
+            SELECT count(*) FILTER (WHERE added), count(*) FROM changed
+            """)
+        return (r.int(0, 0) ?? 0, r.int(0, 1) ?? 0)
+    }
+}
+
+/// SHA-256 of bytes in memory, through libcrypto's one-shot digest.
+func sha256(_ bytes: [UInt8]) throws -> [UInt8] {
+    var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+    var length: UInt32 = 0
+    let ok = bytes.withUnsafeBytes { raw in EVP_Digest(raw.baseAddress, raw.count, &digest, &length, EVP_sha256(), nil) }
+    guard ok == 1, length == 32 else { throw DatabaseError("SHA-256 of the file failed (libcrypto)") }
+    return Array(digest.prefix(32))
+}
+
+extension [UInt8] {
+    var hex: String { map { String(format: "%02x", $0) }.joined() }
 }
 
 extension PostgresConnection {

@@ -65,19 +65,22 @@ extension PostgresConnection {
         try EmbeddingSetStore(self).resolve(choice, for: use)
     }
 
-    /// The catalog's ratings and, unless `embeddings` is `.none` or names nothing, the chosen
-    /// model's item embeddings aligned with the snapshot's items, read in one REPEATABLE READ
-    /// transaction so both describe the same catalog state. Also returns the embedding model used.
-    public func loadTrainingData(embeddings: EmbeddingChoice, for use: EmbeddingUse? = nil) throws
+    /// The catalog's ratings or play totals (`feedback`; nil: what the catalog has, see
+    /// `feedbackKind`) and, unless `embeddings` is `.none` or names nothing, the chosen model's
+    /// item embeddings aligned with the snapshot's items, read in one REPEATABLE READ transaction
+    /// so both describe the same catalog state. Also returns the embedding model used. `times`:
+    /// see `loadSnapshot`.
+    public func loadTrainingData(embeddings: EmbeddingChoice, for use: EmbeddingUse? = nil, feedback: FeedbackKind? = nil,
+                                 times: Bool = true) throws
         -> (snapshot: CatalogSnapshot, data: TrainingData, embeddingModel: Int64?, embeddingState: String?) {
         try readConsistently {
-            let snapshot = try loadSnapshot()
+            let snapshot = try loadSnapshot(feedback: try feedbackKind(feedback), times: times)
             guard let model = try embeddingModel(embeddings, for: use),
                   let table = try loadItemEmbeddings(model: model, itemIDs: snapshot.itemIDs) else {
-                return (snapshot, TrainingData(ratings: snapshot.ratings), nil, nil)
+                return (snapshot, TrainingData(ratings: snapshot.ratings, feedback: snapshot.feedback), nil, nil)
             }
             let state = try query("SELECT \(Self.embeddingStateSQL)", [String(model)]).string(0, 0)
-            return (snapshot, TrainingData(ratings: snapshot.ratings, itemEmbeddings: table), model, state)
+            return (snapshot, TrainingData(ratings: snapshot.ratings, itemEmbeddings: table, feedback: snapshot.feedback), model, state)
         }
     }
 

@@ -13,6 +13,8 @@ public struct StoredModel: Sendable {
     public let createdAt: String
     /// The embedding model whose item vectors it was trained with (strategies that use them).
     public let embeddingModel: Int64?
+    /// What it was trained on: a plays model is never served for ratings, nor the other way round.
+    public let feedback: FeedbackKind
 }
 
 extension Parameters {
@@ -26,20 +28,21 @@ extension PostgresConnection {
     static let headerlessEnvelopeMarker: UInt32 = 0x544D_4252
 
     /// Saves `model` (with the vocabularies of `ratings`) and returns its id. `embeddingModel`, the
-    /// model whose item embeddings it was trained with, goes into `trained_on`.
+    /// model whose item embeddings it was trained with, and `feedback` go into `trained_on`.
     public func saveModel(_ model: any TrainedModel, strategy: any Strategy.Type, parameters: Parameters,
-                          trainedOn ratings: RatingMatrix, embeddingModel: Int64? = nil, embeddingState: String? = nil) throws -> Int64 {
+                          trainedOn ratings: RatingMatrix, feedback: FeedbackKind = .ratings,
+                          embeddingModel: Int64? = nil, embeddingState: String? = nil) throws -> Int64 {
         var writer = ModelWriter()
         writer.write(Self.envelopeMarker)
         writer.write(ratings.users.ids)
         writer.write(ratings.items.ids)
         writeModel(model, of: strategy, to: &writer)
         struct TrainedOn: Encodable {
-            var users: Int, items: Int, ratings: Int
+            var users: Int, items: Int, ratings: Int, feedback: FeedbackKind
             var embedding_model: Int64?, embedding_state: String?
         }
         let trainedOn = try sortedJSON(TrainedOn(users: ratings.userCount, items: ratings.itemCount, ratings: ratings.ratingCount,
-                                                 embedding_model: embeddingModel, embedding_state: embeddingState))
+                                                 feedback: feedback, embedding_model: embeddingModel, embedding_state: embeddingState))
         return try insertTrainedModel(strategy: strategy.name, parameters: parameters.json, trainedOn: trainedOn, state: writer.bytes)
     }
 
@@ -52,31 +55,38 @@ extension PostgresConnection {
         return Int64(result.string(0, 0)!)!
     }
 
-    /// Fits `instance` on the catalog's current ratings (and, for a strategy that uses them, the
-    /// item embeddings `embeddings` names) and stores the model.
-    public func trainAndSave(_ instance: any Strategy, parameters: Parameters, embeddings: EmbeddingChoice = .latest) throws -> StoredModel {
+    /// Fits `instance` on the catalog's current ratings or play totals (`feedback`; nil: what the
+    /// catalog has) and, for a strategy that uses them, the item embeddings `embeddings` names,
+    /// and stores the model.
+    public func trainAndSave(_ instance: any Strategy, parameters: Parameters, embeddings: EmbeddingChoice = .latest,
+                             feedback: FeedbackKind? = nil) throws -> StoredModel {
         let type = type(of: instance)
-        let (snapshot, data, embeddingModel, embeddingState) = try loadTrainingData(embeddings: instance.usesItemEmbeddings ? embeddings : .none,
-                                                                                   for: EmbeddingUse(strategy: type.name, parameters: parameters))
+        let (snapshot, data, embeddingModel, embeddingState) = try loadTrainingData(
+            embeddings: instance.usesItemEmbeddings ? embeddings : .none,
+            for: EmbeddingUse(strategy: type.name, parameters: parameters), feedback: feedback, times: false)
         let model = try instance.fitAny(data)
-        let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, embeddingModel: embeddingModel,
-                               embeddingState: embeddingState)
+        let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, feedback: data.feedback,
+                               embeddingModel: embeddingModel, embeddingState: embeddingState)
         return StoredModel(id: id, strategy: type.name, parameters: parameters, users: snapshot.ratings.users,
-                           items: snapshot.ratings.items, model: model, createdAt: "now", embeddingModel: embeddingModel)
+                           items: snapshot.ratings.items, model: model, createdAt: "now", embeddingModel: embeddingModel,
+                           feedback: data.feedback)
     }
 
-    /// The newest model of `strategy` trained with exactly `parameters` and the item embeddings of
+    /// The newest model of `strategy` trained with exactly `parameters`, on `feedback` (models
+    /// stored before plays existed were trained on ratings) and with the item embeddings of
     /// `embeddingModel` (nil: none, as for every strategy that does not use them), or nil; so new
     /// embeddings are not served from a model trained on older ones. `registry` decodes it
     /// (composed strategies decode their components through it).
-    public func latestModel(strategy: any Strategy.Type, parameters: Parameters, embeddingModel: Int64? = nil,
-                            registry: StrategyRegistry) throws -> StoredModel? {
+    public func latestModel(strategy: any Strategy.Type, parameters: Parameters, feedback: FeedbackKind = .ratings,
+                            embeddingModel: Int64? = nil, registry: StrategyRegistry) throws -> StoredModel? {
         let result = try query("""
             SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'), trained_on->>'embedding_model' FROM trained_models
             WHERE strategy = $1 AND parameters = $2::text::jsonb AND (trained_on->>'embedding_model') IS NOT DISTINCT FROM $3::text
               AND ($3::text IS NULL OR trained_on->>'embedding_state' = \(Self.embeddingStateSQL.replacingOccurrences(of: "$1", with: "$3")))
+              AND coalesce(trained_on->>'feedback', 'ratings') = $4
             ORDER BY created_at DESC, id DESC LIMIT 1
-            """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8), embeddingModel.map { Array(String($0).utf8) }],
+            """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8), embeddingModel.map { Array(String($0).utf8) },
+                          Array(feedback.rawValue.utf8)],
             resultsBinary: true)
         guard result.rowCount == 1 else { return nil }
         let id = result.binaryInteger(0, 0)!
@@ -95,7 +105,7 @@ extension PostgresConnection {
             let model = try registry.decodeModel(of: strategy, from: &reader)
             try reader.expectEnd()
             return StoredModel(id: id, strategy: strategy.name, parameters: parameters, users: users, items: items,
-                               model: model, createdAt: created, embeddingModel: embeddingModel)
+                               model: model, createdAt: created, embeddingModel: embeddingModel, feedback: feedback)
         } catch {
             throw DatabaseError("trained model #\(id) (\(strategy.name)) in \(target) cannot be read: \(error); retrain it with `timbre train --strategy \(strategy.name)`")
         }

@@ -46,11 +46,20 @@ extension PostgresConnection {
     /// The user's ratings as (item external id, value), or an error naming the user if the
     /// catalog has no such user.
     public func ratings(ofUser user: String) throws -> [(item: String, value: Float)] {
+        try history(ofUser: user, feedback: .ratings)
+    }
+
+    /// The user's current ratings, or play totals, as (item external id, value): what serving
+    /// builds the profile from, so feedback added after training counts. An error names the
+    /// user if the catalog has no such user.
+    public func history(ofUser user: String, feedback: FeedbackKind) throws -> [(item: String, value: Float)] {
         let exists = try query("SELECT id FROM users WHERE external_id = $1", [user])
         guard exists.rowCount == 1 else { throw UnknownUserError(user: user, target: target) }
-        let rows = try query("""
-            SELECT i.external_id, r.value FROM ratings r JOIN items i ON i.id = r.item_id WHERE r.user_id = $1
-            """, [exists.string(0, 0)])
+        let sql = switch feedback {
+        case .ratings: "SELECT i.external_id, r.value FROM ratings r JOIN items i ON i.id = r.item_id WHERE r.user_id = $1"
+        case .plays: "SELECT i.external_id, p.plays FROM play_totals p JOIN items i ON i.id = p.item_id WHERE p.user_id = $1"
+        }
+        let rows = try query(sql, [exists.string(0, 0)])
         return (0..<rows.rowCount).map { (rows.string($0, 0)!, Float(rows.double($0, 1)!)) }
     }
 
@@ -87,16 +96,27 @@ public struct UnknownItemsError: Error, CustomStringConvertible {
 }
 
 extension PostgresConnection {
-    /// An anonymous listener's history from items they like: each as a rating of the catalog's
-    /// highest rating value (1 in a catalog without ratings), so explicit strategies read them as
-    /// liked and implicit ones as consumed. Every id must be a catalog item.
-    public func likedItems(_ ids: [String]) throws -> [(item: String, value: Float)] {
+    /// An anonymous listener's history from items they like: with ratings, each as a rating of
+    /// the catalog's highest rating value (1 in a catalog without ratings), so explicit strategies
+    /// read them as liked and implicit ones as consumed; with plays, each as the median play
+    /// total of the catalog's pairs (a typical listened-to item, 1 without plays). Every id must
+    /// be a catalog item.
+    public func likedItems(_ ids: [String], feedback: FeedbackKind = .ratings) throws -> [(item: String, value: Float)] {
         let found = try query("SELECT external_id FROM items WHERE external_id = ANY($1::text[])", [postgresArrayLiteral(ids)])
         let known = Set((0..<found.rowCount).map { found.string($0, 0)! })
         let missing = ids.filter { !known.contains($0) }
         guard missing.isEmpty else { throw UnknownItemsError(items: missing, target: target) }
-        let top = Float(try query("SELECT coalesce(max(value), 1) FROM ratings").double(0, 0) ?? 1)
+        let top = try likedValue(feedback: feedback)
         return Array(Set(ids)).sorted().map { ($0, top) }
+    }
+
+    /// What one liked item counts as (see `likedItems`).
+    public func likedValue(feedback: FeedbackKind) throws -> Float {
+        let sql = switch feedback {
+        case .ratings: "SELECT coalesce(max(value), 1) FROM ratings"
+        case .plays: "SELECT coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY plays), 1) FROM play_totals"
+        }
+        return Float(try query(sql).double(0, 0) ?? 1)
     }
 }
 

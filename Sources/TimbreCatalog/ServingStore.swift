@@ -38,15 +38,19 @@ public struct ServingState: Sendable {
     public let items: [CatalogItemDetails]
     public let exclusions: CatalogExclusions
     public let snapshot: CatalogSnapshot?
-    /// The catalog's highest rating value (1 when it has none): what a liked item counts as.
+    /// What a liked item counts as: the catalog's highest rating value with ratings, the median play
+    /// total with plays (1 when there is none).
     public let highestRating: Float
+    /// The feedback this state (and every model it serves) is on.
+    public let feedback: FeedbackKind
 }
 
 extension PostgresConnection {
-    /// Items (ordered by catalog id), exclusions and, with `ratings`, the rating snapshot, in one
-    /// REPEATABLE READ transaction.
-    public func loadServingState(ratings: Bool) throws -> ServingState {
+    /// Items (ordered by catalog id), exclusions and, with `ratings`, the snapshot of `feedback`
+    /// (nil: what the catalog has), in one REPEATABLE READ transaction.
+    public func loadServingState(ratings: Bool, feedback requested: FeedbackKind? = nil) throws -> ServingState {
         try readConsistently {
+            let feedback = try feedbackKind(requested)
             var items: [CatalogItemDetails] = []
             try copyOutBinary("""
                 SELECT i.id, i.external_id, i.title, i.metadata::text, a.duration_s::real
@@ -63,8 +67,9 @@ extension PostgresConnection {
                 let user = row.text(), item = row.text()!
                 if let user { exclusions.byUser[user, default: []].insert(item) } else { exclusions.everyone.insert(item) }
             }
-            let highest = Float(try query("SELECT coalesce(max(value), 1) FROM ratings").double(0, 0) ?? 1)
-            return ServingState(items: items, exclusions: exclusions, snapshot: ratings ? try loadSnapshot() : nil, highestRating: highest)
+            let liked = try likedValue(feedback: feedback)
+            return ServingState(items: items, exclusions: exclusions, snapshot: ratings ? try loadSnapshot(feedback: feedback, times: false) : nil,
+                                highestRating: liked, feedback: feedback)
         }
     }
 

@@ -29,25 +29,56 @@ public struct SparseRows: Sendable, Equatable {
     @inlinable public func columns(_ row: Int32) -> ArraySlice<Int32> { columns[range(row)] }
     @inlinable public func values(_ row: Int32) -> ArraySlice<Float> { values[range(row)] }
 
-    /// Counting sort by `row`, then by column inside each row: O(n + rows) and stable.
-    init(rows: Int, triples: [RatingTriple], row: (RatingTriple) -> Int32, column: (RatingTriple) -> Int32) {
-        var offsets = [Int](repeating: 0, count: rows + 1)
-        for t in triples { offsets[Int(row(t)) + 1] += 1 }
-        for r in 0..<rows { offsets[r + 1] += offsets[r] }
-        var cursor = offsets
-        var order = [Int](repeating: 0, count: triples.count)
-        for (i, t) in triples.enumerated() {
-            let r = Int(row(t))
-            order[cursor[r]] = i
-            cursor[r] += 1
-        }
-        for r in 0..<rows where offsets[r + 1] - offsets[r] > 1 {
-            order[offsets[r]..<offsets[r + 1]].sort { column(triples[$0]) < column(triples[$1]) }
-        }
+    init(offsets: [Int], columns: [Int32], values: [Float], timestamps: [Int64]) {
         self.offsets = offsets
-        columns = order.map { column(triples[$0]) }
-        values = order.map { triples[$0].value }
-        timestamps = order.map { triples[$0].timestamp }
+        self.columns = columns
+        self.values = values
+        self.timestamps = timestamps
+    }
+
+    /// A stable counting sort of `order` (indices into `keys`) by key: the row offsets and the
+    /// reordered indices. Sorting by column first and then by row gives rows sorted by column:
+    /// two O(n) passes instead of a comparison sort per row (the snapshot builds this for every
+    /// train, evaluate and publish).
+    static func countingSort(rows: Int, keys: UnsafeBufferPointer<Int32>, order: UnsafeBufferPointer<Int32>) -> (offsets: [Int], order: [Int32]) {
+        let n = order.count
+        var offsets = [Int](repeating: 0, count: rows + 1)
+        offsets.withUnsafeMutableBufferPointer { o in
+            for k in 0..<n { o[Int(keys[Int(order[k])]) + 1] += 1 }
+            for r in 0..<rows { o[r + 1] += o[r] }
+        }
+        var cursor = offsets
+        let sorted = [Int32](unsafeUninitializedCapacity: n) { out, count in
+            cursor.withUnsafeMutableBufferPointer { c in
+                for k in 0..<n {
+                    let t = order[k]
+                    let r = Int(keys[Int(t)])
+                    out[c[r]] = t
+                    c[r] += 1
+                }
+            }
+            count = n
+        }
+        return (offsets, sorted)
+    }
+
+    /// The rows `offsets` over the triples taken in `order`, with columns from `columnKeys`.
+    init(offsets: [Int], order: UnsafeBufferPointer<Int32>, columnKeys: UnsafeBufferPointer<Int32>,
+         triples: UnsafeBufferPointer<RatingTriple>) {
+        let n = order.count
+        self.offsets = offsets
+        columns = [Int32](unsafeUninitializedCapacity: n) { buf, count in
+            for k in 0..<n { buf[k] = columnKeys[Int(order[k])] }
+            count = n
+        }
+        values = [Float](unsafeUninitializedCapacity: n) { buf, count in
+            for k in 0..<n { buf[k] = triples[Int(order[k])].value }
+            count = n
+        }
+        timestamps = [Int64](unsafeUninitializedCapacity: n) { buf, count in
+            for k in 0..<n { buf[k] = triples[Int(order[k])].timestamp }
+            count = n
+        }
     }
 }
 
@@ -78,13 +109,39 @@ public struct RatingMatrix: Sendable {
     public var ratingCount: Int { byUser.nonzeroCount }
 
     public init(users: Vocabulary, items: Vocabulary, ratings: [RatingTriple]) throws {
-        for t in ratings {
+        precondition(ratings.count < Int(Int32.max), "more than 2³¹ ratings")
+        let n = ratings.count
+        var userKeys = [Int32](repeating: 0, count: n), itemKeys = [Int32](repeating: 0, count: n)
+        for (k, t) in ratings.enumerated() {
             guard t.user >= 0, Int(t.user) < users.count else { throw RatingMatrixError.indexOutOfRange("user #\(t.user)") }
             guard t.item >= 0, Int(t.item) < items.count else { throw RatingMatrixError.indexOutOfRange("item #\(t.item)") }
+            userKeys[k] = t.user
+            itemKeys[k] = t.item
         }
         self.users = users
         self.items = items
-        byUser = SparseRows(rows: users.count, triples: ratings, row: \.user, column: \.item)
+        // Three stable counting sorts: by item (from file order), then by user (so each user's
+        // row is sorted by item), then by item again over that (each item's row sorted by user).
+        (byUser, byItem) = ratings.withUnsafeBufferPointer { triples in
+            userKeys.withUnsafeBufferPointer { u in
+                itemKeys.withUnsafeBufferPointer { i in
+                    let identity = [Int32](unsafeUninitializedCapacity: n) { buf, count in
+                        for k in 0..<n { buf[k] = Int32(k) }
+                        count = n
+                    }
+                    let byItemFirst = identity.withUnsafeBufferPointer { SparseRows.countingSort(rows: items.count, keys: i, order: $0) }
+                    let userSorted = byItemFirst.order.withUnsafeBufferPointer { SparseRows.countingSort(rows: users.count, keys: u, order: $0) }
+                    let itemSorted = userSorted.order.withUnsafeBufferPointer { SparseRows.countingSort(rows: items.count, keys: i, order: $0) }
+                    let byUser = userSorted.order.withUnsafeBufferPointer {
+                        SparseRows(offsets: userSorted.offsets, order: $0, columnKeys: i, triples: triples)
+                    }
+                    let byItem = itemSorted.order.withUnsafeBufferPointer {
+                        SparseRows(offsets: itemSorted.offsets, order: $0, columnKeys: u, triples: triples)
+                    }
+                    return (byUser, byItem)
+                }
+            }
+        }
         for u in 0..<Int32(users.count) {
             let cols = byUser.columns(u)
             var previous: Int32 = -1
@@ -93,7 +150,6 @@ public struct RatingMatrix: Sendable {
                 previous = c
             }
         }
-        byItem = SparseRows(rows: items.count, triples: ratings, row: \.item, column: \.user)
     }
 
     /// All ratings as triples, in user-major order.

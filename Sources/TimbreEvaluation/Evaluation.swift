@@ -100,6 +100,8 @@ public struct Evaluation: Sendable {
 
     /// Every fold's training data carries `data`'s item embeddings: splits keep the item
     /// vocabulary, so the table's rows stay aligned with every fold's items.
+    /// With plays, rating metrics are not computed: predicting a play count is not what RMSE/MAE
+    /// on a rating scale measure (the report says so).
     public func run(_ data: TrainingData, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
         try run(data, folds: split.splits(of: data.ratings), spec: split, splitDescription: split.description, strategies: strategies, dataset: dataset)
     }
@@ -118,6 +120,11 @@ public struct Evaluation: Sendable {
 
     private func run(_ data: TrainingData, folds: [TrainTestSplit], spec: SplitSpec, splitDescription: String,
                      strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
+        if data.feedback == .plays, options.ratingMetrics {
+            var plays = self
+            plays.options.ratingMetrics = false
+            return try plays.run(data, folds: folds, spec: spec, splitDescription: splitDescription, strategies: strategies, dataset: dataset)
+        }
         let matrix = data.ratings
         guard folds.allSatisfy({ $0.train.users == matrix.users && $0.train.items == matrix.items }) else {
             throw EvaluationError("the folds are not over the dataset's users and items")
@@ -149,7 +156,7 @@ public struct Evaluation: Sendable {
                 StrategyResult(label: s.label, name: s.name, parameters: s.parameters, metrics: r.metrics,
                                timings: r.timings, predictions: r.predictions, fallbacks: r.fallbacks,
                                slices: options.rankingMetrics ? zip(r.slices, slices).map { $0.result($1, cutoff: options.cutoff) } : nil)
-            })
+            }, feedback: data.feedback)
     }
 
     /// Holm–Bonferroni over every paired comparison of the report: with many strategies and

@@ -96,13 +96,16 @@ public struct EvaluationReport: Codable, Sendable {
     public var codeVersion: String?
     /// The catalog model whose item embeddings strategies that use them were given, filled in by the host.
     public var embeddingModel: Int64?
+    /// What the data's values are: ratings, or per user–item play totals (then no RMSE/MAE).
+    public var feedback: FeedbackKind
     /// The searches that chose the settings of tuned strategies (`evaluate --tuned`, `tune`).
     public var tuning: [TuningRecord]?
     public var intervals: String
 
     public init(dataset: DatasetSummary, split: SplitSpec, splitDescription: String, folds: Int, options: EvaluationOptions,
-                candidates: String, strategies: [StrategyResult], codeVersion: String? = nil,
+                candidates: String, strategies: [StrategyResult], codeVersion: String? = nil, feedback: FeedbackKind = .ratings,
                 intervals: String = "95%: bootstrap over users within folds for RMSE/MAE, mean ± 1.96 SE over (fold, user) units otherwise") {
+        self.feedback = feedback
         self.dataset = dataset
         self.split = split
         self.splitDescription = splitDescription
@@ -118,6 +121,14 @@ public struct EvaluationReport: Codable, Sendable {
         var seen: [String] = []
         for s in strategies { for m in s.metrics where !seen.contains(m.name) { seen.append(m.name) } }
         return seen
+    }
+
+    /// The feedback line of reports.
+    public var feedbackDescription: String {
+        switch feedback {
+        case .ratings: "ratings"
+        case .plays: "plays (per user–item totals); no RMSE/MAE: they measure error on a rating scale, which play counts are not"
+        }
     }
 
     // MARK: rendering
@@ -162,7 +173,8 @@ public struct EvaluationReport: Codable, Sendable {
             ? "Holm–Bonferroni adjusted over the \(comparisonCount) comparisons (strategies × metrics) of this report"
             : "not adjusted for multiple comparisons"
         let out = """
-        dataset     \(dataset.name): \(dataset.users) users, \(dataset.items) items, \(dataset.ratings) ratings\(embeddingModel.map { "; item embeddings of model #\($0)" } ?? "")
+        dataset     \(dataset.name): \(dataset.users) users, \(dataset.items) items, \(dataset.ratings) \(feedback == .plays ? "played user–item pairs" : "ratings")\(embeddingModel.map { "; item embeddings of model #\($0)" } ?? "")
+        feedback    \(feedbackDescription)
         split       \(splitDescription), \(folds) fold\(folds == 1 ? "" : "s")
         candidates  \(candidates)
         relevance   \(options.relevance), top-\(options.cutoff)

@@ -34,6 +34,8 @@ public struct RecommendationList: Sendable, Codable, Equatable {
     /// The strategy's resolved spec.
     public var strategy: String
     public var modelID: Int64
+    /// What the model was trained on and the history read: ratings or plays.
+    public var feedback: FeedbackKind
     public var items: [Recommendation]
     public var removedByRules: RuleCounts
 }
@@ -92,10 +94,11 @@ public final class RecommenderService: @unchecked Sendable {
     private var models: [String: LoadedModel] = [:]
     private var byResolvedSpec: [String: LoadedModel] = [:]
 
-    public init(db: PostgresConnection, ratings: Bool, defaultStrategy: StrategyChoice? = nil,
+    /// `feedback`: ratings or plays (nil: what the catalog has; a catalog with both needs it).
+    public init(db: PostgresConnection, ratings: Bool, feedback: FeedbackKind? = nil, defaultStrategy: StrategyChoice? = nil,
                 registry: StrategyRegistry = registeredStrategies, log: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.db = db
-        state = try db.loadServingState(ratings: ratings)
+        state = try db.loadServingState(ratings: ratings, feedback: feedback)
         directory = try ItemDirectory(state.items)
         if let snapshot = state.snapshot { precondition(snapshot.ratings.items.ids == directory.ids.ids, "items and ratings read apart") }
         self.defaultStrategy = defaultStrategy
@@ -118,15 +121,16 @@ public final class RecommenderService: @unchecked Sendable {
             cacheLock.withLock { models[choice.key] = loaded }
             return loaded
         }
-        var stored = retrain ? nil : try db.latestModel(strategy: s.type, parameters: s.parameters, embeddingModel: embeddingModel, registry: registry)
+        var stored = retrain ? nil : try db.latestModel(strategy: s.type, parameters: s.parameters, feedback: state.feedback,
+                                                        embeddingModel: embeddingModel, registry: registry)
         if stored == nil {
             if !retrain {
                 let with = s.instance.usesItemEmbeddings ? embeddingModel.map { " and the item embeddings of model #\($0)" } ?? " and no item embeddings" : ""
-                log("no stored \(s.type.name) model with these parameters\(with); training one")
+                log("no stored \(s.type.name) model on \(state.feedback) with these parameters\(with); training one")
             }
             let start = Date()
             let trained = try db.trainAndSave(s.instance, parameters: s.parameters,
-                                              embeddings: embeddingModel.map(EmbeddingChoice.model) ?? EmbeddingChoice.none)
+                                              embeddings: embeddingModel.map(EmbeddingChoice.model) ?? EmbeddingChoice.none, feedback: state.feedback)
             let with = trained.embeddingModel.map { " with the item embeddings of model #\($0)" } ?? ""
             log(String(format: "trained %@%@ in %.2f s; saved as model #%lld", s.type.name, with, Date().timeIntervalSince(start), trained.id))
             stored = trained
@@ -149,7 +153,7 @@ public final class RecommenderService: @unchecked Sendable {
                 guard let u = snapshot.ratings.users.index(of: user) else { throw UnknownUserError(user: user, target: "as this service loaded it") }
                 return (zip(snapshot.ratings.byUser.columns(u), snapshot.ratings.byUser.values(u)).map { ($0, $1) }, nil)
             }
-            let ratings = try locked { try db.ratings(ofUser: user) }
+            let ratings = try locked { try db.history(ofUser: user, feedback: state.feedback) }
             return (ratings.compactMap { r in directory.ids.index(of: r.item).map { ($0, r.value) } }, nil)
         }
         var found: [Int32] = [], missing: [String] = []
@@ -206,7 +210,7 @@ public final class RecommenderService: @unchecked Sendable {
             return Recommendation(rank: k + 1, item: directory.ids[Int32(d)], title: directory.titles[d], score: s.score, explanation: explanation)
         }
         return RecommendationList(user: request.user, liked: liked, strategy: loaded.spec, modelID: loaded.stored.id,
-                                  items: items, removedByRules: removed)
+                                  feedback: loaded.stored.feedback, items: items, removedByRules: removed)
     }
 
     /// Many requests on all cores, answers in request order.

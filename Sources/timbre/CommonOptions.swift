@@ -35,12 +35,13 @@ struct StrategyOptions: ParsableArguments {
         valueName: "name=value"))
     var parameters: [String] = []
 
-    func choice(_ embeddings: EmbeddingOptions = EmbeddingOptions()) throws -> StrategyChoice {
+    func choice(_ embeddings: EmbeddingOptions) throws -> StrategyChoice {
         try StrategyChoice(strategy, parameters: parameters, embeddings: embeddings.choice)
     }
 
+    /// The strategy alone (its embeddings are chosen separately, e.g. by `train`).
     func resolve() throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
-        try choice().resolve()
+        try StrategyChoice(strategy, parameters: parameters).resolve()
     }
 }
 
@@ -59,6 +60,15 @@ struct EmbeddingOptions: ParsableArguments {
     /// Whether it was given at all (so a command without a catalog can refuse it).
     var given: Bool { text != nil }
     var choice: EmbeddingChoice { text.flatMap(EmbeddingChoice.init) ?? .latest }
+}
+
+extension FeedbackKind: ExpressibleByArgument {}
+
+struct FeedbackOptions: ParsableArguments {
+    @Option(name: .customLong("feedback"), help: ArgumentHelp(
+        "Train and serve on ratings or on play totals (default: what the catalog has; a catalog with both needs this).",
+        valueName: "ratings|plays"))
+    var kind: FeedbackKind?
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {

@@ -44,26 +44,30 @@ struct DatabaseCommand: ParsableCommand {
 extension DatabaseCommand {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Count the catalog's rows and time loading the rating snapshot into memory.",
-            discussion: "The snapshot is what every strategy trains on; its load time is printed on stderr.")
+            abstract: "Count the catalog's rows and time loading the rating (or play-total) snapshot into memory.",
+            discussion: "The snapshot is what every strategy trains on. With both ratings and plays in the catalog, --feedback says which to load (default ratings here).")
         @OptionGroup var catalog: CatalogOptions
+        @OptionGroup var feedback: FeedbackOptions
         @Option(help: "Output format: table or json.")
         var format: OutputFormat = .table
 
         struct Output: Encodable {
-            let users: Int, items: Int, ratings: Int, ratedItems: Int, snapshotSeconds: Double
+            let feedback: FeedbackKind, users: Int, items: Int, ratings: Int, ratedItems: Int, snapshotSeconds: Double
         }
 
         func run() throws {
             let db = try catalog.connect()
+            // A count should not fail on a catalog with both kinds: ratings unless told otherwise.
+            let kind = feedback.kind ?? ((try? db.feedbackKind(nil)) ?? .ratings)
             let start = Date()
-            let snapshot = try db.loadConsistentSnapshot().ratings
+            let snapshot = try db.loadConsistentSnapshot(feedback: kind).ratings
             let seconds = Date().timeIntervalSince(start)
             let rated = (0..<Int32(snapshot.itemCount)).filter { snapshot.byItem.count($0) > 0 }.count
-            let output = Output(users: snapshot.userCount, items: snapshot.itemCount, ratings: snapshot.ratingCount,
+            let output = Output(feedback: kind, users: snapshot.userCount, items: snapshot.itemCount, ratings: snapshot.ratingCount,
                                 ratedItems: rated, snapshotSeconds: seconds)
             if format == .json { return try printJSON(output) }
-            print(renderTable(["users", "items", "rated items", "ratings", "snapshot load"],
+            let pairs = kind == .plays ? "played pairs" : "ratings"
+            print(renderTable(["users", "items", kind == .plays ? "played items" : "rated items", pairs, "snapshot load"],
                               [[String(output.users), String(output.items), String(rated), String(output.ratings),
                                 String(format: "%.3f s", seconds)]], rightAligned: [0, 1, 2, 3, 4]))
         }

@@ -13,10 +13,12 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare strategies offline on the same splits (rating and full-ranking top-N metrics).",
         discussion: """
-        Evaluates on the catalog's ratings and stores the run (see `timbre runs`), or, with --ratings FILE, \
+        Evaluates on the catalog's ratings or play totals (--feedback) and stores the run (see `timbre runs`), or, with --ratings FILE, \
         on a file in any layout `timbre import` reads, without a database and without storing.
         --export-splits DIR writes the folds for other libraries; --splits-from DIR evaluates on folds from files \
         (see docs/evaluation.md, "Folds as files").
+
+        On plays, RMSE and MAE are not computed (they measure error on a rating scale); the report says which feedback was used.
 
         Candidates for top-N are all items the user has not rated in training (full ranking, no sampled \
         negatives). Every strategy sees the same splits; the first is the reference for the paired tests.
@@ -25,6 +27,7 @@ struct Evaluate: ParsableCommand {
 
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var embeddings: EmbeddingOptions
+    @OptionGroup var feedback: FeedbackOptions
 
     @Flag(help: "Do not store the run in the catalog.")
     var noSave = false
@@ -82,6 +85,9 @@ struct Evaluate: ParsableCommand {
         if ratings != nil, embeddings.given {
             throw ValidationError("--embedding-model reads the catalog's item embeddings; a --ratings file has none")
         }
+        if ratings != nil, feedback.kind == .plays {
+            throw ValidationError("--feedback plays reads the catalog's play totals; a --ratings file holds ratings")
+        }
         if exportSplits != nil, splitsFrom != nil {
             throw ValidationError("--export-splits and --splits-from exclude each other")
         }
@@ -111,7 +117,7 @@ struct Evaluate: ParsableCommand {
         let spec = SplitSpec(method, seed: seed ?? 0)
         if let exportSplits {
             let data = try ratings.map { TrainingData(ratings: try RatingMatrix.read(ratingsFile: $0)) }
-                ?? db!.loadTrainingData(embeddings: .none).data
+                ?? db!.loadTrainingData(embeddings: .none, feedback: feedback.kind).data
             let manifest = try SplitFiles.export(data, split: spec, dataset: ratings.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "catalog",
                                                  to: exportSplits)
             note("wrote \(manifest.folds.count) folds (\(spec)) to \(exportSplits)")
@@ -129,7 +135,7 @@ struct Evaluate: ParsableCommand {
             data = TrainingData(ratings: try RatingMatrix.read(ratingsFile: ratings))
             dataset = URL(fileURLWithPath: ratings).lastPathComponent
         } else {
-            let loaded = try db!.loadTrainingData(embeddings: needsEmbeddings ? embeddings.choice : .none)
+            let loaded = try db!.loadTrainingData(embeddings: needsEmbeddings ? embeddings.choice : .none, feedback: feedback.kind)
             data = loaded.data
             embeddingModel = loaded.embeddingModel
             dataset = "catalog"

@@ -8,23 +8,31 @@ extension TableLayout: ExpressibleByArgument {}
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import ratings, items and users into the catalog in one transaction.",
+        abstract: "Import ratings, plays, items and users into the catalog in one transaction.",
         discussion: """
             Reads RecBole atomic files (.inter/.item/.user), MovieLens u.data/u.item/u.user, \
-            ratings.dat/movies.dat/users.dat (::), ratings.csv/movies.csv, and any CSV with a header \
+            ratings.dat/movies.dat/users.dat (::), ratings.csv/movies.csv, and any CSV (or .tsv) with a header \
             naming user/item/rating[/timestamp] columns. The layout is guessed from the file name \
             unless --layout is given.
+
+            --plays takes a play log (user, item[, timestamp]: each line is one play) or a count file \
+            (user, item, count or plays[, timestamp]: each line that many plays). Lines of one pair add up, \
+            also across files; a file already imported (same SHA-256) adds nothing and is reported.
 
             Every line is checked before anything is written. A malformed line (wrong number of \
             fields, a rating that is not a number or lies outside --scale, an item missing from \
             --items and from the catalog) stops the import with the file and line number, and nothing \
-            is imported. Importing the same files again changes nothing.
+            is imported. Importing the same files again changes nothing. Users and items a ratings or plays \
+            file names that the catalog lacks are created (counted as added in the summary).
             """)
 
     @OptionGroup var catalog: CatalogOptions
 
     @Option(help: ArgumentHelp("Ratings file (user, item, rating[, timestamp]).", valueName: "file"))
     var ratings: String?
+
+    @Option(help: ArgumentHelp("Plays file: a play log (user, item[, timestamp]) or counts (user, item, count[, timestamp]).", valueName: "file"))
+    var plays: String?
 
     @Option(help: ArgumentHelp("Items file (id, title, metadata).", valueName: "file"))
     var items: String?
@@ -42,15 +50,15 @@ struct ImportCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
-        guard ratings != nil || items != nil || users != nil else {
-            throw ValidationError("give at least one of --ratings, --items, --users")
+        guard ratings != nil || plays != nil || items != nil || users != nil else {
+            throw ValidationError("give at least one of --ratings, --plays, --items, --users")
         }
         guard RatingScale(scale) != nil else { throw ValidationError("--scale should look like 1:5, got '\(scale)'") }
     }
 
     func run() throws {
         let db = try catalog.connect()
-        let importer = CatalogImporter(ratingsFile: ratings, itemsFile: items, usersFile: users,
+        let importer = CatalogImporter(ratingsFile: ratings, playsFile: plays, itemsFile: items, usersFile: users,
                                        layout: layout, scale: RatingScale(scale)!)
         let start = Date()
         let summary = try importer.run(db, progress: ProgressReporter("importing", total: nil, unit: "rows"))
@@ -60,9 +68,11 @@ struct ImportCommand: ParsableCommand {
         default:
             print("""
                 users added \(summary.usersAdded), updated \(summary.usersUpdated); items added \(summary.itemsAdded), updated \(summary.itemsUpdated); \
-                ratings added \(summary.ratingsAdded), updated \(summary.ratingsUpdated) \
+                ratings added \(summary.ratingsAdded), updated \(summary.ratingsUpdated)\
+                \(plays == nil ? "" : "; plays added \(summary.playsAdded) (\(summary.playRowsAdded) lines), pairs added \(summary.playPairsAdded), grown \(summary.playPairsUpdated)") \
                 (\(String(format: "%.2f", seconds)) s)
                 """)
+            for skipped in summary.alreadyImported { print("skipped \(skipped)") }
         }
     }
 }

@@ -72,6 +72,7 @@ struct RecommendCommand: ParsableCommand {
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var strategy: StrategyOptions
     @OptionGroup var embeddings: EmbeddingOptions
+    @OptionGroup var feedback: FeedbackOptions
     @OptionGroup var ruleOptions: RuleOptions
 
     @Option(help: ArgumentHelp("External id of the user.", valueName: "id"))
@@ -105,7 +106,7 @@ struct RecommendCommand: ParsableCommand {
     func run() throws {
         let db = try catalog.connect()
         let choice = try strategy.choice(embeddings)
-        let service = try RecommenderService(db: db, ratings: usersFile != nil, defaultStrategy: choice, log: note)
+        let service = try RecommenderService(db: db, ratings: usersFile != nil, feedback: feedback.kind, defaultStrategy: choice, log: note)
         let rules = try ruleOptions.rules(service.directory)
         if retrain { _ = try service.model(choice, retrain: true) }
         if let usersFile {
@@ -162,6 +163,7 @@ struct PublishCommand: ParsableCommand {
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var strategy: StrategyOptions
     @OptionGroup var embeddings: EmbeddingOptions
+    @OptionGroup var feedback: FeedbackOptions
     @OptionGroup var ruleOptions: RuleOptions
 
     @Option(help: ArgumentHelp("The list's name, e.g. home-feed (default: the strategy spec as given).", valueName: "name"))
@@ -182,7 +184,7 @@ struct PublishCommand: ParsableCommand {
         let db = try catalog.connect()
         let choice = try strategy.choice(embeddings)
         let start = Date()
-        let service = try RecommenderService(db: db, ratings: true, defaultStrategy: choice, log: note)
+        let service = try RecommenderService(db: db, ratings: true, feedback: feedback.kind, defaultStrategy: choice, log: note)
         let publisher = Publisher(db: db, service: service)
         let progress = ProgressReporter("recommending", total: service.state.snapshot!.ratings.userCount, unit: "users")
         let report = try publisher.publish(choice, name: name, n: n, rules: try ruleOptions.rules(service.directory),

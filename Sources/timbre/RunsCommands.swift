@@ -13,6 +13,8 @@ private struct RunSettings: Codable {
     var candidates: String
     var intervals: String
     var embeddingModel: Int64?
+    /// Absent in runs stored before plays existed: those were on ratings.
+    var feedback: FeedbackKind?
     var tuning: [TuningRecord]?
 }
 
@@ -33,7 +35,7 @@ extension PostgresConnection {
     func saveEvaluationRun(_ report: EvaluationReport) throws -> Int64 {
         let settings = RunSettings(splitDescription: report.splitDescription, folds: report.folds, options: report.options,
                                    candidates: report.candidates, intervals: report.intervals,
-                                   embeddingModel: report.embeddingModel, tuning: report.tuning)
+                                   embeddingModel: report.embeddingModel, feedback: report.feedback, tuning: report.tuning)
         return try saveEvaluationRun(
             datasetJSON: try sortedJSON(report.dataset), splitJSON: try sortedJSON(report.split), settingsJSON: try sortedJSON(settings),
             results: try report.strategies.map {
@@ -58,7 +60,7 @@ extension PostgresConnection {
                                       metrics: m.metrics, timings: try decode(StrategyTimings.self, r.timingsJSON),
                                       predictions: m.predictions, fallbacks: m.fallbacks, slices: m.slices)
             },
-            codeVersion: run.codeVersion, intervals: settings.intervals)
+            codeVersion: run.codeVersion, feedback: settings.feedback ?? .ratings, intervals: settings.intervals)
         report.embeddingModel = settings.embeddingModel
         report.tuning = settings.tuning
         return report

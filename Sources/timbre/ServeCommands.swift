@@ -20,6 +20,7 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var embeddings: EmbeddingOptions
+    @OptionGroup var feedback: FeedbackOptions
 
     @Flag(help: "Serve on standard input and output (the only transport so far).")
     var stdio = false
@@ -44,7 +45,7 @@ struct ServeCommand: ParsableCommand {
         guard stdio else { throw ValidationError("give --stdio (requests on standard input, answers on standard output)") }
         let db = try catalog.connect()
         let choice = try strategy.map { try StrategyChoice($0, parameters: parameters, embeddings: embeddings.choice) }
-        let service = try RecommenderService(db: db, ratings: true, defaultStrategy: choice, log: note)
+        let service = try RecommenderService(db: db, ratings: true, feedback: feedback.kind, defaultStrategy: choice, log: note)
         // Load (or train) the default model before the first request, so it does not pay for it.
         if let choice { _ = try service.model(choice) }
         // Answers ready together go out in one write.
@@ -71,6 +72,7 @@ extension ServeCommand {
                 """)
 
         @OptionGroup var catalog: CatalogOptions
+        @OptionGroup var feedback: FeedbackOptions
         @Option(help: ArgumentHelp("Strategy spec.", valueName: "spec"))
         var strategy = "item-knn:mode=implicit"
         @Option(help: "Requests to send.")
@@ -85,7 +87,7 @@ extension ServeCommand {
         func run() throws {
             let db = try catalog.connect()
             let choice = try StrategyChoice(strategy)
-            let service = try RecommenderService(db: db, ratings: true, defaultStrategy: choice, log: note)
+            let service = try RecommenderService(db: db, ratings: true, feedback: feedback.kind, defaultStrategy: choice, log: note)
             _ = try service.model(choice)
             let users = service.state.snapshot!.ratings.users.ids
             guard !users.isEmpty else { throw ValidationError("the catalog has no users") }
@@ -101,6 +103,7 @@ extension ServeCommand {
             }
             var arguments = ["serve", "--stdio", "--strategy", strategy]
             if let database = catalog.database { arguments += ["--database", database] }
+            if let kind = feedback.kind { arguments += ["--feedback", kind.rawValue] }
             let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
             let m = try measureStream(executable: executable, arguments: arguments, lines: lines, window: window)
             struct Report: Encodable { let strategy: String; let stream: StreamMeasurement; let inProcessPerSecond: Double; let ratio: Double }

@@ -44,29 +44,31 @@ struct StrategiesCommand: ParsableCommand {
     }
 }
 
-/// Fits a strategy on the catalog's current ratings (and item embeddings, if it uses them) and saves the model.
+/// Fits a strategy on the catalog's current ratings or plays (and item embeddings, if it uses them) and saves the model.
 func trainAndSave(_ db: PostgresConnection, _ s: (type: any Strategy.Type, instance: any Strategy, parameters: Parameters),
-                  embeddings: EmbeddingChoice) throws -> StoredModel {
+                  embeddings: EmbeddingChoice, feedback: FeedbackKind?) throws -> StoredModel {
     let start = Date()
-    let stored = try db.trainAndSave(s.instance, parameters: s.parameters, embeddings: embeddings)
+    let stored = try db.trainAndSave(s.instance, parameters: s.parameters, embeddings: embeddings, feedback: feedback)
     let with = stored.embeddingModel.map { " with the item embeddings of model #\($0)" } ?? ""
-    note(String(format: "trained %@%@ in %.2f s; saved as model #%lld", s.type.name, with, Date().timeIntervalSince(start), stored.id))
+    note(String(format: "trained %@ on %@%@ in %.2f s; saved as model #%lld", s.type.name, stored.feedback.rawValue, with,
+                Date().timeIntervalSince(start), stored.id))
     return stored
 }
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Fit a strategy on the catalog's ratings and store the model.",
-        discussion: "`timbre recommend` and `timbre publish` use the newest stored model with the same parameters.")
+        abstract: "Fit a strategy on the catalog's ratings or plays and store the model.",
+        discussion: "`timbre recommend` and `timbre publish` use the newest stored model with the same parameters and feedback.")
 
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var strategy: StrategyOptions
     @OptionGroup var embeddings: EmbeddingOptions
+    @OptionGroup var feedback: FeedbackOptions
 
     func run() throws {
         let db = try catalog.connect()
-        let stored = try trainAndSave(db, try strategy.resolve(), embeddings: embeddings.choice)
+        let stored = try trainAndSave(db, try strategy.resolve(), embeddings: embeddings.choice, feedback: feedback.kind)
         print(stored.id)
     }
 }

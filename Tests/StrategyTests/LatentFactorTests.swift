@@ -166,16 +166,22 @@ func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width
     return (0..<w).map { a[$0][w] / a[$0][$0] }
 }
 
+/// The ALS fit alone (no sampling) with count-scaled regularisation.
+func alsSettings(factors: Int, iterations: Int = 20, regularisation: Float, biasRegularisation: Float) -> BiasedMF.Settings {
+    var s = BiasedMF.Settings()
+    s.factors = factors
+    s.iterations = iterations
+    s.regularisation = regularisation
+    s.countScaledRegularisation = true
+    s.biasRegularisation = biasRegularisation
+    s.samples = 0
+    return s
+}
+
 @Suite struct BiasedMFTests {
     @Test func foldInIsTheRidgeSolveWithItemsFixed() throws {
         let (m, test) = try plantedLowRank(users: 40, items: 30, seed: 4)
-        var s = BiasedMF.Settings()
-        s.factors = 3
-        s.iterations = 5
-        s.regularisation = 0.05
-        s.countScaledRegularisation = true
-        s.biasRegularisation = 0.02
-        s.samples = 0
+        var s = alsSettings(factors: 3, iterations: 5, regularisation: 0.05, biasRegularisation: 0.02)
         let model = BiasedMF(settings: s).fit(TrainingData(ratings: m))
         // User 3 with one more rating (from the test cells): no longer the trained profile.
         let extra = try #require(test.first { $0.user == 3 })
@@ -207,13 +213,7 @@ func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width
 
     @Test func recoversAPlantedLowRankMatrix() throws {
         let (m, test) = try plantedLowRank(users: 80, items: 60, seed: 5)
-        var s = BiasedMF.Settings()
-        s.factors = 4
-        s.iterations = 30
-        s.regularisation = 0.002
-        s.countScaledRegularisation = true
-        s.biasRegularisation = 0.002
-        s.samples = 0
+        let s = alsSettings(factors: 4, iterations: 30, regularisation: 0.002, biasRegularisation: 0.002)
         let model = BiasedMF(settings: s).fit(TrainingData(ratings: m))
         var squared = 0.0, spread = 0.0
         let mean = m.globalMean
@@ -235,12 +235,7 @@ func directRidgeSolve(items: [Int32], ratings: [Float], itemRows: [Float], width
             for i in 0..<5 { triples.append(RatingTriple(user: Int32(u), item: Int32(i), value: u < 2 ? (i == 0 ? 1 : 5) : Float(1 + (u + i) % 3))) }
         }
         let m = try RatingMatrix(users: Vocabulary((0..<6).map { "u\($0)" }), items: Vocabulary((0..<6).map { "i\($0)" }), ratings: triples)
-        var s = BiasedMF.Settings()
-        s.factors = 2
-        s.regularisation = 0.001
-        s.countScaledRegularisation = true
-        s.biasRegularisation = 0.001
-        s.samples = 0
+        let s = alsSettings(factors: 2, regularisation: 0.001, biasRegularisation: 0.001)
         let model = BiasedMF(settings: s).fit(TrainingData(ratings: m))
         var scores = [Float](repeating: 0, count: 6)
         var outside = 0

@@ -13,6 +13,33 @@ import Testing
         #expect(Array(m.byItem.columns(2)) == [1])
         #expect(m.byItem.count(0) == 1)
     }
+
+    /// The counting-sort construction against a direct one: sort all triples by (row, column).
+    @Test func rowsMatchASortedReference() throws {
+        var rng = SeededGenerator(seed: 3)
+        let users = Vocabulary((0..<40).map { "u\($0)" }), items = Vocabulary((0..<30).map { "i\($0)" })
+        var seen = Set<Int>(), triples: [RatingTriple] = []
+        while triples.count < 500 {
+            let u = rng.below(40), i = rng.below(30)
+            guard seen.insert(u * 30 + i).inserted else { continue }
+            triples.append(RatingTriple(user: Int32(u), item: Int32(i), value: Float(rng.below(5) + 1), timestamp: Int64(rng.below(1000))))
+        }
+        let m = try RatingMatrix(users: users, items: items, ratings: triples)
+        for (rows, key) in [(m.byUser, { (t: RatingTriple) in (t.user, t.item) }), (m.byItem, { (t: RatingTriple) in (t.item, t.user) })] {
+            let reference = triples.sorted { key($0) < key($1) }
+            #expect(rows.nonzeroCount == reference.count)
+            for (k, t) in reference.enumerated() {
+                let (row, column) = key(t)
+                #expect(rows.range(row).contains(k))
+                #expect(rows.columns[k] == column && rows.values[k] == t.value && rows.timestamps[k] == t.timestamp)
+            }
+        }
+        // A pair twice is refused, naming it.
+        #expect(throws: RatingMatrixError.duplicatePair(user: "u1", item: "i2")) {
+            try RatingMatrix(users: users, items: items, ratings: [.init(user: 1, item: 2, value: 1), .init(user: 0, item: 2, value: 1),
+                                                                   .init(user: 1, item: 2, value: 3)])
+        }
+    }
 }
 
 @Suite struct NumPyArrayTests {

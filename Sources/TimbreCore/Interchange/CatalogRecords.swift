@@ -9,6 +9,16 @@ public struct RatingRecord: Sendable, Equatable {
     public var line: Int
 }
 
+/// Plays of one user–item pair from one line: 1 for a play-log line, the count of a count file.
+public struct PlayRecord: Sendable, Equatable {
+    public var user: String
+    public var item: String
+    public var count: Int32
+    /// Seconds since 1970, when the file has them.
+    public var timestamp: Int64?
+    public var line: Int
+}
+
 public struct ItemRecord: Sendable, Equatable {
     public var id: String
     public var title: String?
@@ -68,22 +78,49 @@ extension DelimitedTable {
             guard value >= scale.lowest, value <= scale.highest else {
                 throw InputFileError(file: file, line: line, "rating \(text) is outside the scale \(scale) (set another with --scale)")
             }
-            var timestamp: Int64?
-            if let t {
-                let ts = row[t]
-                if !ts.isEmpty {
-                    // Years 1 to 9999, what PostgreSQL's timestamptz holds.
-                    guard let seconds = Double(ts), seconds >= -62_135_596_800, seconds < 253_402_300_800 else {
-                        throw InputFileError(file: file, line: line, "timestamp '\(ts)' is not a number of seconds between the years 1 and 9999")
-                    }
-                    timestamp = Int64(seconds)
-                }
-            }
+            let timestamp = try t.flatMap { try timestampSeconds(row[$0], line: line) }
             let key = user + "\u{1F}" + item
             if let earlier = seen.updateValue(line, forKey: key) {
                 throw InputFileError(file: file, line: line, "user \(user) already rated item \(item) on line \(earlier)")
             }
             return RatingRecord(user: user, item: item, value: value, timestamp: timestamp, line: line)
+        }
+    }
+
+    /// A time column's value as seconds since 1970; nil when empty.
+    func timestampSeconds(_ text: String, line: Int) throws -> Int64? {
+        guard !text.isEmpty else { return nil }
+        // Years 1 to 9999, what PostgreSQL's timestamptz holds.
+        guard let seconds = Double(text), seconds >= -62_135_596_800, seconds < 253_402_300_800 else {
+            throw InputFileError(file: file, line: line, "timestamp '\(text)' is not a number of seconds between the years 1 and 9999")
+        }
+        return Int64(seconds)
+    }
+
+    static let countColumns = ["count", "plays", "play_count", "playcount", "listens", "listen_count"]
+    static let playTimeColumns = ["timestamp", "time", "played_at", "ts"]
+
+    /// Plays: one row per play (no count column: each row counts 1) or per pair with a count
+    /// (a whole number ≥ 1). Rows of one pair add up, so a pair may appear on many lines.
+    public func playRecords() throws -> [PlayRecord] {
+        let u = try requireColumn(Self.userColumns, "user")
+        let i = try requireColumn(Self.itemColumns, "item")
+        let c = column(Self.countColumns)
+        let t = column(Self.playTimeColumns)
+        return try zip(rows, lineNumbers).map { row, line in
+            let user = row[u], item = row[i]
+            guard !user.isEmpty else { throw InputFileError(file: file, line: line, "empty user id") }
+            guard !item.isEmpty else { throw InputFileError(file: file, line: line, "empty item id") }
+            var count: Int32 = 1
+            if let c {
+                // RecBole writes counts as floats ("3.0"); anything but a whole number ≥ 1 is refused.
+                let text = row[c]
+                guard let value = Double(text), value >= 1, value <= Double(Int32.max), value.rounded() == value else {
+                    throw InputFileError(file: file, line: line, "play count '\(text)' is not a whole number from 1 to \(Int32.max)")
+                }
+                count = Int32(value)
+            }
+            return PlayRecord(user: user, item: item, count: count, timestamp: try t.flatMap { try timestampSeconds(row[$0], line: line) }, line: line)
         }
     }
 

@@ -18,7 +18,8 @@ public struct InputFileError: Error, CustomStringConvertible, Equatable {
 /// The layouts Timbre reads. Headerless MovieLens layouts get their column names from the kind
 /// of table (ratings, items, users) being read.
 public enum TableLayout: String, Sendable, CaseIterable {
-    /// RecBole atomic files (`.inter`, `.item`, `.user`): tab-separated, `name:type` header.
+    /// RecBole atomic files (`.inter`, `.item`, `.user`): tab-separated, `name:type` header; also
+    /// any `.tsv` with a header line.
     case atomic
     /// MovieLens-100K `u.data` / `u.item` / `u.user`: tab- or pipe-separated, no header, Latin-1.
     case movielens100k
@@ -31,7 +32,8 @@ public enum TableLayout: String, Sendable, CaseIterable {
     /// Guesses the layout from the file name.
     public static func guess(for path: String) -> TableLayout {
         let name = (path as NSString).lastPathComponent.lowercased()
-        if name.hasSuffix(".inter") || name.hasSuffix(".item") || name.hasSuffix(".user") { return .atomic }
+        // A TSV with a plain header reads as an atomic file (tab-separated, names without `:type`).
+        if name.hasSuffix(".inter") || name.hasSuffix(".item") || name.hasSuffix(".user") || name.hasSuffix(".tsv") { return .atomic }
         if name.hasSuffix(".dat") { return .movielensDat }
         if name.hasPrefix("u.") && !name.hasSuffix(".csv") { return .movielens100k }
         return .csv
@@ -39,12 +41,13 @@ public enum TableLayout: String, Sendable, CaseIterable {
 }
 
 public enum TableKind: String, Sendable {
-    case ratings, items, users
+    case ratings, plays, items, users
 
     /// Column names of headerless MovieLens files.
     func movielensColumns(_ layout: TableLayout) -> [String] {
         switch (self, layout) {
         case (.ratings, _): ["user_id", "item_id", "rating", "timestamp"]
+        case (.plays, _): ["user_id", "item_id", "count", "timestamp"]
         case (.items, .movielensDat): ["item_id", "title", "genres"]
         case (.items, _): ["item_id", "title", "release_date", "video_release_date", "imdb_url"]
             + Self.ml100kGenres.map { "genre:\($0)" }
