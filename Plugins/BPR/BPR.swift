@@ -326,15 +326,15 @@ public struct BPR: Strategy {
 
         public init(decoding reader: inout ModelReader) throws {
             var s = Settings()
-            s.factors = Int(try reader.read(Int64.self))
+            s.factors = try BPR.storedSetting("factors", try reader.read(Int64.self))
             s.epochs = Int(try reader.read(Int64.self))
             s.learningRate = try reader.read()
             s.regularisation = try reader.read()
             s.popularityNegatives = try reader.read(UInt8.self) != 0
             s.logPlayWeight = try reader.read(UInt8.self) != 0
-            s.foldInEpochs = Int(try reader.read(Int64.self))
+            s.foldInEpochs = try BPR.storedSetting("fold-in-epochs", try reader.read(Int64.self))
             s.seed = try reader.read()
-            s.threads = Int(try reader.read(Int64.self))
+            s.threads = try BPR.storedSetting("threads", try reader.read(Int64.self))
             settings = s
             userFactors = try reader.read()
             itemFactors = try reader.read()

@@ -331,13 +331,13 @@ public struct BiasedMF: Strategy {
 
         public init(decoding reader: inout ModelReader) throws {
             var s = Settings()
-            s.factors = Int(try reader.read(Int64.self))
+            s.factors = try BiasedMF.storedSetting("factors", try reader.read(Int64.self))
             s.iterations = Int(try reader.read(Int64.self))
             s.regularisation = try reader.read()
             s.biasRegularisation = try reader.read()
             s.countScaledRegularisation = try reader.read(UInt8.self) != 0
-            s.members = Int(try reader.read(Int64.self))
-            s.samples = Int(try reader.read(Int64.self))
+            s.members = try BiasedMF.storedSetting("members", try reader.read(Int64.self))
+            s.samples = try BiasedMF.storedSetting("samples", try reader.read(Int64.self))
             s.noiseScale = try reader.read()
             s.seed = try reader.read()
             mean = try reader.read()

@@ -186,7 +186,9 @@ public struct Content: Strategy {
             dimension = Int(try r.read(Int64.self))
             columns = try r.read()
             usable = try r.read([UInt8].self).map { $0 != 0 }
-            guard itemCount >= 0, dimension >= 0, columns.count == itemCount * dimension, usable.count == itemCount else {
+            // Multiplied with overflow reported: the counts come from the blob and may be anything.
+            let values = itemCount.multipliedReportingOverflow(by: dimension)
+            guard itemCount >= 0, dimension >= 0, !values.overflow, columns.count == values.partialValue, usable.count == itemCount else {
                 throw ModelDecodingError(description: "content: \(columns.count) values and \(usable.count) flags for \(itemCount) items of dimension \(dimension)")
             }
         }

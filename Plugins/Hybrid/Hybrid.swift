@@ -108,11 +108,14 @@ public struct Hybrid: ComposedStrategy {
         }
         let count = try reader.read(Int64.self)
         guard count >= 1 else { throw ModelDecodingError(description: "hybrid: \(count) components") }
-        let components = try (0..<count).map { _ in
+        // One at a time, not `(0..<count).map`, which would reserve room for a corrupt count
+        // (2⁶⁰ components) before the first read runs out of bytes.
+        var components: [Model.Component] = []
+        for _ in 0..<count {
             let (name, parameters, weight) = (try reader.read(String.self), try reader.read(Parameters.self), try reader.read(Float.self))
             let strategy = try registry.named(name)
-            return Model.Component(strategy: strategy, parameters: parameters, weight: weight,
-                                   model: try registry.decodeModel(of: strategy, from: &reader))
+            components.append(Model.Component(strategy: strategy, parameters: parameters, weight: weight,
+                                              model: try registry.decodeModel(of: strategy, from: &reader)))
         }
         let coldItems = try reader.read([Int32].self)
         guard zip(coldItems, coldItems.dropFirst()).allSatisfy({ $0 < $1 }), (coldItems.first ?? 0) >= 0 else {

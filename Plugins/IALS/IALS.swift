@@ -188,12 +188,12 @@ public struct IALS: Strategy {
         }
 
         public init(decoding reader: inout ModelReader) throws {
-            let factors = Int(try reader.read(Int64.self))
+            let factors = try IALS.storedSetting("factors", try reader.read(Int64.self))
             let regularization: Float = try reader.read()
             let confidence = try Confidence(decoding: &reader)
             let interacted = try reader.read([UInt8].self).map { $0 != 0 }
             let itemFactors: [Float] = try reader.read()
-            guard factors > 0, itemFactors.count == interacted.count * factors else {
+            guard itemFactors.count == interacted.count * factors else {
                 throw ModelDecodingError(description: "ials model: \(itemFactors.count) factor values for \(interacted.count) items × \(factors)")
             }
             self.init(factors: factors, itemFactors: itemFactors, interacted: interacted, regularization: regularization, confidence: confidence)

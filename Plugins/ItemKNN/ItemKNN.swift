@@ -19,7 +19,10 @@ public struct ItemKNN: Strategy {
     public init(parameters: Parameters) throws {
         settings = try NeighbourhoodSettings(parameters, strategy: Self.name)
         kept = parameters.int("kept")
-        guard kept >= settings.k else { throw ParameterError("item-knn: kept must be ≥ k") }
+        // Implicit mode keeps k neighbours whatever `kept` says, so only explicit mode needs kept ≥ k.
+        if settings.mode == .explicit, kept < settings.k {
+            throw ParameterError("item-knn: kept (\(kept)) must be ≥ k (\(settings.k)) in explicit mode")
+        }
     }
 
     public init(_ settings: NeighbourhoodSettings, kept: Int) {

@@ -1,3 +1,4 @@
+import TimbreCore
 /// A decoded mono signal and facts about the file it came from.
 public struct DecodedAudio: Sendable {
     /// Mono Float32 samples at `sampleRate`.
@@ -44,10 +45,25 @@ public struct AudioDecoder: Sendable {
     public var targetSampleRate: Int
     /// Frames per libsndfile read; the stereo buffer never holds more than this.
     public var blockFrames: Int
+    /// Longest a decode may take; checked between blocks, so a decoder that crawls through a
+    /// pathological file becomes a `.timedOut` failure. (A read blocked inside the kernel, e.g. on
+    /// a hung network mount, cannot be interrupted from within the process.)
+    public var timeLimit: Duration?
 
-    public init(targetSampleRate: Int = 22_050, blockFrames: Int = 65_536) {
+    public init(targetSampleRate: Int = 22_050, blockFrames: Int = 65_536, timeLimit: Duration? = nil) {
         self.targetSampleRate = targetSampleRate
         self.blockFrames = blockFrames
+        self.timeLimit = timeLimit
+    }
+
+    /// Refuses what is not a regular file before anything opens it: opening a FIFO blocks until a
+    /// writer appears, and a device may never end.
+    static func requireRegularFile(_ path: String) throws(AudioError) {
+        switch FileKind.of(path) {
+        case .regular: return
+        case .unavailable(let reason): throw .unreadable(path: path, reason: reason)
+        case let kind: throw .notRegularFile(path: path, kind: kind.description)
+        }
     }
 
     /// Decodes `path`, starting `offset` seconds in and reading at most `duration` seconds; only
@@ -57,6 +73,8 @@ public struct AudioDecoder: Sendable {
         if let duration, !(duration >= 0 && duration.isFinite) {
             throw .invalidArgument("duration must be ≥ 0 seconds, got \(duration)")
         }
+        let deadline = timeLimit.map { ContinuousClock.now + $0 }
+        try Self.requireRegularFile(path)
         let file = try SoundFile(path: path)
         if let promised = file.framesPromisedByTruncatedHeader {
             throw .truncated(path: path, expectedFrames: promised, decodedFrames: file.frameCount)
@@ -89,6 +107,9 @@ public struct AudioDecoder: Sendable {
 
         var decoded = 0
         while decoded < wanted {
+            if let deadline, ContinuousClock.now > deadline, let timeLimit {
+                throw .timedOut(path: path, seconds: Double(timeLimit.components.seconds) + Double(timeLimit.components.attoseconds) * 1e-18)
+            }
             let request = min(block, wanted - decoded)
             let got = try file.readFrames(into: interleaved, frames: request)
             if got == 0 { break }

@@ -53,8 +53,8 @@ public struct TrackAnalyser {
     public let decoder: AudioDecoder
     public let extractor: MFCCExtractor
 
-    public init(configuration: MFCCConfiguration = MFCCConfiguration()) throws(AudioError) {
-        decoder = AudioDecoder(targetSampleRate: configuration.sampleRate)
+    public init(configuration: MFCCConfiguration = MFCCConfiguration(), timeLimit: Duration? = nil) throws(AudioError) {
+        decoder = AudioDecoder(targetSampleRate: configuration.sampleRate, timeLimit: timeLimit)
         extractor = try MFCCExtractor(configuration: configuration)
     }
 
@@ -90,39 +90,69 @@ public struct IngestSummary: Sendable {
 public struct IngestPipeline: Sendable {
     public var configuration: MFCCConfiguration
     public var workerCount: Int
+    /// Per-file decoding limit: a stall becomes a reported failure instead of a hung batch.
+    public var timeLimit: Duration?
 
-    public init(configuration: MFCCConfiguration = MFCCConfiguration(), workerCount: Int) {
+    public static let defaultTimeLimit = Duration.seconds(600)
+
+    public init(configuration: MFCCConfiguration = MFCCConfiguration(), workerCount: Int, timeLimit: Duration? = defaultTimeLimit) {
         self.configuration = configuration
         self.workerCount = max(1, workerCount)
+        self.timeLimit = timeLimit
     }
 
     /// Audio file extensions picked up when walking folders (named files are always tried).
     public static let audioExtensions: Set<String> = ["wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "au", "w64", "caf"]
 
     /// Expands folders (recursively, sorted, skipping hidden entries, following links to files)
-    /// into files.
+    /// into files; what cannot be analysed is dropped (see `scan` for the reasons).
     public static func files(in paths: [String], allFiles: Bool = false) -> [String] {
-        var result: [String] = []
-        let manager = FileManager.default
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                result.append(path)
-                continue
+        scan(paths, allFiles: allFiles).files
+    }
+
+    /// Files to analyse, and what was skipped with its path and reason: sub-folders that cannot be
+    /// listed, and FIFOs, sockets and devices (only regular files, or links to them, are
+    /// analysed: opening a FIFO waits for a writer forever). Named paths are always kept unless they
+    /// are such special files; a missing one fails later with its own reason.
+    public static func scan(_ paths: [String], allFiles: Bool = false) -> (files: [String], skipped: [IngestFailure]) {
+        var files: [String] = [], skipped: [IngestFailure] = []
+        func skip(_ error: AudioError) { skipped.append(IngestFailure(path: error.path ?? "", reason: error.description, kind: error.kind)) }
+        func walk(_ folder: String, into found: inout [String]) {
+            guard let listing = opendir(folder) else {
+                skip(.unreadable(path: folder, reason: "cannot list the folder: \(String(cString: strerror(errno)))"))
+                return
             }
-            let base = URL(fileURLWithPath: path)
-            var found: [String] = []
-            if let walker = manager.enumerator(at: base, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles]) {
-                for case let url as URL in walker where allFiles || audioExtensions.contains(url.pathExtension.lowercased()) {
-                    // fileExists follows links: a link to a file counts (collections are often
-                    // folders of links), a dangling link or a folder does not.
-                    var isFolder: ObjCBool = false
-                    if manager.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue { found.append(url.path) }
+            closedir(listing)
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+                skip(.unreadable(path: folder, reason: "cannot list the folder"))
+                return
+            }
+            for name in entries where !name.hasPrefix(".") {
+                let path = folder + "/" + name
+                // Links to folders are not followed (no loops); links to files count, since
+                // collections are often folders of links.
+                if FileKind.of(path, followingLinks: false) == .directory { walk(path, into: &found); continue }
+                guard allFiles || audioExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
+                switch FileKind.of(path) {
+                case .regular: found.append(path)
+                case .directory, .unavailable: continue // a link to a folder, a dangling link
+                case let kind: skip(.notRegularFile(path: path, kind: kind.description))
                 }
             }
-            result += found.sorted()
         }
-        return result
+        for path in paths {
+            switch FileKind.of(path) {
+            case .directory:
+                var found: [String] = []
+                walk(path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path, into: &found)
+                files += found.sorted()
+            case .fifo, .socket, .device:
+                skip(.notRegularFile(path: path, kind: FileKind.of(path).description))
+            default:
+                files.append(path)
+            }
+        }
+        return (files, skipped)
     }
 
     /// Runs the batch. `makeStore` and `makeQueue` are called once per worker thread (the default
@@ -133,16 +163,17 @@ public struct IngestPipeline: Sendable {
                     progress: @escaping @Sendable (IngestSummary) -> Void = { _ in }) throws -> IngestSummary {
         let shared = IngestSharedState(total: files.count)
         let makeQueue = makeQueue ?? { LocalIngestQueue(files: files, shared: shared) }
-        let configuration = configuration
+        let configuration = configuration, timeLimit = timeLimit
         let workers = min(workerCount, max(1, files.count))
         _ = onThreads(workers) { _ in
-            Self.work(shared: shared, configuration: configuration, makeStore: makeStore, makeQueue: makeQueue, progress: progress)
+            Self.work(shared: shared, configuration: configuration, timeLimit: timeLimit, makeStore: makeStore, makeQueue: makeQueue,
+                      progress: progress)
         }
         if let message = shared.workerError.withLock({ $0 }) { throw AudioError.library("ingest worker stopped: \(message)") }
         return shared.summary.withLock { $0 }
     }
 
-    private static func work(shared: IngestSharedState, configuration: MFCCConfiguration,
+    private static func work(shared: IngestSharedState, configuration: MFCCConfiguration, timeLimit: Duration?,
                              makeStore: () throws -> any AudioFeatureStore, makeQueue: () throws -> any IngestQueue,
                              progress: (IngestSummary) -> Void) {
         let store: any AudioFeatureStore
@@ -151,7 +182,7 @@ public struct IngestPipeline: Sendable {
         do {
             store = try makeStore()
             queue = try makeQueue()
-            analyser = try TrackAnalyser(configuration: configuration)
+            analyser = try TrackAnalyser(configuration: configuration, timeLimit: timeLimit)
         } catch {
             shared.workerError.withLock { $0 = $0 ?? String(describing: error) }
             return

@@ -1,3 +1,4 @@
+import TimbreCore
 import CPNG
 
 /// Writes 8-bit RGB images as PNG through libpng's simplified API (which reports errors through
@@ -6,22 +7,40 @@ import CPNG
 public struct PNGWriter: Sendable {
     public init() {}
 
+    /// Encodes in memory, then writes through `writeFileSafely` (temporary file and rename; a
+    /// symbolic link or non-regular file at `path` is refused).
     public func write(_ image: RGBImage, to path: String) throws(AudioError) {
+        let bytes = try encode(image, name: path)
+        do { try writeFileSafely(bytes, to: path) } catch { throw .unreadable(path: path, reason: error.reason) }
+    }
+
+    public func encode(_ image: RGBImage, name: String = "image") throws(AudioError) -> [UInt8] {
         var control = png_image()
         control.version = UInt32(PNG_IMAGE_VERSION)
         control.width = UInt32(image.width)
         control.height = UInt32(image.height)
         control.format = UInt32(PNG_FORMAT_RGB)
-        let ok = image.pixels.withUnsafeBytes { bytes in
-            png_image_write_to_file(&control, path, 0, bytes.baseAddress, Int32(image.width * 3), nil)
-        }
         defer { png_image_free(&control) }
+        var size = 0
+        var out: [UInt8] = []
+        var ok = image.pixels.withUnsafeBytes { bytes in
+            png_image_write_to_memory(&control, nil, &size, 0, bytes.baseAddress, Int32(image.width * 3), nil)
+        }
+        if ok != 0 {
+            out = [UInt8](repeating: 0, count: size)
+            ok = image.pixels.withUnsafeBytes { bytes in
+                out.withUnsafeMutableBytes { target in
+                    png_image_write_to_memory(&control, target.baseAddress, &size, 0, bytes.baseAddress, Int32(image.width * 3), nil)
+                }
+            }
+        }
         if ok == 0 {
             let message = withUnsafeBytes(of: control.message) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            throw .unreadable(path: path, reason: "cannot write PNG: \(message)")
+            throw .unreadable(path: name, reason: "cannot encode PNG: \(message)")
         }
+        return Array(out.prefix(size))
     }
 }
 

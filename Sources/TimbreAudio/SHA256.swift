@@ -1,3 +1,4 @@
+import TimbreCore
 import COpenSSL
 import Foundation
 
@@ -37,6 +38,7 @@ public final class SHA256 {
 
     /// Digest of a whole file, read in 1 MiB blocks.
     public static func digest(ofFile path: String) throws(AudioError) -> [UInt8] {
+        try AudioDecoder.requireRegularFile(path)
         guard let file = fopen(path, "rb") else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { fclose(file) }
         let hasher = try SHA256()

@@ -16,8 +16,11 @@ public struct CatalogIngestQueue: IngestQueue {
         try db.transaction {
             try db.execute("CREATE TEMP TABLE ingest_batch (path text PRIMARY KEY) ON COMMIT DROP")
             try db.copyRows("COPY ingest_batch FROM STDIN", Array(Set(files))) { [$0] }
+            // In path order: two runs enqueueing the same files at once then lock the rows in one
+            // order and one waits for the other. In each run's own order they deadlocked
+            // (KilledWorkerTests starts two ingests together).
             try db.execute("""
-                INSERT INTO audio_ingest_queue (path) SELECT path FROM ingest_batch
+                INSERT INTO audio_ingest_queue (path) SELECT path FROM ingest_batch ORDER BY path COLLATE "C"
                 ON CONFLICT (path) DO UPDATE SET finished_at = NULL, error = NULL, enqueued_at = now()
                 """)
         }

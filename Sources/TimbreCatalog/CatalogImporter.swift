@@ -28,13 +28,21 @@ public struct ImportSummary: Sendable, Equatable, Codable {
 /// and merged, so a failure leaves the catalog as it was. Ratings are upserted (a re-import of the
 /// same files changes no counts); plays add up, so a plays file is recorded by the SHA-256 of its
 /// bytes and the same file again adds nothing.
-public struct CatalogImporter {
+public struct CatalogImporter: Sendable {
     public var ratingsFile: String?
     public var playsFile: String?
     public var itemsFile: String?
     public var usersFile: String?
     public var layout: TableLayout?
     public var scale: RatingScale
+    /// How the files' bytes are read (invalid UTF-8 is an error unless `.latin1`).
+    public var encoding: TextEncoding = .utf8
+
+    /// Key of the transaction-scoped advisory lock every import takes: imports that share new users
+    /// or items would otherwise deadlock on each other's uncommitted unique keys (each waits for a
+    /// key the other inserted in another table or pass). Parsing and checking still run in
+    /// parallel; only the writing is one at a time.
+    public static let importLockKey: Int64 = 7_466_349
 
     public init(ratingsFile: String? = nil, playsFile: String? = nil, itemsFile: String? = nil, usersFile: String? = nil,
                 layout: TableLayout? = nil, scale: RatingScale = .movieLens) {
@@ -47,20 +55,27 @@ public struct CatalogImporter {
     }
 
     public func run(_ db: PostgresConnection, progress: ProgressReporter? = nil) throws -> ImportSummary {
-        let items = try itemsFile.map { try DelimitedTable.read(path: $0, kind: .items, layout: layout).itemRecords() }
-        let users = try usersFile.map { try DelimitedTable.read(path: $0, kind: .users, layout: layout).userRecords() }
-        let ratings = try ratingsFile.map { try DelimitedTable.read(path: $0, kind: .ratings, layout: layout).ratingRecords(scale: scale) }
+        let items = try itemsFile.map { try DelimitedTable.read(path: $0, kind: .items, layout: layout, encoding: encoding).itemRecords() }
+        let users = try usersFile.map { try DelimitedTable.read(path: $0, kind: .users, layout: layout, encoding: encoding).userRecords() }
+        let ratings = try ratingsFile.map {
+            try DelimitedTable.read(path: $0, kind: .ratings, layout: layout, encoding: encoding).ratingRecords(scale: scale)
+        }
         // The hash is taken over the very bytes that are parsed, so it names what was imported.
         let plays = try playsFile.map { path in
+            // Not through the streaming reader (the bytes are hashed too): refuse a FIFO or device here.
+            let kind = FileKind.of(path)
+            guard kind == .regular else { throw InputFileError(file: path, line: nil, "cannot read the file: it is \(kind)") }
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw InputFileError(file: path, line: nil, "cannot read the file (missing or unreadable)")
             }
             let bytes = [UInt8](data)
-            let records = try DelimitedTable.parse(bytes, file: path, kind: .plays, layout: layout ?? .guess(for: path)).playRecords()
+            let records = try DelimitedTable.parse(bytes, file: path, kind: .plays, layout: layout ?? .guess(for: path),
+                                                  encoding: encoding).playRecords()
             return (path: path, sha256: try sha256(bytes), records: records)
         }
 
         return try db.transaction {
+            try db.query("SELECT pg_advisory_xact_lock($1)", [String(Self.importLockKey)])
             if let items {
                 // An item must be in the items file or already in the catalog.
                 var known = Set(items.map(\.id))
@@ -75,8 +90,7 @@ public struct CatalogImporter {
             }
             var summary = ImportSummary()
             if let users {
-                try db.execute("CREATE TEMP TABLE stage_users (external_id text, attributes jsonb) ON COMMIT DROP")
-                try db.copyRows("COPY stage_users FROM STDIN", users, progress: progress) { [$0.id, $0.attributesJSON] }
+                try db.stage("stage_users", "(external_id text, attributes jsonb)", users, progress: progress) { [$0.id, $0.attributesJSON] }
                 let (added, total) = try db.countingAdded("""
                     INSERT INTO users (external_id, attributes) SELECT external_id, attributes FROM stage_users
                     ON CONFLICT (external_id) DO UPDATE SET attributes = EXCLUDED.attributes
@@ -86,8 +100,9 @@ public struct CatalogImporter {
                 summary.usersUpdated += total - added
             }
             if let items {
-                try db.execute("CREATE TEMP TABLE stage_items (external_id text, title text, metadata jsonb) ON COMMIT DROP")
-                try db.copyRows("COPY stage_items FROM STDIN", items, progress: progress) { [$0.id, $0.title, $0.metadataJSON] }
+                try db.stage("stage_items", "(external_id text, title text, metadata jsonb)", items, progress: progress) {
+                    [$0.id, $0.title, $0.metadataJSON]
+                }
                 let (added, total) = try db.countingAdded("""
                     INSERT INTO items (external_id, title, metadata) SELECT external_id, title, metadata FROM stage_items
                     ON CONFLICT (external_id) DO UPDATE SET title = EXCLUDED.title, metadata = EXCLUDED.metadata
@@ -97,8 +112,7 @@ public struct CatalogImporter {
                 summary.itemsUpdated += total - added
             }
             if let ratings {
-                try db.execute("CREATE TEMP TABLE stage_ratings (user_ext text, item_ext text, value real, ts bigint) ON COMMIT DROP")
-                try db.copyRows("COPY stage_ratings FROM STDIN", ratings, progress: progress) {
+                try db.stage("stage_ratings", "(user_ext text, item_ext text, value real, ts bigint)", ratings, progress: progress) {
                     [$0.user, $0.item, String($0.value), $0.timestamp.map { String($0) }]
                 }
                 try db.addUsersAndItems(of: "stage_ratings", to: &summary)
@@ -124,6 +138,17 @@ public struct CatalogImporter {
 }
 
 extension PostgresConnection {
+    /// A temporary table (dropped at commit) filled with `records` through COPY and analysed: a
+    /// temporary table has no statistics until analysed (autovacuum never analyses them), so the
+    /// planner would guess its size and could join a million staged rows by index lookups
+    /// instead of hashing. (`stage` is here so every import path stages the same way.)
+    public func stage<R>(_ table: String, _ definition: String, _ records: [R], progress: ProgressReporter? = nil,
+                         fields: (R) -> [String?]) throws {
+        try execute("CREATE TEMP TABLE \(table) \(definition) ON COMMIT DROP")
+        try copyRows("COPY \(table) FROM STDIN", records, progress: progress, fields: fields)
+        try execute("ANALYZE \(table)")
+    }
+
     /// Adds the plays of one file (already checked) unless a file with the same SHA-256 was
     /// imported before. Runs inside the import's transaction.
     func importPlays(_ records: [PlayRecord], file: String, sha256: [UInt8], into summary: inout ImportSummary,
@@ -141,8 +166,7 @@ extension PostgresConnection {
             summary.alreadyImported.append("\(file): the same file (SHA-256 \(sha256.hex.prefix(12))…) was imported on \(earlier.string(0, 1) ?? "?") as \(earlier.string(0, 0) ?? "?"); nothing added")
             return
         }
-        try execute("CREATE TEMP TABLE stage_plays (user_ext text, item_ext text, n integer, ts bigint) ON COMMIT DROP")
-        try copyRows("COPY stage_plays FROM STDIN", records, progress: progress) {
+        try stage("stage_plays", "(user_ext text, item_ext text, n integer, ts bigint)", records, progress: progress) {
             [$0.user, $0.item, String($0.count), $0.timestamp.map { String($0) }]
         }
         try addUsersAndItems(of: "stage_plays", to: &summary)
@@ -171,9 +195,6 @@ extension PostgresConnection {
     /// Creates the users and items a staging table (`user_ext`, `item_ext`) names that the
     /// catalog lacks, with empty attributes, as ratings import always has.
     func addUsersAndItems(of stage: String, to summary: inout ImportSummary) throws {
-        // A temporary table has no statistics until analysed: the planner would guess its size and
-        // could join a million staged rows by index lookups instead of hashing.
-        try execute("ANALYZE \(stage)")
         summary.usersAdded += try execute("""
             INSERT INTO users (external_id) SELECT DISTINCT user_ext FROM \(stage) ORDER BY 1
             ON CONFLICT (external_id) DO NOTHING

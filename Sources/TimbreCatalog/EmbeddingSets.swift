@@ -274,7 +274,8 @@ public struct EmbeddingSetStore {
                 }
                 return v
             }
-            return VectorRow(item: fields[0], vector: vector, line: line)
+            // Ids are compared in NFC form, like every id entering Timbre (see ExternalID).
+            return VectorRow(item: ExternalID.normalised(fields[0]), vector: vector, line: line)
         }
         return try checked(rows, file: path, unit: "line")
     }

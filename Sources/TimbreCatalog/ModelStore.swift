@@ -55,12 +55,24 @@ extension PostgresConnection {
         return Int64(result.string(0, 0)!)!
     }
 
+    /// Whether the server refuses writes: a hot standby (streaming replica), or read-only by default.
+    public func isReadOnly() throws -> Bool {
+        try query("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean").string(0, 0) == "t"
+    }
+
     /// Fits `instance` on the catalog's current ratings or play totals (`feedback`; nil: what the
     /// catalog has) and, for a strategy that uses them, the item embeddings `embeddings` names,
-    /// and stores the model.
+    /// and stores the model. On a read-only server (a streaming replica) it fails before training,
+    /// since the model could not be stored.
     public func trainAndSave(_ instance: any Strategy, parameters: Parameters, embeddings: EmbeddingChoice = .latest,
                              feedback: FeedbackKind? = nil) throws -> StoredModel {
         let type = type(of: instance)
+        guard try !isReadOnly() else {
+            throw DatabaseError("""
+                \(target) is read-only (a replica): a \(type.name) model cannot be stored there; train it on the primary \
+                (`timbre train --strategy '\(StrategySpec(name: type.name, parameters: parameters))'`) and it is served here once replicated
+                """)
+        }
         let (snapshot, data, embeddingModel, embeddingState) = try loadTrainingData(
             embeddings: instance.usesItemEmbeddings ? embeddings : .none,
             for: EmbeddingUse(strategy: type.name, parameters: parameters), feedback: feedback, times: false)

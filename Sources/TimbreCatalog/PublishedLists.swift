@@ -86,6 +86,7 @@ extension PostgresConnection {
     /// (the app's contract) in one statement, so they all come from one list. An unknown list or
     /// user is an error; a known user without entries gets an empty list.
     public func publishedRecommendations(list name: String, user: String) throws -> (listID: Int64, entries: [PublishedRecommendation]) {
+        let user = ExternalID.normalised(user)
         let list = try query("SELECT max(id) FROM recommendation_lists WHERE name = $1", [name])
         guard let listID = list.string(0, 0).flatMap({ Int64($0) }) else { throw UnknownListError(name: name, target: target) }
         guard try query("SELECT 1 FROM users WHERE external_id = $1", [user]).rowCount == 1 else {

@@ -53,6 +53,7 @@ extension PostgresConnection {
     /// builds the profile from, so feedback added after training counts. An error names the
     /// user if the catalog has no such user.
     public func history(ofUser user: String, feedback: FeedbackKind) throws -> [(item: String, value: Float)] {
+        let user = ExternalID.normalised(user)
         let exists = try query("SELECT id FROM users WHERE external_id = $1", [user])
         guard exists.rowCount == 1 else { throw UnknownUserError(user: user, target: target) }
         let sql = switch feedback {
@@ -65,6 +66,7 @@ extension PostgresConnection {
 
     /// Titles of the given items (external ids); items without a title are absent.
     public func titles(ofItems ids: [String]) throws -> [String: String] {
+        let ids = ids.map(ExternalID.normalised)
         let rows = try query("SELECT external_id, title FROM items WHERE external_id = ANY($1::text[]) AND title IS NOT NULL",
                              [postgresArrayLiteral(ids)])
         var out: [String: String] = [:]
@@ -102,6 +104,7 @@ extension PostgresConnection {
     /// total of the catalog's pairs (a typical listened-to item, 1 without plays). Every id must
     /// be a catalog item.
     public func likedItems(_ ids: [String], feedback: FeedbackKind = .ratings) throws -> [(item: String, value: Float)] {
+        let ids = ids.map(ExternalID.normalised)
         let found = try query("SELECT external_id FROM items WHERE external_id = ANY($1::text[])", [postgresArrayLiteral(ids)])
         let known = Set((0..<found.rowCount).map { found.string($0, 0)! })
         let missing = ids.filter { !known.contains($0) }
@@ -125,6 +128,7 @@ extension StoredModel {
     /// (they cannot be scored); a user the model never saw gets `user: nil`.
     /// `user` nil: an anonymous listener (e.g. `recommend --like`), served like a new user.
     public func profile(user: String?, ratings: [(item: String, value: Float)]) -> UserProfile {
+        let user = user.map(ExternalID.normalised)
         let pairs = ratings.compactMap { r in items.index(of: r.item).map { ($0, r.value) } }.sorted { $0.0 < $1.0 }
         return UserProfile(user: user.flatMap(users.index(of:)), items: pairs.map(\.0), ratings: pairs.map(\.1))
     }

@@ -71,12 +71,14 @@ extension PostgresConnection {
         var users = Vocabulary(), items = Vocabulary()
         var userIDs: [Int64] = [], itemIDs: [Int64] = [], titles: [String?] = []
         try copyOutBinary("SELECT id, external_id FROM users ORDER BY id") { row in
-            userIDs.append(row.int64()!)
-            users.intern(row.text()!)
+            let id = row.int64()!
+            _ = try internDistinct(row.text()!, id: id, into: &users, ids: userIDs, what: "users")
+            userIDs.append(id)
         }
         try copyOutBinary("SELECT id, external_id, title FROM items ORDER BY id") { row in
-            itemIDs.append(row.int64()!)
-            items.intern(row.text()!)
+            let id = row.int64()!
+            _ = try internDistinct(row.text()!, id: id, into: &items, ids: itemIDs, what: "items")
+            itemIDs.append(id)
             titles.append(row.text())
         }
         let userIndex = DenseIndex(userIDs), itemIndex = DenseIndex(itemIDs)
@@ -94,6 +96,22 @@ extension PostgresConnection {
         }
         return CatalogSnapshot(ratings: try RatingMatrix(users: users, items: items, ratings: triples), feedback: feedback,
                                userIDs: userIDs, itemIDs: itemIDs, itemTitles: titles)
+    }
+
+    /// Adds a catalog row's external id to `vocabulary`, refusing one that Swift takes for an id
+    /// already there (canonically equivalent strings are equal in Swift, distinct in PostgreSQL):
+    /// merging them would shift every later index against `ids` and hand lists to the wrong users.
+    /// Migration 008 keeps such rows out; this guards catalogs written around it.
+    private func internDistinct(_ text: String, id: Int64, into vocabulary: inout Vocabulary, ids: [Int64], what: String) throws -> Int32 {
+        let before = vocabulary.count
+        let index = vocabulary.intern(text)
+        guard vocabulary.count > before else {
+            throw DatabaseError("""
+                \(target): \(what) '\(excerpt(vocabulary[index]))' (id \(ids[Int(index)])) and '\(excerpt(text))' (id \(id)) are one \
+                id in Unicode NFC form (\(ExternalID.codePoints(vocabulary[index])) vs \(ExternalID.codePoints(text))); merge or rename one
+                """)
+        }
+        return index
     }
 
     /// A consistent snapshot even while imports run: all three COPYs see one database state.

@@ -15,15 +15,13 @@ public enum SegmentExport {
                 var values: [Float] = []
                 values.reserveCapacity(part.sequences.count * steps * width)
                 for s in part.sequences { values += s.values }
-                try NumPyArray.encode(values, shape: [part.sequences.count, steps, width])
-                    .write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(name)_x.npy"))
-                try NumPyArray.encode(part.labels.map(Int64.init), shape: [part.labels.count])
-                    .write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(name)_y.npy"))
-                try NumPyArray.encode(part.clipOfSegment.map(Int64.init), shape: [part.clipOfSegment.count])
-                    .write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(name)_clip.npy"))
+                try writeFileSafely(NumPyArray.encode(values, shape: [part.sequences.count, steps, width]), to: directory + "/\(name)_x.npy")
+                try writeFileSafely(NumPyArray.encode(part.labels.map(Int64.init), shape: [part.labels.count]), to: directory + "/\(name)_y.npy")
+                try writeFileSafely(NumPyArray.encode(part.clipOfSegment.map(Int64.init), shape: [part.clipOfSegment.count]),
+                                    to: directory + "/\(name)_clip.npy")
             }
         } catch {
-            throw ContentError.cannotWrite("\(directory): cannot write the segments: \(error.localizedDescription)")
+            throw ContentError.cannotWrite("\(directory): cannot write the segments: \(error)")
         }
     }
 }

@@ -36,9 +36,16 @@ public struct StyleRetrieval: Sendable, Codable, Equatable {
     /// Mean over rows with at least one candidate of: same-label share among the (up to) k rows of
     /// other pieces with the highest cosine.
     public static func precision(_ vectors: Matrix, labels: [Int], pieces: [String], k: Int) -> Double {
+        let values = precisions(vectors, labels: labels, pieces: pieces, k: k).compactMap { $0 }
+        return values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
+    }
+
+    /// Per row: the same-label share among its k nearest rows of other pieces (nil without any
+    /// candidate), for intervals over the queries.
+    public static func precisions(_ vectors: Matrix, labels: [Int], pieces: [String], k: Int) -> [Double?] {
         let n = vectors.rows
         let norms = (0..<n).map { r in vectors.row(r).reduce(Float(0)) { $0 + $1 * $1 }.squareRoot() }
-        var total = 0.0, counted = 0
+        var result = [Double?](repeating: nil, count: n)
         for a in 0..<n {
             var scores = [Float](repeating: -.infinity, count: n)
             for b in 0..<n where pieces[b] != pieces[a] {
@@ -48,10 +55,9 @@ public struct StyleRetrieval: Sendable, Codable, Equatable {
             }
             let nearest = topN(scores, n: k)
             guard !nearest.isEmpty else { continue }
-            total += Double(nearest.filter { labels[Int($0.item)] == labels[a] }.count) / Double(nearest.count)
-            counted += 1
+            result[a] = Double(nearest.filter { labels[Int($0.item)] == labels[a] }.count) / Double(nearest.count)
         }
-        return counted > 0 ? total / Double(counted) : 0
+        return result
     }
 
     public static func chanceLevel(labels: [Int], pieces: [String]) -> Double {

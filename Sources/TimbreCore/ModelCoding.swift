@@ -72,7 +72,8 @@ public struct ModelReader: Sendable {
 
     private mutating func readCount(elementSize: Int) throws -> Int {
         let count = try read(Int64.self)
-        guard count >= 0, Int(count) * elementSize <= bytes.count - position else {
+        // Divide rather than multiply: a corrupt count times the element size can overflow.
+        guard count >= 0, count <= (bytes.count - position) / elementSize else {
             throw ModelDecodingError(description: "model blob has a bad array length \(count) at byte \(position)")
         }
         return Int(count)

@@ -137,6 +137,19 @@ extension Strategy {
     public static func decodeModel(from reader: inout ModelReader) throws -> any TrainedModel {
         try Model(decoding: &reader)
     }
+
+    /// A setting read back from a stored model, held to the range its `ParameterSpec` declares:
+    /// decoders and scoring multiply and allocate by stored sizes (factors, samples, members), so a
+    /// corrupt blob must not choose them (scripts/fuzz found 2⁶¹ factors overflowing a Gram matrix).
+    public static func storedSetting(_ name: String, _ value: Int64) throws -> Int {
+        guard let spec = parameters.first(where: { $0.name == name }), let range = spec.range else {
+            preconditionFailure("\(Self.name) declares no range for '\(name)'")
+        }
+        guard range.contains(Double(value)) else {
+            throw ModelDecodingError(description: "\(Self.name) model: \(name) \(value) outside the setting's range \(spec.rangeDescription!)")
+        }
+        return Int(value)
+    }
 }
 
 /// A model's own bytes, without the header (what `Strategy.decodeModel(_:)` reads).

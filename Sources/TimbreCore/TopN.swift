@@ -69,7 +69,8 @@ public struct BestItems: Sendable {
 /// unscorable (-inf / NaN) items. Ties break by lower item index so results are reproducible.
 public func topN(_ scores: [Float], n: Int, excluding excluded: [Int32] = []) -> [ScoredItem] {
     guard n > 0 else { return [] }
-    var best = BestItems(capacity: n)
+    // A list never holds more than every item: n beyond that must not reach the allocation.
+    var best = BestItems(capacity: min(n, scores.count))
     var ex = 0
     scores.withUnsafeBufferPointer { s in
         for i in 0..<s.count {

@@ -139,6 +139,9 @@ public struct Evaluation: Sendable {
             throw EvaluationError("two strategies are labelled '\(s.label)'; give one a label (LABEL=NAME:…)")
         }
         guard options.cutoff >= 1 else { throw EvaluationError("the cutoff N must be ≥ 1") }
+        if case let .ratingAtLeast(threshold) = options.relevance, !threshold.isFinite {
+            throw EvaluationError("the relevance threshold must be a finite rating, got \(threshold)")
+        }
         let slices = EvaluationSlice.standard(for: spec.method)
         var collected = strategies.map { _ in Collected(slices: slices.count) }
         for fold in folds {

@@ -41,10 +41,17 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Every fold needs something to test.
+    static func requireFolds(_ k: Int, atMost count: Int, _ what: String) throws {
+        guard k <= count else { throw EvaluationError("\(k) folds need at least \(k) \(what); there are \(count)") }
+    }
+
     public func validate() throws {
         switch method {
         case let .randomKFold(k), let .userHoldout(k, _), let .coldItems(k):
-            guard k >= 2 else { throw EvaluationError("a k-fold split needs at least 2 folds") }
+            guard k >= 2, k <= Self.maxFolds else {
+                throw EvaluationError("a k-fold split needs 2 to \(Self.maxFolds) folds, got \(k)")
+            }
         case .files:
             throw EvaluationError("folds given as files are read with SplitFiles.read, not drawn from the ratings")
         default: break
@@ -55,6 +62,9 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
         default: break
         }
     }
+
+    /// More folds than this is leave-one-out in disguise, and each costs a full training.
+    public static let maxFolds = 100
 
     /// Shuffles run over users and ratings in external-id order, not dense-index order, so one
     /// seed gives one split of the same data however it was loaded (a file, the catalog).
@@ -71,10 +81,12 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
         switch method {
         case let .randomKFold(k):
             var order = users.flatMap(ratings(of:))
+            try Self.requireFolds(k, atMost: order.count, "ratings")
             rng.shuffle(&order)
             testSets = (0..<k).map { f in Array(order[(f * order.count / k)..<((f + 1) * order.count / k)]) }
         case let .userHoldout(k, fraction):
             var rated = users.filter { matrix.byUser.count($0) > 0 }
+            try Self.requireFolds(k, atMost: rated.count, "users with ratings")
             rng.shuffle(&rated)
             testSets = (0..<k).map { f in
                 var held: [Int] = []
@@ -105,6 +117,7 @@ public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
         case let .coldItems(k):
             var rated = (0..<Int32(matrix.itemCount)).filter { matrix.byItem.count($0) > 0 }
                 .sorted { matrix.items[$0] < matrix.items[$1] }
+            try Self.requireFolds(k, atMost: rated.count, "rated items")
             rng.shuffle(&rated)
             var foldOfItem = [Int](repeating: -1, count: matrix.itemCount)
             for f in 0..<k { for i in rated[(f * rated.count / k)..<((f + 1) * rated.count / k)] { foldOfItem[Int(i)] = f } }

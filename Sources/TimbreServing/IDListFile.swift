@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 public struct IDListFileError: Error, CustomStringConvertible {
     public let description: String
@@ -16,7 +17,7 @@ public func readIDList(_ path: String) throws -> [(id: String, line: Int)] {
     for (k, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
         let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         if line.isEmpty || line.hasPrefix("#") { continue }
-        ids.append((line, k + 1))
+        ids.append((ExternalID.normalised(line), k + 1))  // ids are compared in NFC form
     }
     return ids
 }

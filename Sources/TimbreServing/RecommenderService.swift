@@ -172,7 +172,12 @@ public final class RecommenderService: @unchecked Sendable {
     }
 
     public func recommend(_ request: RecommendationRequest) throws -> RecommendationList {
-        guard request.n >= 1 else { throw ServingRequestError("n must be at least 1, not \(request.n)") }
+        // Ids are compared in NFC form (see ExternalID): normalise what the request brings in.
+        var request = request
+        request.user = request.user.map(ExternalID.normalised)
+        request.liked = request.liked.map(ExternalID.normalised)
+        request.rules.excludedItems = request.rules.excludedItems.map(ExternalID.normalised)
+        guard request.n >= 1, request.n <= 10_000 else { throw ServingRequestError("n must be 1 to 10000, not \(request.n)") }
         guard (request.user == nil) != request.liked.isEmpty else { throw ServingRequestError("give either a user or one or more liked items") }
         guard let choice = request.strategy ?? defaultStrategy else { throw ServingRequestError("no strategy given (and the service has no default)") }
         let unknownExcluded = request.rules.excludedItems.filter { directory.ids.index(of: $0) == nil }

@@ -13,7 +13,7 @@ struct AudioCommand: ParsableCommand {
         librosa.load does. MFCCs equal librosa 0.11's feature.mfcc defaults to within 1e-3 absolute \
         or 1e-4 relative.
         """,
-        subcommands: [MFCC.self, Plot.self, Ingest.self, Bench.self]
+        subcommands: [MFCC.self, Plot.self, Ingest.self, Embed.self, Bench.self]
     )
 }
 
@@ -125,13 +125,13 @@ extension AudioCommand {
         @Option(help: "Output PNG path.")
         var out: String
         @OptionGroup var excerpt: ExcerptOptions
-        @Option(help: "Image width in pixels.")
+        @Option(parsing: .unconditional, help: "Image width in pixels (300 to 20000).")
         var width = 1200
         @OptionGroup var features: FeatureOptions
 
         func validate() throws {
             guard out.lowercased().hasSuffix(".png") else { throw ValidationError("--out must name a .png file (only PNG output is supported)") }
-            guard width >= 300 else { throw ValidationError("--width must be at least 300") }
+            try requireInRange(width, "--width", 300...20_000)
         }
 
         func run() throws {

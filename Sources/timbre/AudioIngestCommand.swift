@@ -37,19 +37,29 @@ extension AudioCommand {
         @OptionGroup var catalog: CatalogOptions
         @Option(name: .customLong("jobs"), help: "Worker threads (default: all cores).")
         var jobs = ProcessInfo.processInfo.activeProcessorCount
+        @Option(name: .customLong("time-limit"), parsing: .unconditional,
+                help: "Seconds one file may take to decode before it is reported as failed (1 to 86400).")
+        var timeLimit = Int(IngestPipeline.defaultTimeLimit.components.seconds)
         @Flag(help: "In folders, try every file, not only audio extensions.")
         var allFiles = false
         @OptionGroup var features: FeatureOptions
 
+        func validate() throws {
+            try requireInRange(jobs, "--jobs", 1...256)
+            try requireInRange(timeLimit, "--time-limit", 1...86_400)
+        }
+
         func run() throws {
             // Absolute paths: the queue is shared with other processes.
-            let files = IngestPipeline.files(in: paths, allFiles: allFiles).map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            let scan = IngestPipeline.scan(paths, allFiles: allFiles)
+            for skipped in scan.skipped { note("skipped: \(skipped.reason)") }
+            let files = scan.files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             guard !files.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: ", "))") }
             // Fail fast on a missing or unmigrated catalog before starting workers.
             try CatalogIngestQueue.enqueue(files, in: try catalog.connect())
             let catalog = catalog
             let progress = ProgressReporter("ingest", total: files.count, unit: "tracks")
-            let summary = try IngestPipeline(configuration: features.mfccConfiguration, workerCount: jobs)
+            var summary = try IngestPipeline(configuration: features.mfccConfiguration, workerCount: jobs, timeLimit: .seconds(timeLimit))
                 .run(files: files, makeStore: { AudioCatalogStore(db: try catalog.connect()) },
                      makeQueue: { try CatalogIngestQueue(db: try catalog.connect(), files: files) },
                      progress: { summary in
@@ -58,6 +68,9 @@ extension AudioCommand {
                      })
             progress.finish()
             for failure in summary.failures { note("failed: \(failure.reason)") }
+            // Skipped paths count as failures: the exit status says something was not ingested.
+            summary.total += scan.skipped.count
+            summary.failures += scan.skipped
             let elsewhere = summary.total - summary.finished
             print("\(summary.total) files: \(summary.stored) stored, \(summary.alreadyStored) already in the catalog, "
                   + "\(summary.failures.count) failed" + (elsewhere > 0 ? ", \(elsewhere) taken by other workers" : "")

@@ -62,6 +62,18 @@ struct EmbeddingOptions: ParsableArguments {
     var choice: EmbeddingChoice { text.flatMap(EmbeddingChoice.init) ?? .latest }
 }
 
+/// Longest top-N list `recommend`, `publish` and `evaluate` produce (a list is also never longer
+/// than the catalog's items).
+let maxListLength = 10_000
+
+/// Refuses a number outside `range`, naming the option: sizes reach allocations and loops, so an
+/// unbounded one is a crash or a run of hours rather than an error.
+func requireInRange<T: Comparable & CustomStringConvertible>(_ value: T, _ option: String, _ range: ClosedRange<T>) throws {
+    guard range.contains(value) else {
+        throw ValidationError("\(option) must be \(range.lowerBound) to \(range.upperBound), got \(value)")
+    }
+}
+
 extension FeedbackKind: ExpressibleByArgument {}
 
 struct FeedbackOptions: ParsableArguments {

@@ -65,8 +65,8 @@ extension ContentCommand {
         @OptionGroup var catalog: CatalogOptions
 
         func validate() throws {
-            guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
-            guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+            try requireInRange(epochs, "--epochs", 1...100_000)
+            try requireInRange(batchSize, "--batch-size", 1...65_536)
         }
 
         func run() throws {
@@ -97,9 +97,7 @@ extension ContentCommand {
             }
             if let out {
                 let bytes = outcome.model.encode()
-                do { try Data(bytes).write(to: URL(fileURLWithPath: out)) } catch {
-                    throw ContentError.cannotWrite("\(out): cannot write the model: \(error.localizedDescription)")
-                }
+                try writeFileSafely(bytes, to: out)
             }
             var storedID: Int64? = nil
             if store {
@@ -274,8 +272,8 @@ extension ContentCommand {
         @OptionGroup var catalog: CatalogOptions
 
         func validate() throws {
-            guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-            guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+            try requireInRange(jobs, "--jobs", 1...256)
+            try requireInRange(batchSize, "--batch-size", 1...65_536)
         }
 
         struct Report: Encodable {

@@ -46,7 +46,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "kfold (random k-fold over ratings), holdout (users in folds, a fraction of each held out), temporal, loo, cold-items (items in folds, all ratings of a test fold's items held out: new items). Default: holdout.")
     var split: SplitKind?
 
-    @Option(help: "Folds for kfold, holdout and cold-items (default 5).")
+    @Option(parsing: .unconditional, help: "Folds for kfold, holdout and cold-items (default 5).")
     var folds: Int?
 
     @Option(help: "Fraction held out per test user (holdout, temporal; default 0.2).")
@@ -61,10 +61,10 @@ struct Evaluate: ParsableCommand {
     @Option(help: ArgumentHelp("Evaluate on the folds in this directory (a previous --export-splits, or written by anyone in that layout) instead of drawing a split; their ids must be in the dataset.", valueName: "dir"))
     var splitsFrom: String?
 
-    @Option(name: .customShort("n"), help: "Length of the top-N list.")
+    @Option(name: .customShort("n"), parsing: .unconditional, help: "Length of the top-N list.")
     var cutoff = 10
 
-    @Option(help: "Count a held-out item as relevant only when rated at least this (default: any held-out item).")
+    @Option(parsing: .unconditional, help: "Count a held-out item as relevant only when rated at least this (default: any held-out item).")
     var relevantAtLeast: Float?
 
     @Option(help: "Paired test of per-user metrics against the first strategy: z-test or wilcoxon (signed-rank). p-values are Holm–Bonferroni adjusted over the report's strategies × metrics.")
@@ -82,6 +82,11 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var tuning: TuningArguments
 
     func validate() throws {
+        if let folds { try requireInRange(folds, "--folds", 2...SplitSpec.maxFolds) }
+        try requireInRange(cutoff, "-n", 1...maxListLength)
+        if let relevantAtLeast, !relevantAtLeast.isFinite {
+            throw ValidationError("--relevant-at-least must be a finite rating, got \(relevantAtLeast)")
+        }
         if ratings != nil, embeddings.given {
             throw ValidationError("--embedding-model reads the catalog's item embeddings; a --ratings file has none")
         }
@@ -171,7 +176,7 @@ struct Evaluate: ParsableCommand {
         try printReport(report, format: format)
         if format == .table, !records.isEmpty { print(TunedComparison.table(records, report: report), terminator: "") }
         if let plot {
-            try report.svg().write(toFile: plot, atomically: true, encoding: .utf8)
+            try writeFileSafely(Array(report.svg().utf8), to: plot)
         }
     }
 }

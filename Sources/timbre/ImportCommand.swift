@@ -4,6 +4,7 @@ import TimbreCatalog
 import TimbreCore
 
 extension TableLayout: ExpressibleByArgument {}
+extension TextEncoding: ExpressibleByArgument {}
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,6 +44,9 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "File layout: \(TableLayout.allCases.map(\.rawValue).joined(separator: ", ")) (default: from the file name).")
     var layout: TableLayout?
 
+    @Option(help: "Text encoding of the files: utf8 (invalid UTF-8 is an error naming the line) or latin1 (e.g. MovieLens-100K's u.item).")
+    var encoding: TextEncoding = .utf8
+
     @Option(help: ArgumentHelp("Allowed rating range, lowest:highest.", valueName: "lo:hi"))
     var scale: String = "0.5:5"
 
@@ -58,8 +62,9 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let db = try catalog.connect()
-        let importer = CatalogImporter(ratingsFile: ratings, playsFile: plays, itemsFile: items, usersFile: users,
+        var importer = CatalogImporter(ratingsFile: ratings, playsFile: plays, itemsFile: items, usersFile: users,
                                        layout: layout, scale: RatingScale(scale)!)
+        importer.encoding = encoding
         let start = Date()
         let summary = try importer.run(db, progress: ProgressReporter("importing", total: nil, unit: "rows"))
         let seconds = Date().timeIntervalSince(start)

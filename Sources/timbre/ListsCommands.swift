@@ -95,8 +95,10 @@ struct ItemsCommand: ParsableCommand {
         @OptionGroup var catalog: CatalogOptions
         @Argument(help: "Text to look for.")
         var text: String
-        @Option(help: "At most this many items.")
+        @Option(parsing: .unconditional, help: "At most this many items (1 to 10000).")
         var limit = 20
+
+        func validate() throws { try requireInRange(limit, "--limit", 1...maxListLength) }
         @Option(help: "Output format: table, json or csv.")
         var format: OutputFormat = .table
 

@@ -87,7 +87,8 @@ struct RecommendCommand: ParsableCommand {
         "Instead of --user: a file of user ids (one per line); lists for all of them, on all cores.", valueName: "file"))
     var usersFile: String?
 
-    @Option(name: .shortAndLong, help: "Number of items.")
+    // .unconditional: "-n -5" is the value -5 (then refused by validate), not a missing value.
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Number of items.")
     var n: Int = 10
 
     @Flag(help: "Train a fresh model even if one is stored.")
@@ -97,7 +98,7 @@ struct RecommendCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
-        guard n > 0 else { throw ValidationError("-n must be at least 1") }
+        try requireInRange(n, "-n", 1...maxListLength)
         guard [user != nil, !liked.isEmpty, usersFile != nil].filter({ $0 }).count == 1 else {
             throw ValidationError("give either --user or one or more --like items (or --users FILE for many users)")
         }
@@ -169,14 +170,14 @@ struct PublishCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The list's name, e.g. home-feed (default: the strategy spec as given).", valueName: "name"))
     var name: String?
 
-    @Option(name: .shortAndLong, help: "Number of items per user.")
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Number of items per user.")
     var n: Int = 10
 
     @Flag(help: "Train a fresh model even if one is stored.")
     var retrain = false
 
     func validate() throws {
-        guard n > 0 else { throw ValidationError("-n must be at least 1") }
+        try requireInRange(n, "-n", 1...maxListLength)
         if let name, name.isEmpty { throw ValidationError("--name cannot be empty") }
     }
 

@@ -99,7 +99,7 @@ struct RunsCommand: ParsableCommand {
         func run() throws {
             let report = try catalog.connect().evaluationReport(id)
             try printReport(report, format: format)
-            if let plot { try report.svg().write(toFile: plot, atomically: true, encoding: .utf8) }
+            if let plot { try writeFileSafely(Array(report.svg().utf8), to: plot) }
         }
     }
 

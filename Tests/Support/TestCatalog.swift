@@ -93,30 +93,7 @@ public enum TestData {
     /// Runs the built `timbre` binary (with `input` as its standard input, if given); returns exit
     /// status, stdout and stderr.
     public static func runTimbre(_ arguments: [String], input: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timbre")
-        let fromSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/debug/timbre")
-        let binary = [beside, fromSource].first { FileManager.default.isExecutableFile(atPath: $0.path) }
-        guard let binary else { throw TestDataMissing(description: "the timbre binary is not built (swift build)") }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        // Files, not pipes: a child filling one pipe while we drain the other would deadlock.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        if let input {
-            let inURL = dir.appendingPathComponent("in")
-            try input.write(to: inURL, atomically: true, encoding: .utf8)
-            process.standardInput = try FileHandle(forReadingFrom: inURL)
-        }
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, try String(contentsOf: outURL, encoding: .utf8), try String(contentsOf: errURL, encoding: .utf8))
+        let run = try TimbreProcess(arguments, input: input).wait()
+        return (run.status, run.out, run.err)
     }
 }

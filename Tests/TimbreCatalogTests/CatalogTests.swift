@@ -253,13 +253,7 @@ struct CommandLineTests {
         _ = try CatalogImporter(ratingsFile: ratings).run(catalog.db)
         let result = try TestData.runTimbre(["publish", "--database", catalog.url, "--strategy", "popularity", "-n", "2"])
         #expect(result.status == 0, "\(result.err)")
-        let list = try catalog.db.query("""
-            SELECT u.external_id, e.rank, i.external_id FROM recommendation_entries e
-            JOIN users u ON u.id = e.user_id JOIN items i ON i.id = e.item_id
-            WHERE e.list_id = $1 ORDER BY 1, 2
-            """, [result.out.trimmingCharacters(in: .whitespacesAndNewlines)])
-        var got: [String: [String]] = [:]
-        for r in 0..<list.rowCount { got[list.string(r, 0)!, default: []].append(list.string(r, 2)!) }
+        let got = try publishedList(result.out.trimmingCharacters(in: .whitespacesAndNewlines), in: catalog.db)
         #expect(got == ["a": ["z", "w"], "b": ["y", "w"], "c": ["x", "y"], "d": ["z", "w"]])
     }
 

@@ -56,9 +56,43 @@ pg_start() {
         || { log "PostgreSQL did not start; its log is $logfile:"; tail -n 20 "$logfile" >&2; return 1; }
 }
 
+# pg_start_replica PRIMARY_SOCKETDIR DATADIR SOCKETDIR LOGFILE: a streaming hot-standby replica of
+# the cluster listening in PRIMARY_SOCKETDIR (pg_basebackup -R over its Unix socket, as its
+# superuser "timbre"; initdb's trust setup already allows local replication), listening only on
+# a Unix socket in SOCKETDIR. Started unless it runs; an existing DATADIR is reused.
+pg_start_replica() {
+    local primary=$1 data=$2 sock=$3 logfile=$4 bin
+    bin=$(pg_bindir "$data") || return 1
+    mkdir -p "$data" "$sock"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$data" "$sock"; touch "$logfile"; chown postgres: "$logfile"; fi
+    chmod 700 "$data"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        pg_as_owner "$bin/pg_basebackup" -h "$primary" -U timbre -D "$data" -R -X stream -c fast >/dev/null \
+            || { log "pg_basebackup from $primary failed"; return 1; }
+    fi
+    if pg_as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then return 0; fi
+    pg_as_owner "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$sock' -c fsync=off -c hot_standby=on" start >/dev/null \
+        || { log "the replica did not start; its log is $logfile:"; tail -n 20 "$logfile" >&2; return 1; }
+}
+
 pg_stop() {
     local data=$1 bin
     bin=$(pg_bindir "$data") || return 0
     [ -f "$data/PG_VERSION" ] || return 0
     pg_as_owner "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# download_wheel SPEC DIR [SHA256]: `pip download`s one pure wheel (no dependencies) from PyPI into
+# DIR and prints its path; with SHA256 the wheel must have exactly that checksum.
+download_wheel() {
+    local spec=$1 dir=$2 want=${3:-} wheel got
+    python3 -m pip download --quiet --no-deps --only-binary=:all: "$spec" -d "$dir" >&2
+    wheel=$(ls "$dir"/"${spec%%==*}"-"${spec##*==}"-*.whl 2>/dev/null | head -n 1)
+    [ -n "$wheel" ] || { log "pip download $spec left no wheel in $dir"; return 1; }
+    if [ -n "$want" ]; then
+        got=$(sha256sum "$wheel" | cut -d' ' -f1)
+        [ "$got" = "$want" ] || { log "$wheel: SHA-256 $got, expected $want"; return 1; }
+    fi
+    echo "$wheel"
 }

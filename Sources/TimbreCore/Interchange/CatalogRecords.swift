@@ -67,13 +67,13 @@ extension DelimitedTable {
         let t = column(["timestamp", "time", "rated_at"])
         var seen: [String: Int] = [:]
         seen.reserveCapacity(rows.count)
+        var users = IDSpellings(file: file, what: "user"), items = IDSpellings(file: file, what: "item")
         return try zip(rows, lineNumbers).map { row, line in
-            let user = row[u], item = row[i]
-            guard !user.isEmpty else { throw InputFileError(file: file, line: line, "empty user id") }
-            guard !item.isEmpty else { throw InputFileError(file: file, line: line, "empty item id") }
+            let user = try users.id(row[u], line: line), item = try items.id(row[i], line: line)
             let text = row[r]
-            guard let value = Float(text), value.isFinite else {
-                throw InputFileError(file: file, line: line, "rating '\(text)' is not a number")
+            // Decimal notation only: Float("0x1p2") is 4 and Float("nan") is NaN, neither a rating.
+            guard isDecimalNumber(text), let value = Float(text), value.isFinite else {
+                throw InputFileError(file: file, line: line, "rating '\(excerpt(text))' is not a number (decimal notation, e.g. 3.5)")
             }
             guard value >= scale.lowest, value <= scale.highest else {
                 throw InputFileError(file: file, line: line, "rating \(text) is outside the scale \(scale) (set another with --scale)")
@@ -91,10 +91,11 @@ extension DelimitedTable {
     func timestampSeconds(_ text: String, line: Int) throws -> Int64? {
         guard !text.isEmpty else { return nil }
         // Years 1 to 9999, what PostgreSQL's timestamptz holds.
-        guard let seconds = Double(text), seconds >= -62_135_596_800, seconds < 253_402_300_800 else {
-            throw InputFileError(file: file, line: line, "timestamp '\(text)' is not a number of seconds between the years 1 and 9999")
+        guard isDecimalNumber(text), let seconds = Double(text), seconds >= -62_135_596_800, seconds < 253_402_300_800 else {
+            throw InputFileError(file: file, line: line, "timestamp '\(excerpt(text))' is not a decimal number of seconds between the years 1 and 9999")
         }
-        return Int64(seconds)
+        // Timbre keeps whole seconds: a fraction is rounded to the nearest second.
+        return Int64(seconds.rounded(.toNearestOrAwayFromZero))
     }
 
     static let countColumns = ["count", "plays", "play_count", "playcount", "listens", "listen_count"]
@@ -107,15 +108,14 @@ extension DelimitedTable {
         let i = try requireColumn(Self.itemColumns, "item")
         let c = column(Self.countColumns)
         let t = column(Self.playTimeColumns)
+        var users = IDSpellings(file: file, what: "user"), items = IDSpellings(file: file, what: "item")
         return try zip(rows, lineNumbers).map { row, line in
-            let user = row[u], item = row[i]
-            guard !user.isEmpty else { throw InputFileError(file: file, line: line, "empty user id") }
-            guard !item.isEmpty else { throw InputFileError(file: file, line: line, "empty item id") }
+            let user = try users.id(row[u], line: line), item = try items.id(row[i], line: line)
             var count: Int32 = 1
             if let c {
                 // RecBole writes counts as floats ("3.0"); anything but a whole number ≥ 1 is refused.
                 let text = row[c]
-                guard let value = Double(text), value >= 1, value <= Double(Int32.max), value.rounded() == value else {
+                guard isDecimalNumber(text), let value = Double(text), value >= 1, value <= Double(Int32.max), value.rounded() == value else {
                     throw InputFileError(file: file, line: line, "play count '\(text)' is not a whole number from 1 to \(Int32.max)")
                 }
                 count = Int32(value)
@@ -129,9 +129,9 @@ extension DelimitedTable {
         let title = column(["title", "movie_title", "name", "track_title"])
         let genreFlags = columns.indices.filter { columns[$0].hasPrefix("genre:") }
         var seen: [String: Int] = [:]
+        var spellings = IDSpellings(file: file, what: "item")
         return try zip(rows, lineNumbers).map { row, line in
-            let key = row[id]
-            guard !key.isEmpty else { throw InputFileError(file: file, line: line, "empty item id") }
+            let key = try spellings.id(row[id], line: line)
             if let earlier = seen.updateValue(line, forKey: key) {
                 throw InputFileError(file: file, line: line, "item \(key) is listed again (first on line \(earlier))")
             }
@@ -158,9 +158,9 @@ extension DelimitedTable {
     public func userRecords() throws -> [UserRecord] {
         let id = try requireColumn(Self.userColumns, "user")
         var seen: [String: Int] = [:]
+        var spellings = IDSpellings(file: file, what: "user")
         return try zip(rows, lineNumbers).map { row, line in
-            let key = row[id]
-            guard !key.isEmpty else { throw InputFileError(file: file, line: line, "empty user id") }
+            let key = try spellings.id(row[id], line: line)
             if let earlier = seen.updateValue(line, forKey: key) {
                 throw InputFileError(file: file, line: line, "user \(key) is listed again (first on line \(earlier))")
             }
@@ -169,6 +169,27 @@ extension DelimitedTable {
             return UserRecord(id: key, attributesJSON: try jsonObject(attributes), line: line)
         }
     }
+}
+
+/// `[+-]digits[.digits][e[+-]digits]` (or `.5`): the numbers data files write. Swift's
+/// parsers also take hexadecimal floats, "inf" and "nan".
+func isDecimalNumber(_ text: String) -> Bool {
+    var bytes = text.utf8[...]
+    if let f = bytes.first, f == UInt8(ascii: "+") || f == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+    func digits() -> Int {
+        let n = bytes.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
+        bytes = bytes.dropFirst(n)
+        return n
+    }
+    var mantissa = digits()
+    if bytes.first == UInt8(ascii: ".") { bytes = bytes.dropFirst(); mantissa += digits() }
+    guard mantissa > 0 else { return false }
+    if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+        bytes = bytes.dropFirst()
+        if let s = bytes.first, s == UInt8(ascii: "+") || s == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        guard digits() > 0 else { return false }
+    }
+    return bytes.isEmpty
 }
 
 private func jsonObject(_ object: [String: Any]) throws -> String {

@@ -1,0 +1,335 @@
+import Foundation
+import TimbreNeural
+
+/// The two pretrained musicnn models of the musicnn 0.1.0 wheel (Pons & Serra 2019).
+public enum MusicnnModelName: String, Sendable, CaseIterable, Codable {
+    /// Trained on the Million Song Dataset's 50 most frequent last.fm tags.
+    case msd = "musicnn-msd"
+    /// Trained on MagnaTagATune's 50 most frequent tags.
+    case mtt = "musicnn-mtt"
+
+    public init(parsing text: String) throws(MusicnnError) {
+        guard let name = Self(rawValue: text) else { throw .unknownModel(text) }
+        self = name
+    }
+
+    /// The checkpoint's folder inside the wheel (and in scripts/fetch-musicnn's cache).
+    public var checkpointFolder: String { self == .msd ? "MSD_musicnn" : "MTT_musicnn" }
+
+    /// The tags of the output layer, in order (musicnn/configuration.py).
+    public var tags: [String] { self == .msd ? Self.msdTags : Self.mttTags }
+
+    static let mttTags = [
+        "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast", "piano", "ambient",
+        "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male", "singing", "vocals", "no vocals",
+        "harpsichord", "loud", "quiet", "flute", "woman", "male vocal", "no vocal", "pop", "soft", "sitar", "solo",
+        "man", "classic", "choir", "voice", "new age", "dance", "male voice", "female vocal", "beats", "harp", "cello",
+        "no voice", "weird", "country", "metal", "female voice", "choral",
+    ]
+    static let msdTags = [
+        "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock",
+        "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "Mellow",
+        "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient",
+        "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening",
+        "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad",
+        "House", "happy",
+    ]
+}
+
+/// One patch's outputs: the layers musicnn's extractor returns that describe the whole patch.
+public struct MusicnnOutputs: Sendable, Equatable {
+    /// The 200-unit dense layer after its batch norm (musicnn's `penultimate`).
+    public var penultimate: [Float]
+    /// Mean and maximum over time of the 753 front- and mid-end features.
+    public var meanPool: [Float]
+    public var maxPool: [Float]
+    /// Sigmoid of the 50 output logits.
+    public var tags: [Float]
+}
+
+/// musicnn's "7774timbraltemporal" network (musicnn/models.py, `build_musicnn` with 64 mid-end
+/// filters and 200 back-end units) with its trained weights, for inference.
+///
+/// Every batch norm (TensorFlow's, epsilon 1e-3, moving statistics) becomes a per-channel scale and
+/// shift at load. They cannot be folded into the convolution weights themselves: musicnn applies
+/// them *after* the ReLU, the padding of the next layer adds zeros after the norm, and the max-pool
+/// that follows would change under a negative scale.
+public struct MusicnnNetwork: Sendable {
+    public static let frames = 187
+    public static let bands = 96
+    static let frontWidth = 561
+    static let midFilters = 64
+    public static let featureWidth = 753
+    static let denseUnits = 200
+    static let tagCount = 50
+    static let epsilon = 1e-3
+
+    struct Norm: Sendable {
+        var scale: [Float]
+        var shift: [Float]
+    }
+
+    /// A convolution whose kernel is stored as TensorFlow's HWIO array flattened: (height · width) × filters.
+    struct Convolution: Sendable {
+        var height: Int
+        var width: Int
+        var filters: Int
+        var kernel: [Float]
+        var bias: [Float]
+        var norm: Norm
+    }
+
+    let input: Norm
+    let timbral: [Convolution]
+    let temporal: [Convolution]
+    let mid: [Convolution]
+    let poolNorm: Norm
+    let dense: [Float]
+    let denseBias: [Float]
+    let denseNorm: Norm
+    let output: [Float]
+    let outputBias: [Float]
+
+    /// Reads the checkpoint at `prefix` (e.g. `…/MSD_musicnn/`) and checks that every tensor musicnn
+    /// uses is there with its shape and checksum.
+    public init(checkpointPrefix prefix: String) throws(MusicnnError) {
+        let bundle = try TensorBundle(prefix: prefix)
+        var normIndex = 0
+        func norm(_ width: Int) throws(MusicnnError) -> Norm {
+            let name = normIndex == 0 ? "batch_normalization" : "batch_normalization_\(normIndex)"
+            normIndex += 1
+            let gamma = try bundle.floats(name + "/gamma", shape: [width])
+            let beta = try bundle.floats(name + "/beta", shape: [width])
+            let mean = try bundle.floats(name + "/moving_mean", shape: [width])
+            let variance = try bundle.floats(name + "/moving_variance", shape: [width])
+            var scale = [Float](repeating: 0, count: width), shift = scale
+            for c in 0..<width {
+                let s = Double(gamma[c]) / (Double(variance[c]) + Self.epsilon).squareRoot()
+                scale[c] = Float(s)
+                shift[c] = Float(Double(beta[c]) - Double(mean[c]) * s)
+            }
+            return Norm(scale: scale, shift: shift)
+        }
+        var convIndex = 0
+        func convolution(_ height: Int, _ width: Int, _ filters: Int) throws(MusicnnError) -> Convolution {
+            let name = convIndex == 0 ? "conv2d" : "conv2d_\(convIndex)"
+            convIndex += 1
+            let kernel = try bundle.floats(name + "/kernel", shape: [height, width, 1, filters])
+            let bias = try bundle.floats(name + "/bias", shape: [filters])
+            return Convolution(height: height, width: width, filters: filters, kernel: kernel, bias: bias, norm: try norm(filters))
+        }
+        // Creation order in models.py fixes the variable names: the input norm, the two timbral
+        // blocks (7×38, 7×67), the three temporal ones (128, 64, 32 frames), the three mid-end
+        // layers, then the back end.
+        input = try norm(1)
+        timbral = [try convolution(7, 38, 204), try convolution(7, 67, 204)]
+        temporal = [try convolution(128, 1, 51), try convolution(64, 1, 51), try convolution(32, 1, 51)]
+        mid = [try convolution(7, Self.frontWidth, Self.midFilters), try convolution(7, Self.midFilters, Self.midFilters),
+               try convolution(7, Self.midFilters, Self.midFilters)]
+        poolNorm = try norm(2 * Self.featureWidth)
+        dense = try bundle.floats("dense/kernel", shape: [2 * Self.featureWidth, Self.denseUnits])
+        denseBias = try bundle.floats("dense/bias", shape: [Self.denseUnits])
+        denseNorm = try norm(Self.denseUnits)
+        output = try bundle.floats("dense_1/kernel", shape: [Self.denseUnits, Self.tagCount])
+        outputBias = try bundle.floats("dense_1/bias", shape: [Self.tagCount])
+    }
+
+    /// The model `name` from the folder scripts/fetch-musicnn prints.
+    public init(_ name: MusicnnModelName, weightsDirectory: String) throws(MusicnnError) {
+        try self.init(checkpointPrefix: URL(fileURLWithPath: weightsDirectory).appendingPathComponent(name.checkpointFolder).path + "/")
+    }
+
+    /// Runs one patch of `frames` × `bands` log-mel values (time-major).
+    func run(_ patch: UnsafePointer<Float>, workspace w: MusicnnWorkspace) -> MusicnnOutputs {
+        let frames = Self.frames, bands = Self.bands
+        // Input norm, into the time-padded timbral input (3 zero frames each side, after the norm)
+        // and, transposed, into the temporal input (63 before, 64 after: TensorFlow's 'same' for 128).
+        let scale = input.scale[0], shift = input.shift[0]
+        let timbralInput = w.timbralInput, temporalInput = w.temporalInput
+        for t in 0..<frames {
+            for f in 0..<bands {
+                let value = patch[t * bands + f] * scale + shift
+                timbralInput[(t + 3) * bands + f] = value
+                temporalInput[f * MusicnnWorkspace.temporalStride + t + 63] = value
+            }
+        }
+        let front = w.midInputs[0] + 3 * Self.frontWidth
+        var column = 0
+        for block in timbral {
+            timbralBlock(block, into: front + column, workspace: w)
+            column += block.filters
+        }
+        for block in temporal {
+            temporalBlock(block, into: front + column, workspace: w)
+            column += block.filters
+        }
+        // Mid-end: layer k reads midInputs[k] (time-padded), writes the body of midInputs[k + 1];
+        // layers 2 and 3 add their input (residual connections).
+        for (k, layer) in mid.enumerated() {
+            let source = w.midInputs[k], target = w.midInputs[k + 1] + 3 * Self.midFilters
+            let inputWidth = layer.width
+            for i in 0..<layer.height {
+                layer.kernel.withUnsafeBufferPointer { kernel in
+                    BLAS.multiply(source + i * inputWidth, rows: frames, columns: inputWidth,
+                                  by: kernel.baseAddress! + i * inputWidth * layer.filters, rows: inputWidth, columns: layer.filters,
+                                  into: target, beta: i == 0 ? 0 : 1)
+                }
+            }
+            let residual: UnsafeMutablePointer<Float>? = k == 0 ? nil : source + 3 * Self.midFilters
+            for t in 0..<frames {
+                for c in 0..<layer.filters {
+                    let index = t * layer.filters + c
+                    var value = max(target[index] + layer.bias[c], 0) * layer.norm.scale[c] + layer.norm.shift[c]
+                    if let residual { value += residual[index] }
+                    target[index] = value
+                }
+            }
+        }
+        // Back end: max and mean over time of [front | mid 1 | mid 2 | mid 3].
+        var maxPool = [Float](repeating: -.infinity, count: Self.featureWidth)
+        var meanPool = [Float](repeating: 0, count: Self.featureWidth)
+        var offset = 0
+        for (k, width) in [Self.frontWidth, Self.midFilters, Self.midFilters, Self.midFilters].enumerated() {
+            let body = w.midInputs[k] + 3 * width
+            for t in 0..<frames {
+                for c in 0..<width {
+                    let value = body[t * width + c]
+                    maxPool[offset + c] = max(maxPool[offset + c], value)
+                    meanPool[offset + c] += value
+                }
+            }
+            offset += width
+        }
+        for c in 0..<Self.featureWidth { meanPool[c] /= Float(frames) }
+        // models.py concatenates the pools before squeezing their unit axis, (753, 1) and (753, 1)
+        // along axis 2, so the flattened vector interleaves them: max 0, mean 0, max 1, mean 1, …
+        var pooled = [Float](repeating: 0, count: 2 * Self.featureWidth)
+        for c in 0..<Self.featureWidth {
+            pooled[2 * c] = maxPool[c] * poolNorm.scale[2 * c] + poolNorm.shift[2 * c]
+            pooled[2 * c + 1] = meanPool[c] * poolNorm.scale[2 * c + 1] + poolNorm.shift[2 * c + 1]
+        }
+        var penultimate = Self.affine(pooled, dense, denseBias, outputs: Self.denseUnits)
+        for c in 0..<Self.denseUnits { penultimate[c] = max(penultimate[c], 0) * denseNorm.scale[c] + denseNorm.shift[c] }
+        let logits = Self.affine(penultimate, output, outputBias, outputs: Self.tagCount)
+        return MusicnnOutputs(penultimate: penultimate, meanPool: meanPool, maxPool: maxPool,
+                              tags: logits.map { 1 / (1 + exp(-$0)) })
+    }
+
+    /// x · W + b for a row vector x and W stored inputs × outputs.
+    private static func affine(_ x: [Float], _ weights: [Float], _ bias: [Float], outputs: Int) -> [Float] {
+        var y = bias
+        x.withUnsafeBufferPointer { x in
+            weights.withUnsafeBufferPointer { w in
+                y.withUnsafeMutableBufferPointer { y in
+                    BLAS.multiply(x.baseAddress!, rows: 1, columns: x.count, by: w.baseAddress!, rows: x.count, columns: outputs,
+                                  into: y.baseAddress!, beta: 1)
+                }
+            }
+        }
+        return y
+    }
+
+    /// A 7 × width convolution over the padded spectrogram (valid in frequency), ReLU, norm, and
+    /// the maximum over frequency, written as `filters` columns of the front-end rows.
+    private func timbralBlock(_ block: Convolution, into front: UnsafeMutablePointer<Float>, workspace w: MusicnnWorkspace) {
+        let bands = Self.bands, input = w.timbralInput
+        pooledConvolution(block, positions: bands - block.width + 1, into: front, workspace: w) { t, f, row in
+            for i in 0..<block.height { (row + i * block.width).update(from: input + (t + i) * bands + f, count: block.width) }
+        }
+    }
+
+    /// A height × 1 convolution with TensorFlow's 'same' padding in time, ReLU, norm, maximum over
+    /// the 96 bands.
+    private func temporalBlock(_ block: Convolution, into front: UnsafeMutablePointer<Float>, workspace w: MusicnnWorkspace) {
+        // Zero frames before the first one: (height − 1) / 2 ('same', rounded down before).
+        let skip = 63 - (block.height - 1) / 2, input = w.temporalInput
+        pooledConvolution(block, positions: Self.bands, into: front, workspace: w) { t, f, row in
+            row.update(from: input + f * MusicnnWorkspace.temporalStride + t + skip, count: block.height)
+        }
+    }
+
+    /// The front-end convolutions in chunks of frames: `gather(t, f, row)` writes the im2col row of
+    /// frame t at frequency position f (the kernel window in kernel order); one sgemm per chunk.
+    private func pooledConvolution(_ block: Convolution, positions: Int, into front: UnsafeMutablePointer<Float>, workspace w: MusicnnWorkspace,
+                                   gather: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        let depth = block.height * block.width
+        let columns = w.columns, products = w.products
+        var t0 = 0
+        while t0 < Self.frames {
+            let t1 = min(t0 + MusicnnWorkspace.timeChunk, Self.frames)
+            var row = columns
+            for t in t0..<t1 {
+                for f in 0..<positions {
+                    gather(t, f, row)
+                    row += depth
+                }
+            }
+            block.kernel.withUnsafeBufferPointer { kernel in
+                BLAS.multiply(columns, rows: (t1 - t0) * positions, columns: depth, by: kernel.baseAddress!, rows: depth,
+                              columns: block.filters, into: products)
+            }
+            Self.activateAndPoolFrequencies(products, frames: t1 - t0, positions: positions, block: block, into: front + t0 * Self.frontWidth)
+            t0 = t1
+        }
+    }
+
+    /// products: (frames · positions) × filters; front rows get max over positions of norm(relu(x + b)).
+    private static func activateAndPoolFrequencies(_ products: UnsafeMutablePointer<Float>, frames: Int, positions: Int,
+                                                   block: Convolution, into front: UnsafeMutablePointer<Float>) {
+        let filters = block.filters
+        block.bias.withUnsafeBufferPointer { bias in
+        block.norm.scale.withUnsafeBufferPointer { scale in
+        block.norm.shift.withUnsafeBufferPointer { shift in
+            for t in 0..<frames {
+                let out = front + t * frontWidth
+                for c in 0..<filters { out[c] = -.infinity }
+                for f in 0..<positions {
+                    let values = products + (t * positions + f) * filters
+                    for c in 0..<filters {
+                        out[c] = max(out[c], max(values[c] + bias[c], 0) * scale[c] + shift[c])
+                    }
+                }
+            }
+        }
+        }
+        }
+    }
+}
+
+/// Per-thread working memory of `MusicnnNetwork.run`: padded inputs, an im2col chunk and its product.
+final class MusicnnWorkspace {
+    /// Frames per im2col chunk: 16 × 59 rows × 266 floats ≈ 1 MB for the largest block, which
+    /// stays in cache while the product reads it.
+    static let timeChunk = 16
+    static let temporalStride = 63 + MusicnnNetwork.frames + 64
+    let timbralInput: UnsafeMutablePointer<Float>
+    let temporalInput: UnsafeMutablePointer<Float>
+    /// Front-end features and the mid-end layers' outputs, each with 3 zero frames either side.
+    let midInputs: [UnsafeMutablePointer<Float>]
+    let columns: UnsafeMutablePointer<Float>
+    let products: UnsafeMutablePointer<Float>
+    private let sizes: [Int]
+
+    init() {
+        let frames = MusicnnNetwork.frames, bands = MusicnnNetwork.bands
+        let chunk = Self.timeChunk
+        let columnCount = chunk * max(60 * 7 * 38, 30 * 7 * 67, bands * 128)
+        let productCount = chunk * max(59 * 204, bands * 51)
+        sizes = [(frames + 6) * bands, bands * Self.temporalStride, columnCount, productCount,
+                 (frames + 6) * MusicnnNetwork.frontWidth] + Array(repeating: (frames + 6) * MusicnnNetwork.midFilters, count: 3)
+        let buffers = sizes.map { size in
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: size)
+            buffer.initialize(repeating: 0, count: size)
+            return buffer
+        }
+        timbralInput = buffers[0]
+        temporalInput = buffers[1]
+        columns = buffers[2]
+        products = buffers[3]
+        midInputs = Array(buffers[4...])
+    }
+
+    deinit {
+        for buffer in [timbralInput, temporalInput, columns, products] + midInputs { buffer.deallocate() }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+import TimbreAudio
+import TimbreAudioCatalog
+import TimbreCatalog
+import TimbreContent
+import TimbreNeural
+import TimbreTestSupport
+
+/// Two `timbre` processes work through the same queue (audio_ingest_queue, then embedding_queue)
+/// and one is killed with SIGKILL in the middle: a rerun then finishes exact. Every track is
+/// stored once and whole (its stored MFCC sequence and embedding are what analysing it afresh
+/// gives), and no queue row is left unfinished.
+@Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
+struct KilledWorkerTests {
+    static let trackCount = 16
+
+    struct GaveUp: Error, CustomStringConvertible { let description: String }
+
+    /// Waits (polling the catalog) until `ready` holds, at most 60 s.
+    static func waitUntil(_ what: String, _ ready: () throws -> Bool) throws {
+        for _ in 0..<3_000 {
+            if try ready() { return }
+            usleep(20_000)
+        }
+        throw GaveUp(description: "gave up waiting for \(what)")
+    }
+
+    /// Starts `arguments`; once it has done some work (`done` ≥ 1) starts it again beside it, and
+    /// once they have done more (≥ 3) SIGKILLs the first while `pending` work is left. Returns how
+    /// the second ended (expected: status 0).
+    static func runTwoKillingOne(_ arguments: [String], done: @escaping () throws -> Int, pending: () throws -> Int) throws
+        -> (status: Int32, killedBy: Int32?, out: String, err: String) {
+        let what = arguments.prefix(2).joined(separator: " ")
+        let victim = try TimbreProcess(arguments)
+        try waitUntil("the first result of \(what)") { try done() >= 1 }
+        let survivor = try TimbreProcess(arguments)
+        try waitUntil("more results of \(what)") { try done() >= 3 }
+        let left = try pending()
+        victim.send(SIGKILL)
+        #expect(left > 0, "all done before the kill: it tests nothing")
+        #expect(try victim.wait().killedBy == SIGKILL, "the first \(what) had ended before the kill")
+        let survived = try survivor.wait()
+        #expect(survived.status == 0, "\(survived.err)")
+        return survived
+    }
+
+    @Test func ingestAndEmbedFinishExactAfterAWorkerIsKilled() throws {
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-kill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // 6.5 s tones: two 3 s segments each for the content model. Distinct seeds: distinct tracks.
+        for k in 0..<Self.trackCount {
+            try TestData.writeWAV(TestData.tone(hertz: 200 + 90 * Double(k), seconds: 6.5, seed: UInt32(k + 1)), rate: 22_050,
+                                  to: folder.appendingPathComponent("tone\(k).wav").path)
+        }
+        let db = catalog.db
+
+        // Ingest: two processes, one killed while files are still queued.
+        let ingest = ["audio", "ingest", "--database", catalog.url, "--jobs", "1", folder.path]
+        _ = try Self.runTwoKillingOne(ingest, done: { try catalog.count("audio_features") }, pending: {
+            try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").int(0, 0)!
+        })
+        let rerun = try TestData.runTimbre(ingest)
+        #expect(rerun.status == 0, "\(rerun.err)")
+        #expect(rerun.out.contains("\(Self.trackCount) files:") && rerun.out.contains("0 failed"), "\(rerun.out)")
+
+        #expect(try catalog.count("audio_features") == Self.trackCount)
+        #expect(try catalog.count("items") == Self.trackCount)
+        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL OR error IS NOT NULL").int(0, 0) == 0)
+        #expect(try catalog.count("audio_ingest_queue") == Self.trackCount)
+        // Whole: each stored sequence is the one a fresh analysis of its file gives (to float
+        // rounding: FFTW's measured plans may differ between processes).
+        let store = AudioCatalogStore(db: db)
+        let analyser = try TrackAnalyser()
+        for k in 0..<Self.trackCount {
+            let track = try analyser.analyse(path: folder.appendingPathComponent("tone\(k).wav").path)
+            let stored = try #require(try store.mfcc(ofContent: track.contentSHA256), "tone\(k).wav not stored")
+            #expect(stored.rowCount == track.mfcc.rowCount && stored.columnCount == track.mfcc.columnCount)
+            let difference = zip(stored.values, track.mfcc.values).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference <= 1e-3, "tone\(k).wav: stored MFCCs differ by up to \(difference)")
+        }
+
+        // Embed: the same with `content embed`, one track per claim.
+        let contents = ContentCatalog(db: db)
+        // Untrained, and wide (two 128-unit LSTMs) so that embedding takes long enough to be
+        // killed in the middle; the test checks plumbing, not accuracy.
+        let model = ContentModel(classifier: SequenceClassifier(inputSize: 20, layerSizes: [128, 128], classCount: 2, seed: 7),
+                                 standardisation: ContentEmbeddingTests.model().standardisation, classNames: ["high", "low"])
+        let modelID = try contents.save(model, parameters: "{}", trainedOn: "{}")
+        let embed = ["content", "embed", "--database", catalog.url, "--batch-size", "1"]
+        _ = try Self.runTwoKillingOne(embed, done: { try catalog.count("item_embeddings") }, pending: { try catalog.count("embedding_queue") })
+        let again = try TestData.runTimbre(embed)
+        #expect(again.status == 0, "\(again.err)")
+
+        #expect(try catalog.count("embedding_queue") == 0)
+        let rows = try db.query("""
+            SELECT i.external_id, e.vector::text FROM item_embeddings e JOIN items i ON i.id = e.item_id
+            WHERE e.model_id = $1::bigint
+            """, [String(modelID)])
+        #expect(rows.rowCount == Self.trackCount)
+        #expect(Set((0..<rows.rowCount).map { rows.string($0, 0)! }).count == Self.trackCount)
+        for r in 0..<rows.rowCount {
+            let mfcc = try #require(try store.mfcc(ofItem: rows.string(r, 0)!))
+            let vector = rows.string(r, 1)!.dropFirst().dropLast().split(separator: ",").map { Float(String($0))! }
+            #expect(vector == model.describe(mfcc)?.embedding)
+        }
+    }
+}

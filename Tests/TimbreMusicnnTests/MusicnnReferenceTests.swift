@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+import TimbreAudio
+@testable import TimbreMusicnn
+
+/// The committed TensorFlow outputs (scripts/musicnn-reference.py fixtures) and the weights they
+/// were made with (scripts/fetch-musicnn; scripts/test fetches them).
+enum MusicnnFixtures {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let audioFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("TimbreAudioTests/Fixtures")
+
+    struct Missing: Error, CustomStringConvertible { var description: String }
+
+    static func weightsDirectory() throws -> String {
+        let dir = MusicnnEmbedder.defaultWeightsDirectory
+        guard FileManager.default.fileExists(atPath: dir + "/MSD_musicnn/.index") else {
+            throw Missing(description: "musicnn checkpoints not found in \(dir): run scripts/fetch-musicnn (scripts/test does)")
+        }
+        return dir
+    }
+
+    struct Reference: Decodable {
+        var model: String
+        var clip: String
+        var frames: Int
+        var patches: [String: [[Float]]]
+    }
+
+    static func reference(clip: String, model: MusicnnModelName) throws -> Reference {
+        let url = directory.appendingPathComponent("\(clip).\(model.checkpointFolder).json")
+        return try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
+    }
+
+    /// scripts/musicnn-reference.py `synthetic()`: integer steps and correctly rounded float64
+    /// arithmetic only, so both sides build the same float32 samples.
+    static func synthetic(seconds: Double = 7) -> [Float] {
+        let n = Int(seconds * 16_000)
+        let sawPeriods = [73, 61, 97, 49, 121, 83, 67, 109, 55, 89, 71, 101, 59, 113]
+        let squareHalves = [40, 30, 53, 36, 45, 27, 61, 33, 50, 38, 29, 57, 42, 35]
+        var state: UInt64 = 12345
+        return (0..<n).map { i in
+            let segment = i / 8000
+            let p = sawPeriods[segment % sawPeriods.count]
+            let h = squareHalves[(segment * 3) % squareHalves.count]
+            let saw = 2.0 * Double(i % p) / Double(p) - 1.0
+            let square = (i / h) % 2 == 0 ? 1.0 : -1.0
+            state = (1_664_525 * state + 1_013_904_223) % 4_294_967_296
+            let noise = Double(state >> 8) / 16_777_216.0 * 2.0 - 1.0
+            let k = i % 4000
+            let burst = k < 800 ? 1.0 - Double(k) / 800.0 : 0.0
+            return Float(0.35 * saw + 0.2 * square + 0.45 * burst * noise)
+        }
+    }
+}
+
+/// Largest deviations from a reference, and how many values miss the tolerance: within
+/// 1e-3 relative or 1e-4 absolute.
+struct Agreement: CustomStringConvertible {
+    var maxAbsolute: Float = 0
+    var maxRelative: Float = 0
+    var outside = 0
+    var count = 0
+
+    mutating func add(_ ours: [Float], _ reference: [Float]) {
+        precondition(ours.count == reference.count, "lengths differ: \(ours.count) vs \(reference.count)")
+        for (a, b) in zip(ours, reference) {
+            let difference = abs(a - b)
+            count += 1
+            if !(difference <= 1e-4 || difference <= 1e-3 * abs(b)) { outside += 1 }
+            maxAbsolute = max(maxAbsolute, difference.isNaN ? .infinity : difference)
+            if abs(b) > 1e-2 { maxRelative = max(maxRelative, difference / abs(b)) }
+        }
+    }
+
+    var description: String { "\(count) values, max |Δ| \(maxAbsolute), max rel (|ref| > 0.01) \(maxRelative), \(outside) outside tolerance" }
+}
+
+@Suite("musicnn against TensorFlow")
+struct MusicnnReferenceTests {
+    static let clips = ["wesnoth-battle.ogg", "warzone-track1.opus", "synthetic"]
+
+    @Test func logMelMatchesLibrosaWithFloat16Rounding() throws {
+        let audio = try AudioDecoder(targetSampleRate: 16_000).decode(path: MusicnnFixtures.audioFixtures.appendingPathComponent("wesnoth-battle.ogg").path)
+        let data = try Data(contentsOf: MusicnnFixtures.directory.appendingPathComponent("wesnoth-battle.ogg.logmel.f32"))
+        let reference: [Float] = data.withUnsafeBytes { raw in
+            (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        }
+        let frames = MusicnnSpectrogram.frameCount(sampleCount: audio.samples.count)
+        #expect(frames * 96 == reference.count)
+        let spectrogram = try MusicnnSpectrogram()
+        var ours = [Float](repeating: 0, count: frames * 96)
+        audio.samples.withUnsafeBufferPointer { signal in
+            ours.withUnsafeMutableBufferPointer { out in
+                for t in 0..<frames { spectrogram.frame(t, of: signal, into: out.baseAddress! + 96 * t) }
+            }
+        }
+        var agreement = Agreement()
+        agreement.add(ours, reference)
+        // A float16 rounding step is at most 2^-10 of the value, so a neighbouring step in
+        // log10(10000·S + 1) is at most 0.434 · 2^-10 ≈ 4.2e-4: a few bins take it where the float32
+        // sums before the rounding differ in their last bits. Anything larger is a real difference.
+        var steps = 0
+        for (a, b) in zip(ours, reference) where abs(a - b) > 1e-5 { steps += 1; #expect(abs(a - b) < 4.3e-4) }
+        #expect(steps * 1000 < ours.count, "\(steps) bins off by a float16 step: \(agreement)")
+    }
+
+    @Test(arguments: MusicnnModelName.allCases)
+    func everyPatchOutputMatchesTensorFlow(model: MusicnnModelName) throws {
+        let embedder = try MusicnnEmbedder(model: model, weightsDirectory: try MusicnnFixtures.weightsDirectory())
+        var total = Agreement()
+        for clip in Self.clips {
+            let reference = try MusicnnFixtures.reference(clip: clip, model: model)
+            let embedding = clip == "synthetic"
+                ? try embedder.embed(samples: MusicnnFixtures.synthetic())
+                : try embedder.embed(path: MusicnnFixtures.audioFixtures.appendingPathComponent(clip).path)
+            for layer in MusicnnLayer.allCases {
+                let patches = try #require(reference.patches[layer.rawValue])
+                #expect(patches.count == embedding.patches.count, "\(clip): patch count")
+                var agreement = Agreement()
+                for (ours, theirs) in zip(embedding.patches, patches) { agreement.add(layer.values(of: ours), theirs) }
+                // The track vector: the mean of the reference patches.
+                let referenceMean = (0..<layer.width).map { c in patches.map { Double($0[c]) }.reduce(0, +) / Double(patches.count) }
+                agreement.add(embedding.mean(layer), referenceMean.map { Float($0) })
+                #expect(agreement.outside == 0, "\(model) \(clip) \(layer): \(agreement)")
+                total.add(embedding.patches.flatMap { layer.values(of: $0) }, patches.flatMap { $0 })
+            }
+        }
+        print("musicnn \(model.rawValue) vs TensorFlow: \(total)")
+    }
+}
