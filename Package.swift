@@ -28,6 +28,7 @@ let strategies: [Target] = [
     strategy("IALS", ["TimbreNeural", "LatentFactors"]),
     strategy("BPR", ["LatentFactors"]),
     strategy("BiasedMF", ["LatentFactors", "TimbreNeural"]),
+    strategy("Bridge", ["TimbreNeural"]),
 ]
 
 let package = Package(
@@ -74,7 +75,7 @@ let package = Package(
         .target(name: "TimbreMusicnn", dependencies: ["TimbreCore", "TimbreAudio", "TimbreNeural"]),
         // Serving: the recommender service (get-or-train, rules, explanations), the stream mode and the publisher.
         .target(name: "TimbreServing", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies"]),
-        .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"],
+        .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Bridge"],
                           path: "Benchmarks/CFBench"),
         .executableTarget(name: "MusicnnBench", dependencies: ["TimbreCore", "TimbreAudio", "TimbreContent", "TimbreNeural", "TimbreMusicnn"],
                           path: "Benchmarks/MusicnnBench"),
@@ -95,7 +96,7 @@ let package = Package(
         .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
         .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
-        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors", "Bridge"]),
         // A private migrated schema per test, test data locations, running the built CLI.
         .target(name: "TimbreTestSupport", dependencies: ["TimbreCatalog", "TimbreEvaluation"], path: "Tests/Support"),
         .testTarget(name: "TimbreServingTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreServing", "TimbreStrategies", "ItemKNN", "Content", "TimbreTestSupport"]),

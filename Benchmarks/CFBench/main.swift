@@ -2,6 +2,7 @@ import Foundation
 import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
+import Bridge
 
 /// Prints the issue-4 figures: MovieLens-100K accuracy beside Surprise/LensKit, evaluation and
 /// top-N speed, and item-kNN on a synthetic catalogue with peak memory. Figures, not assertions.
@@ -11,6 +12,7 @@ import TimbreStrategies
 ///   CFBench eval kfold|holdout SPEC...  ad-hoc comparison, SPEC = name or name:key=value,key=value
 ///   CFBench factors                     ease and ials on MovieLens-100K beside the latent-factor anchors
 ///   CFBench factors-synthetic USERS ITEMS RATINGS   ials fit time and peak memory on a generated catalogue
+///   CFBench bridge-speed [DIMENSION]     a new item's predicted factors (bridge), beside one user's scores
 
 struct ProcessTimes {
     var cpu: Double, wall: ContinuousClock.Instant
@@ -241,6 +243,37 @@ func factorsSynthetic(users: Int, items: Int, ratings: Int) throws {
     print(String(format: "fold-in + scores of every item for %d users: %.2f s wall (%.2f ms/user)", sample, d.wall, d.wall * 1000 / Double(sample)))
 }
 
+/// The cold-start bridge's cost for a new item: its predicted factors from its embedding once the
+/// model is loaded (issue 13's goal: < 1 ms per item), beside scoring every item for one user with
+/// the same model, measured in the same run. The embeddings are seeded Gaussian vectors: the cost
+/// depends on their dimension only, not on what they hold.
+func bridgeSpeed(dimension: Int) throws {
+    let m = try MovieLensFixture.load()
+    var rng = SeededGenerator(seed: 1)
+    let vectors = (0..<m.itemCount * dimension).map { _ in Float(rng.gaussian()) }
+    let data = TrainingData(ratings: m, itemEmbeddings: EmbeddingTable(dimension: dimension, vectors: vectors,
+                                                                      present: .init(repeating: true, count: m.itemCount)))
+    let s = try strategy("bridge:base=ials(factors=64)")
+    var t = ProcessTimes.now()
+    guard let model = try s.strategy.fitAny(data) as? Bridge.Model else { throw EvaluationError("bridge fitted something else") }
+    print(String(format: "bridge (%@) fit on MovieLens-100K, %d-d embeddings: %.2f s wall", s.parameters.summary, dimension, t.since().wall))
+    let calls = 100_000
+    var checksum: Float = 0
+    t = ProcessTimes.now()
+    for c in 0..<calls {
+        let start = (c % m.itemCount) * dimension
+        checksum += model.predictedFactors(Array(vectors[start..<start + dimension]))[0]
+    }
+    let perItem = t.since().wall / Double(calls)
+    let users = 1000
+    var scores = [Float](repeating: 0, count: m.itemCount)
+    t = ProcessTimes.now()
+    for u in 0..<users { model.score(m.profile(of: Int32(u % m.userCount)), into: &scores); checksum += scores[0] }
+    let perUser = t.since().wall / Double(users)
+    print(String(format: "a new item's predicted factors: %.4f ms per item (goal < 1 ms); one user's scores over %d items: %.4f ms; ratio %.3f (checksum %.1f)",
+                 perItem * 1000, m.itemCount, perUser * 1000, perItem / perUser, checksum))
+}
+
 func adHoc(_ args: ArraySlice<String>) throws {
     let m = try MovieLensFixture.load()
     guard let which = args.first else { throw EvaluationError("eval needs kfold or holdout") }
@@ -263,11 +296,12 @@ do {
                       ratings: n.count > 2 ? n[2] : 25_000_000, sample: n.count > 3 ? n[3] : 10_000)
     case "eval": try adHoc(args.dropFirst())
     case "factors": try factors()
+    case "bridge-speed": try bridgeSpeed(dimension: args.dropFirst().first.flatMap { Int($0) } ?? 20)
     case "factors-synthetic":
         let n = args.dropFirst().compactMap { Int($0) }
         guard n.count == 3 else { throw EvaluationError("factors-synthetic needs USERS ITEMS RATINGS") }
         try factorsSynthetic(users: n[0], items: n[1], ratings: n[2])
-    default: print("usage: CFBench [ml100k | synthetic USERS ITEMS RATINGS [SAMPLE_USERS] | eval kfold|holdout SPEC... | factors | factors-synthetic USERS ITEMS RATINGS]")
+    default: print("usage: CFBench [ml100k | synthetic USERS ITEMS RATINGS [SAMPLE_USERS] | eval kfold|holdout SPEC... | factors | factors-synthetic USERS ITEMS RATINGS | bridge-speed [DIMENSION]]")
     }
 } catch {
     print("error: \(error)")

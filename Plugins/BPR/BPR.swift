@@ -219,7 +219,7 @@ public struct BPR: Strategy {
         }
     }
 
-    public struct Model: TrainedModel {
+    public struct Model: ItemFactorModel {
         public let settings: Settings
         let userFactors: [Float]
         public let itemFactors: [Float]
@@ -248,6 +248,18 @@ public struct BPR: Strategy {
             self.playWeights = playWeights
             self.meanPlayWeight = meanPlayWeight
         }
+
+        /// Each item's factors with its bias as a last column (the user's row ends in 1).
+        public var itemFactorDimension: Int { factors + 1 }
+        public var itemFactorRows: [Float] {
+            var rows = [Float](repeating: 0, count: itemCount * (factors + 1))
+            for i in 0..<itemCount {
+                rows.replaceSubrange(i * (factors + 1)..<i * (factors + 1) + factors, with: itemFactors[i * factors..<(i + 1) * factors])
+                rows[i * (factors + 1) + factors] = itemBias[i]
+            }
+            return rows
+        }
+        public func userFactorRow(_ user: UserProfile) -> [Float]? { userVector(user) + [1] }
 
         /// The stored factors when the profile is the one trained on, else a fold-in.
         public func userVector(_ user: UserProfile) -> [Float] {

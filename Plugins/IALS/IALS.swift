@@ -107,7 +107,7 @@ public struct IALS: Strategy {
         }
     }
 
-    public struct Model: TrainedModel {
+    public struct Model: ItemFactorModel {
         public let factors: Int
         /// items × factors, row-major; rows of items without training interactions are zero.
         let itemRows: [Float]
@@ -129,6 +129,10 @@ public struct IALS: Strategy {
         /// The item factors as an embedding table (one row per training item), e.g. to store as
         /// "CF factors" embeddings for content-based and cold-start uses.
         public var itemFactors: (dimension: Int, vectors: [Float]) { (factors, itemRows) }
+
+        public var itemFactorDimension: Int { factors }
+        public var itemFactorRows: [Float] { itemRows }
+        public func userFactorRow(_ user: UserProfile) -> [Float]? { userFactors(user) }
 
         /// The user's factors solved exactly from their profile against the item factors: the
         /// same normal equations a training user half-step solves, so a training user gets the
@@ -163,20 +167,7 @@ public struct IALS: Strategy {
         /// x_u · y_i for every item with training interactions; −inf for the rest, and for every
         /// item when the profile has no known item.
         public func score(_ user: UserProfile, into scores: inout [Float]) {
-            let itemCount = interacted.count
-            guard let x = userFactors(user) else {
-                for i in 0..<itemCount { scores[i] = -.infinity }
-                return
-            }
-            itemRows.withUnsafeBufferPointer { y in
-                x.withUnsafeBufferPointer { xv in
-                    scores.withUnsafeMutableBufferPointer { s in
-                        BLAS.multiply(y.baseAddress!, rows: itemCount, columns: factors, by: xv.baseAddress!, rows: factors, columns: 1,
-                                      into: s.baseAddress!)
-                    }
-                }
-            }
-            for i in 0..<itemCount where !interacted[i] { scores[i] = -.infinity }
+            BLAS.scoreRows(itemRows, by: userFactors(user), scorable: interacted, into: &scores)
         }
 
         public func encode(to writer: inout ModelWriter) {

@@ -9,6 +9,7 @@ import EASE
 import IALS
 import BPR
 import BiasedMF
+import Bridge
 
 /// The registry table: adding a strategy is one line here (plus its target in Package.swift).
 public let registeredStrategies = StrategyRegistry([
@@ -22,4 +23,5 @@ public let registeredStrategies = StrategyRegistry([
     IALS.self,
     BPR.self,
     BiasedMF.self,
+    Bridge.self,
 ])

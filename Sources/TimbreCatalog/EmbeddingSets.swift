@@ -196,6 +196,19 @@ public struct EmbeddingSetStore {
         return r.string(0, 0).flatMap(EmbeddingKind.init(rawValue:))
     }
 
+    /// A factor model's item rows (`ItemFactorModel`) as the cf-factors set of model `id`, for the
+    /// items that had interactions in training (`itemIDs`: catalog ids by dense index).
+    public func storeFactors(_ model: any ItemFactorModel, ofModel id: Int64, strategy: String, items itemIDs: [Int64],
+                             interacted: SparseRows) throws {
+        let d = model.itemFactorDimension, rows = model.itemFactorRows
+        let kept = itemIDs.indices.filter { $0 < rows.count / max(d, 1) && interacted.count(Int32($0)) > 0 }
+        try register(model: id, name: "\(strategy)-\(id)", kind: .cfFactors, dimension: d,
+                     source: try sortedJSON(["producer": strategy, "model": String(id)]))
+        try db.copyRows("COPY item_embeddings (model_id, item_id, vector) FROM STDIN", kept) { i in
+            [String(id), String(itemIDs[i]), postgresArrayLiteral(Array(rows[i * d..<(i + 1) * d]))]
+        }
+    }
+
     public static let importedProducer = "imported-embeddings"
 
     /// Imports item vectors from `path` as a new set of kind `imported` named `name`, in one

@@ -64,8 +64,10 @@ extension PostgresConnection {
     /// catalog has) and, for a strategy that uses them, the item embeddings `embeddings` names,
     /// and stores the model. On a read-only server (a streaming replica) it fails before training,
     /// since the model could not be stored.
+    /// With `storeFactors`, a model with item factors (`ItemFactorModel`: ials, bpr) also stores
+    /// them as an embedding set of kind cf-factors under its own id, for items with interactions.
     public func trainAndSave(_ instance: any Strategy, parameters: Parameters, embeddings: EmbeddingChoice = .latest,
-                             feedback: FeedbackKind? = nil) throws -> StoredModel {
+                             feedback: FeedbackKind? = nil, storeFactors: Bool = false) throws -> StoredModel {
         let type = type(of: instance)
         guard try !isReadOnly() else {
             throw DatabaseError("""
@@ -77,8 +79,18 @@ extension PostgresConnection {
             embeddings: instance.usesItemEmbeddings ? embeddings : .none,
             for: EmbeddingUse(strategy: type.name, parameters: parameters), feedback: feedback, times: false)
         let model = try instance.fitAny(data)
-        let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, feedback: data.feedback,
-                               embeddingModel: embeddingModel, embeddingState: embeddingState)
+        if storeFactors, !(model is any ItemFactorModel) {
+            throw ParameterError("\(type.name) has no item factors to store (--store-factors: ials, bpr)")
+        }
+        let id = try transaction { () throws -> Int64 in
+            let id = try saveModel(model, strategy: type, parameters: parameters, trainedOn: snapshot.ratings, feedback: data.feedback,
+                                   embeddingModel: embeddingModel, embeddingState: embeddingState)
+            if storeFactors, let factors = model as? any ItemFactorModel {
+                try EmbeddingSetStore(self).storeFactors(factors, ofModel: id, strategy: type.name, items: snapshot.itemIDs,
+                                                         interacted: snapshot.ratings.byItem)
+            }
+            return id
+        }
         return StoredModel(id: id, strategy: type.name, parameters: parameters, users: snapshot.ratings.users,
                            items: snapshot.ratings.items, model: model, createdAt: "now", embeddingModel: embeddingModel,
                            feedback: data.feedback)

@@ -98,6 +98,19 @@ extension TrainedModel {
     public static var formatVersion: UInt32 { 1 }
 }
 
+/// A model that scores by an inner product, score(u, i) = userFactorRow(u) · row i of
+/// `itemFactorRows` (a bias, where the model has one, is a last column with 1 in the user's row).
+/// What the cold-start bridge learns to predict from content, and what a host may store as
+/// "CF factors" embeddings.
+public protocol ItemFactorModel: TrainedModel {
+    /// Width of a row, bias column included.
+    var itemFactorDimension: Int { get }
+    /// items × `itemFactorDimension`, row-major, one row per training item.
+    var itemFactorRows: [Float] { get }
+    /// The user's row, or nil when the model cannot place the profile (no known item).
+    func userFactorRow(_ user: UserProfile) -> [Float]?
+}
+
 /// A recommendation strategy, in the spirit of Surprise's AlgoBase: a name, its parameters,
 /// and `fit`, which returns the trained model. Register it in Plugins/Registry.
 public protocol Strategy: Sendable {
@@ -123,6 +136,9 @@ extension Strategy {
 
     /// Erases the model type so a host can hold models of any strategy.
     public func fitAny(_ data: TrainingData) throws -> any TrainedModel { try fit(data) }
+
+    /// Whether this strategy's models expose item factors (`ItemFactorModel`).
+    public static var hasItemFactors: Bool { Model.self is any ItemFactorModel.Type }
 
     /// The layout version of this strategy's models (`Model.formatVersion`).
     public static var modelFormatVersion: UInt32 { Model.formatVersion }

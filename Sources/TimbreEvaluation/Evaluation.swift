@@ -93,6 +93,14 @@ public struct Evaluation: Sendable {
     }
 
     public static let candidates = "all items the user has not rated in training (full ranking, no sampled negatives)"
+    public static let newCandidates = "; metrics named new … rank only the items without a training interaction (the fold's new items)"
+
+    /// Whether the report carries the new-items-only block: for item cold start, where a model that
+    /// pushes every new item above the warm ones wins the full ranking without knowing anything.
+    static func ranksNewItemsApart(_ spec: SplitSpec) -> Bool {
+        if case .coldItems = spec.method { return true }
+        return false
+    }
 
     public func run(_ matrix: RatingMatrix, strategies: [StrategyUnderTest], dataset: String) throws -> EvaluationReport {
         try run(TrainingData(ratings: matrix), strategies: strategies, dataset: dataset)
@@ -144,8 +152,10 @@ public struct Evaluation: Sendable {
         }
         let slices = EvaluationSlice.standard(for: spec.method)
         var collected = strategies.map { _ in Collected(slices: slices.count) }
+        let newItemsApart = Self.ranksNewItemsApart(spec)
         for fold in folds {
-            let context = FoldContext(fold, itemEmbeddings: data.itemEmbeddings, feedback: data.feedback, relevance: options.relevance)
+            let context = FoldContext(fold, itemEmbeddings: data.itemEmbeddings, feedback: data.feedback, relevance: options.relevance,
+                                      newItemsApart: newItemsApart)
             for (s, candidate) in strategies.enumerated() {
                 try collected[s].add(evaluating: candidate, on: context, options: options, slices: slices)
             }
@@ -155,7 +165,7 @@ public struct Evaluation: Sendable {
         return EvaluationReport(
             dataset: DatasetSummary(name: dataset, users: matrix.userCount, items: matrix.itemCount, ratings: matrix.ratingCount),
             split: spec, splitDescription: splitDescription, folds: folds.count, options: options,
-            candidates: Self.candidates, strategies: zip(strategies, reports).map { s, r in
+            candidates: Self.candidates + (newItemsApart ? Self.newCandidates : ""), strategies: zip(strategies, reports).map { s, r in
                 StrategyResult(label: s.label, name: s.name, parameters: s.parameters, metrics: r.metrics,
                                timings: r.timings, predictions: r.predictions, fallbacks: r.fallbacks,
                                slices: options.rankingMetrics ? zip(r.slices, slices).map { $0.result($1, cutoff: options.cutoff) } : nil)
@@ -210,12 +220,17 @@ public struct Evaluation: Sendable {
             }
             if options.rankingMetrics, !c.ranking.isEmpty {
                 let names = ["P@\(n)", "R@\(n)", "NDCG@\(n)", "MAP@\(n)", "MRR@\(n)", "HR@\(n)", "novelty@\(n)"]
+                // The new-items-only block after the full ranking's: the same metrics but novelty
+                // (every new item is equally unseen), over the users with a relevant new item.
+                let blocks = [(c.ranking, reference.ranking, names)]
+                    + (c.newRanking.isEmpty ? [] : [(c.newRanking, reference.newRanking, names.dropLast().map { "new \($0)" })])
+                for (unitsOf, referenceUnits, names) in blocks {
                 for (m, name) in names.enumerated() {
-                    let values = c.ranking.map { $0[m] }
+                    let values = unitsOf.map { $0[m] }
                     let interval = MeanInterval(values)
                     var paired: PairedComparison?
                     if index > 0 {
-                        let ref = reference.ranking.map { $0[m] }
+                        let ref = referenceUnits.map { $0[m] }
                         let difference = MeanInterval(zip(values, ref).map { $0 - $1 })
                         let p = switch options.pairedTest {
                         case .zTest: pairedPValue(values, ref)
@@ -226,6 +241,7 @@ public struct Evaluation: Sendable {
                     }
                     metrics.append(MetricEstimate(name: name, value: interval.mean, lower: interval.lower,
                                                   upper: interval.upper, units: values.count, vsFirst: paired))
+                }
                 }
                 let coverage = MeanInterval(c.coverage)
                 metrics.append(MetricEstimate(name: "coverage@\(n)", value: coverage.mean, lower: coverage.lower,
@@ -248,9 +264,13 @@ struct FoldContext: Sendable {
     let popularity: [Int]
     let trainUsers: Int
     let globalMean: Float
+    /// With the new-items-only block: per test user, their relevant items without a training
+    /// interaction, and the warm items (excluded from that ranking besides the profile's).
+    let newRelevant: [Set<Int32>]?
+    let warmItems: [Int32]
     let sliceFold: SliceFold
 
-    init(_ split: TrainTestSplit, itemEmbeddings: EmbeddingTable?, feedback: FeedbackKind, relevance: Relevance) {
+    init(_ split: TrainTestSplit, itemEmbeddings: EmbeddingTable?, feedback: FeedbackKind, relevance: Relevance, newItemsApart: Bool = false) {
         self.split = split
         training = TrainingData(ratings: split.train, itemEmbeddings: itemEmbeddings, feedback: feedback)
         let test = split.test.byUser
@@ -262,6 +282,9 @@ struct FoldContext: Sendable {
         popularity = (0..<Int32(split.train.itemCount)).map { split.train.byItem.count($0) }
         trainUsers = (0..<Int32(split.train.userCount)).filter { split.train.byUser.count($0) > 0 }.count
         globalMean = split.train.globalMean
+        let popularity = popularity
+        warmItems = newItemsApart ? (0..<Int32(popularity.count)).filter { popularity[Int($0)] > 0 } : []
+        newRelevant = newItemsApart ? relevant.map { $0.filter { popularity[Int($0)] == 0 } } : nil
         sliceFold = SliceFold(trainingCounts: profiles.map(\.items.count), relevant: relevant, popularity: popularity)
     }
 }
@@ -272,6 +295,8 @@ private struct Collected {
     var errors: [ErrorUnit] = []
     /// Per (fold, user with a relevant item): P, R, NDCG, AP, RR, hit, novelty.
     var ranking: [[Double]] = []
+    /// The same without novelty, ranking only new items (when the fold asks for it).
+    var newRanking: [[Double]] = []
     var coverage: [Double] = []
     var slices: [SliceCollector]
     var timings = StrategyTimings()
@@ -321,17 +346,23 @@ private struct Collected {
         if options.rankingMetrics {
             start = clock.now
             let n = options.cutoff, itemCount = fold.split.train.itemCount
-            let lists = concurrentChunks(fold.testUsers.count) { range -> [[Int32]] in
+            let lists = concurrentChunks(fold.testUsers.count) { range -> [(all: [Int32], new: [Int32])] in
                 var scores = [Float](repeating: 0, count: itemCount)
                 return range.map { t in
                     let profile = fold.profiles[t]
                     model.score(profile, into: &scores)
-                    return topN(scores, n: n, excluding: profile.items).map(\.item)
+                    let all = topN(scores, n: n, excluding: profile.items).map(\.item)
+                    guard fold.newRelevant != nil else { return (all, []) }
+                    // Warm items include every profile item: excluding them leaves the new ones.
+                    return (all, topN(scores, n: n, excluding: fold.warmItems).map(\.item))
                 }
             }.flatMap { $0 }
             timings.recommendSeconds += seconds(clock.now - start)
             var recommended = Set<Int32>()
-            for (t, list) in lists.enumerated() {
+            for (t, (list, newList)) in lists.enumerated() {
+                if let newRelevant = fold.newRelevant, let r = RankingMetrics(ranked: newList, relevant: newRelevant[t], cutoff: n) {
+                    newRanking.append([r.precision, r.recall, r.ndcg, r.averagePrecision, r.reciprocalRank, r.hit])
+                }
                 recommended.formUnion(list)
                 guard let r = RankingMetrics(ranked: list, relevant: fold.relevant[t], cutoff: n) else { continue }
                 let nov = novelty(of: list, popularity: fold.popularity, userCount: fold.trainUsers) ?? 0

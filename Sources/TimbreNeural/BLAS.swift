@@ -34,6 +34,26 @@ public enum BLAS {
                     beta, c, Int32(n))
     }
 
+    /// What factor models score with: out[i] ← x · row i of the row-major `rows` (one row per
+    /// entry of `scorable`), −inf where `scorable` is false, and −inf everywhere when x is nil (a
+    /// profile the model cannot place).
+    public static func scoreRows(_ rows: [Float], by x: [Float]?, scorable: [Bool], into out: inout [Float]) {
+        let count = scorable.count
+        guard let x else {
+            for i in 0..<count { out[i] = -.infinity }
+            return
+        }
+        precondition(rows.count == count * x.count && out.count >= count, "BLAS.scoreRows: \(rows.count) values for \(count) rows × \(x.count)")
+        rows.withUnsafeBufferPointer { y in
+            x.withUnsafeBufferPointer { xv in
+                out.withUnsafeMutableBufferPointer { s in
+                    multiply(y.baseAddress!, rows: count, columns: x.count, by: xv.baseAddress!, rows: x.count, columns: 1, into: s.baseAddress!)
+                }
+            }
+        }
+        for i in 0..<count where !scorable[i] { out[i] = -.infinity }
+    }
+
     /// The same product on matrices: op(a) · op(b).
     public static func multiply(_ a: Matrix, transposeA: Bool = false,
                                 by b: Matrix, transposeB: Bool = false) -> Matrix {

@@ -44,11 +44,15 @@ extension BLAS {
     }
 
     /// Solves a·x = b for the symmetric positive definite n × n `a` (upper triangle read,
-    /// overwritten by its Cholesky factor); `b` becomes x.
-    public static func solvePositiveDefinite(_ a: UnsafeMutablePointer<Float>, n: Int, _ b: UnsafeMutablePointer<Float>) throws {
+    /// overwritten by its Cholesky factor); `b` becomes x. With several right-hand sides, `b` holds
+    /// them one after the other (`rightHandSides` rows of n, row-major: each system's b contiguous,
+    /// which is LAPACK's column-major n × nrhs), one factorisation for all.
+    public static func solvePositiveDefinite(_ a: UnsafeMutablePointer<Float>, n: Int, _ b: UnsafeMutablePointer<Float>,
+                                             rightHandSides: Int = 1) throws {
         _ = singleThreaded
-        guard n > 0 else { return }
-        var size = Int32(n), lda = Int32(n), columns: Int32 = 1, info: Int32 = 0
+        guard n > 0, rightHandSides > 0 else { return }
+        precondition(n * max(n, rightHandSides) <= Int(Int32.max), "BLAS.solvePositiveDefinite: matrix too large for 32-bit LAPACK indices")
+        var size = Int32(n), lda = Int32(n), columns = Int32(rightHandSides), info: Int32 = 0
         sposv_("L", &size, &columns, a, &lda, b, &lda, &info)
         guard info == 0 else { throw FactorisationError(routine: "sposv", info: info) }
     }

@@ -46,9 +46,10 @@ struct StrategiesCommand: ParsableCommand {
 
 /// Fits a strategy on the catalog's current ratings or plays (and item embeddings, if it uses them) and saves the model.
 func trainAndSave(_ db: PostgresConnection, _ s: (type: any Strategy.Type, instance: any Strategy, parameters: Parameters),
-                  embeddings: EmbeddingChoice, feedback: FeedbackKind?) throws -> StoredModel {
+                  embeddings: EmbeddingChoice, feedback: FeedbackKind?, storeFactors: Bool = false) throws -> StoredModel {
     let start = Date()
-    let stored = try db.trainAndSave(s.instance, parameters: s.parameters, embeddings: embeddings, feedback: feedback)
+    let stored = try db.trainAndSave(s.instance, parameters: s.parameters, embeddings: embeddings, feedback: feedback,
+                                     storeFactors: storeFactors)
     let with = stored.embeddingModel.map { " with the item embeddings of model #\($0)" } ?? ""
     note(String(format: "trained %@ on %@%@ in %.2f s; saved as model #%lld", s.type.name, stored.feedback.rawValue, with,
                 Date().timeIntervalSince(start), stored.id))
@@ -66,9 +67,13 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var embeddings: EmbeddingOptions
     @OptionGroup var feedback: FeedbackOptions
 
+    @Flag(help: "Also store the model's item factors (ials, bpr) as an embedding set of kind cf-factors, for content, --like and the bridge.")
+    var storeFactors = false
+
     func run() throws {
         let db = try catalog.connect()
-        let stored = try trainAndSave(db, try strategy.resolve(), embeddings: embeddings.choice, feedback: feedback.kind)
+        let stored = try trainAndSave(db, try strategy.resolve(), embeddings: embeddings.choice, feedback: feedback.kind,
+                                      storeFactors: storeFactors)
         print(stored.id)
     }
 }

@@ -249,4 +249,27 @@ struct EmbeddingCatalogTests {
         #expect(try catalog.count("item_embeddings") == before)
         #expect(throws: DatabaseError.self) { try store.importVectors(path: csv, name: "42") }
     }
+
+    /// A factor model's item factors become a cf-factors set under the model's own id, for the
+    /// items with interactions, equal to the model's rows; `latest:cf-factors` finds them.
+    @Test func factorModelsStoreTheirItemFactorsAsACFSet() throws {
+        let (catalog, _, _) = try catalogWithTwoEmbeddingModels()
+        defer { withExtendedLifetime(catalog) {} }
+        let (ials, parameters) = try registeredStrategies.make("ials", overrides: ["factors": "3", "iterations": "2"])
+        let trained = try catalog.db.trainAndSave(ials, parameters: parameters, storeFactors: true)
+        let set = try #require(try EmbeddingSetStore(catalog.db).list().first { $0.kind == .cfFactors })
+        #expect(set.id == trained.id && set.dimension == 3 && set.items == 3, "x, y, z have ratings; cold and bare none")
+        let factors = try #require(trained.model as? any ItemFactorModel)
+        let snapshot = try catalog.db.loadSnapshot()
+        let table = try #require(try catalog.db.loadItemEmbeddings(model: set.id, itemIDs: snapshot.itemIDs))
+        for id in ["x", "y", "z"] {
+            let k = Int(trained.items.index(of: id)!)
+            #expect(table.vector(snapshot.ratings.items.index(of: id)!).map(Array.init) == Array(factors.itemFactorRows[k * 3..<(k + 1) * 3]))
+        }
+        #expect(table.vector(snapshot.ratings.items.index(of: "cold")!) == nil)
+        #expect(try catalog.db.embeddingModel(.latestOfKind(.cfFactors)) == trained.id)
+        let (popularity, p) = try registeredStrategies.make("popularity")
+        #expect(throws: ParameterError.self) { try catalog.db.trainAndSave(popularity, parameters: p, storeFactors: true) }
+    }
 }
+
