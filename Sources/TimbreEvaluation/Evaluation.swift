@@ -370,7 +370,7 @@ private struct Collected {
             }
             coverage.append(Double(recommended.count) / Double(max(itemCount, 1)))
             for (s, slice) in definitions.enumerated() {
-                slices[s].add(lists: lists, slice: slice, fold: fold.sliceFold, cutoff: n)
+                slices[s].add(lists: lists.map(\.all), slice: slice, fold: fold.sliceFold, cutoff: n)
             }
         }
     }
