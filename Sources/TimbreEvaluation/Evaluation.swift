@@ -150,13 +150,14 @@ public struct Evaluation: Sendable {
         if case let .ratingAtLeast(threshold) = options.relevance, !threshold.isFinite {
             throw EvaluationError("the relevance threshold must be a finite rating, got \(threshold)")
         }
-        var collected = strategies.map { _ in Collected() }
+        let slices = EvaluationSlice.standard(for: spec.method)
+        var collected = strategies.map { _ in Collected(slices: slices.count) }
         let newItemsApart = Self.ranksNewItemsApart(spec)
         for fold in folds {
             let context = FoldContext(fold, itemEmbeddings: data.itemEmbeddings, feedback: data.feedback, relevance: options.relevance,
                                       newItemsApart: newItemsApart)
             for (s, candidate) in strategies.enumerated() {
-                try collected[s].add(evaluating: candidate, on: context, options: options)
+                try collected[s].add(evaluating: candidate, on: context, options: options, slices: slices)
             }
         }
         var reports = summarise(collected, folds: folds.count)
@@ -166,7 +167,8 @@ public struct Evaluation: Sendable {
             split: spec, splitDescription: splitDescription, folds: folds.count, options: options,
             candidates: Self.candidates + (newItemsApart ? Self.newCandidates : ""), strategies: zip(strategies, reports).map { s, r in
                 StrategyResult(label: s.label, name: s.name, parameters: s.parameters, metrics: r.metrics,
-                               timings: r.timings, predictions: r.predictions, fallbacks: r.fallbacks)
+                               timings: r.timings, predictions: r.predictions, fallbacks: r.fallbacks,
+                               slices: options.rankingMetrics ? zip(r.slices, slices).map { $0.result($1, cutoff: options.cutoff) } : nil)
             }, feedback: data.feedback)
     }
 
@@ -179,7 +181,8 @@ public struct Evaluation: Sendable {
         for (place, p) in zip(places, adjusted) { reports[place.strategy].metrics[place.metric].vsFirst!.adjustedPValue = p }
     }
 
-    private typealias Summary = (metrics: [MetricEstimate], timings: StrategyTimings, predictions: Int, fallbacks: [String: Int])
+    private typealias Summary = (metrics: [MetricEstimate], timings: StrategyTimings, predictions: Int, fallbacks: [String: Int],
+                                 slices: [SliceCollector])
 
     private func summarise(_ all: [Collected], folds: Int) -> [Summary] {
         let n = options.cutoff
@@ -244,7 +247,7 @@ public struct Evaluation: Sendable {
                 metrics.append(MetricEstimate(name: "coverage@\(n)", value: coverage.mean, lower: coverage.lower,
                                               upper: coverage.upper, units: c.coverage.count, vsFirst: nil))
             }
-            return (metrics, c.timings, c.predictions, c.fallbacks)
+            return (metrics, c.timings, c.predictions, c.fallbacks, c.slices)
         }
     }
 }
@@ -265,6 +268,7 @@ struct FoldContext: Sendable {
     /// interaction, and the warm items (excluded from that ranking besides the profile's).
     let newRelevant: [Set<Int32>]?
     let warmItems: [Int32]
+    let sliceFold: SliceFold
 
     init(_ split: TrainTestSplit, itemEmbeddings: EmbeddingTable?, feedback: FeedbackKind, relevance: Relevance, newItemsApart: Bool = false) {
         self.split = split
@@ -281,6 +285,7 @@ struct FoldContext: Sendable {
         let popularity = popularity
         warmItems = newItemsApart ? (0..<Int32(popularity.count)).filter { popularity[Int($0)] > 0 } : []
         newRelevant = newItemsApart ? relevant.map { $0.filter { popularity[Int($0)] == 0 } } : nil
+        sliceFold = SliceFold(trainingCounts: profiles.map(\.items.count), relevant: relevant, popularity: popularity)
     }
 }
 
@@ -293,11 +298,15 @@ private struct Collected {
     /// The same without novelty, ranking only new items (when the fold asks for it).
     var newRanking: [[Double]] = []
     var coverage: [Double] = []
+    var slices: [SliceCollector]
     var timings = StrategyTimings()
     var predictions = 0
     var fallbacks: [String: Int] = [:]
 
-    mutating func add(evaluating candidate: StrategyUnderTest, on fold: FoldContext, options: EvaluationOptions) throws {
+    init(slices: Int) { self.slices = Array(repeating: SliceCollector(), count: slices) }
+
+    mutating func add(evaluating candidate: StrategyUnderTest, on fold: FoldContext, options: EvaluationOptions,
+                      slices definitions: [EvaluationSlice]) throws {
         let clock = ContinuousClock()
         var start = clock.now
         let model = try candidate.strategy.fitAny(fold.training)
@@ -360,6 +369,9 @@ private struct Collected {
                 ranking.append([r.precision, r.recall, r.ndcg, r.averagePrecision, r.reciprocalRank, r.hit, nov])
             }
             coverage.append(Double(recommended.count) / Double(max(itemCount, 1)))
+            for (s, slice) in definitions.enumerated() {
+                slices[s].add(lists: lists.map(\.all), slice: slice, fold: fold.sliceFold, cutoff: n)
+            }
         }
     }
 }

@@ -61,11 +61,14 @@ public struct StrategyResult: Codable, Sendable {
     /// Rating predictions made, and how many of them came from a fallback instead of the model.
     public var predictions: Int
     public var fallbacks: [String: Int]
+    /// Ranking metrics on slices of the units (`EvaluationSlice.standard`); nil without ranking
+    /// metrics and in runs stored before slices.
+    public var slices: [SliceResult]?
 
     public func metric(_ name: String) -> MetricEstimate? { metrics.first { $0.name == name } }
 
     public init(label: String, name: String, parameters: Parameters, metrics: [MetricEstimate], timings: StrategyTimings,
-                predictions: Int, fallbacks: [String: Int]) {
+                predictions: Int, fallbacks: [String: Int], slices: [SliceResult]? = nil) {
         self.label = label
         self.name = name
         self.parameters = parameters
@@ -73,7 +76,10 @@ public struct StrategyResult: Codable, Sendable {
         self.timings = timings
         self.predictions = predictions
         self.fallbacks = fallbacks
+        self.slices = slices
     }
+
+    public func slice(_ name: String) -> SliceResult? { slices?.first { $0.name == name } }
 }
 
 /// Everything a stored run needs: data, split, options, per-strategy parameters, metrics with
@@ -133,22 +139,24 @@ public struct EvaluationReport: Codable, Sendable {
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
-    /// Long format: one row per strategy and metric (timings included), for scripts.
+    /// Long format: one row per strategy and metric (timings included), for scripts; then the
+    /// slices' rows, which name their slice in the last column (empty: all units).
     public func csv() -> String {
-        var lines = ["strategy,parameters,metric,value,lower,upper,units,diff_vs_first,p_vs_first,diff_lower,diff_upper,p_holm"]
+        var lines = ["strategy,parameters,metric,value,lower,upper,units,diff_vs_first,p_vs_first,diff_lower,diff_upper,p_holm,slice"]
         func text(_ v: Double?) -> String { v.map { String($0) } ?? "" }
         for s in strategies {
             let head = "\(csvField(s.label)),\(csvField(s.parameters.summary))"
             for m in s.metrics {
                 let c = m.vsFirst
                 lines.append("\(head),\(m.name),\(m.value),\(m.lower),\(m.upper),\(m.units),\(text(c?.difference)),\(text(c?.pValue)),"
-                             + "\(text(c?.lower)),\(text(c?.upper)),\(text(c?.adjustedPValue))")
+                             + "\(text(c?.lower)),\(text(c?.upper)),\(text(c?.adjustedPValue)),")
             }
             for (name, v) in [("fit_seconds", s.timings.fitSeconds), ("predict_seconds", s.timings.predictSeconds),
                               ("recommend_seconds", s.timings.recommendSeconds)] {
-                lines.append("\(head),\(name),\(v),,,,,,,,")
+                lines.append("\(head),\(name),\(v),,,,,,,,,")
             }
         }
+        lines += sliceCSVRows()
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -207,7 +215,7 @@ public struct EvaluationReport: Codable, Sendable {
                 text += renderTable(["metric"] + others.map(\.label), diffs, rightAligned: Set(1...others.count)) + "\n"
             }
         }
-        return text
+        return text + slicesTable()
     }
 
     /// One panel per metric, one bar per strategy with its 95% interval as a whisker.

@@ -23,6 +23,8 @@ private struct ResultMetrics: Codable {
     var metrics: [MetricEstimate]
     var predictions: Int
     var fallbacks: [String: Int]
+    /// Absent in runs stored before slices.
+    var slices: [SliceResult]?
 }
 
 private func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
@@ -39,7 +41,7 @@ extension PostgresConnection {
             results: try report.strategies.map {
                 StoredEvaluationResult(strategy: $0.name, parametersJSON: $0.parameters.json,
                                        metricsJSON: try sortedJSON(ResultMetrics(label: $0.label, metrics: $0.metrics,
-                                                                           predictions: $0.predictions, fallbacks: $0.fallbacks)),
+                                                                           predictions: $0.predictions, fallbacks: $0.fallbacks, slices: $0.slices)),
                                        timingsJSON: try sortedJSON($0.timings))
             })
     }
@@ -56,7 +58,7 @@ extension PostgresConnection {
                 return StrategyResult(label: m.label, name: r.strategy,
                                       parameters: Parameters(values: try decode([String: ParameterValue].self, r.parametersJSON)),
                                       metrics: m.metrics, timings: try decode(StrategyTimings.self, r.timingsJSON),
-                                      predictions: m.predictions, fallbacks: m.fallbacks)
+                                      predictions: m.predictions, fallbacks: m.fallbacks, slices: m.slices)
             },
             codeVersion: run.codeVersion, feedback: settings.feedback ?? .ratings, intervals: settings.intervals)
         report.embeddingModel = settings.embeddingModel

@@ -44,7 +44,7 @@ import TimbreStrategies
         #expect(ndcg.lower < ndcg.value && ndcg.value < ndcg.upper)
         #expect(report.table().contains("full ranking"))
         let csv = report.csv().split(separator: "\n")
-        #expect(csv.first == "strategy,parameters,metric,value,lower,upper,units,diff_vs_first,p_vs_first,diff_lower,diff_upper,p_holm")
+        #expect(csv.first == "strategy,parameters,metric,value,lower,upper,units,diff_vs_first,p_vs_first,diff_lower,diff_upper,p_holm,slice")
         #expect(csv.contains { $0.hasPrefix("popularity,,NDCG@10,") })
         let decoded = try JSONDecoder().decode(EvaluationReport.self, from: Data(report.json().utf8))
         #expect(decoded.split == report.split && decoded.strategies[0].metrics == report.strategies[0].metrics)
