@@ -88,7 +88,10 @@ public struct SearchSpace: Sendable, Equatable {
             return .log(lo, hi)
         }
         // A range lo..hi (a number never contains two dots; a nested spec holds no "..").
-        if value.contains(".."), !value.contains("(") { return .linear(try range(Substring(value)).0, try range(Substring(value)).1) }
+        if value.contains(".."), !value.contains("(") {
+            let (lo, hi) = try range(Substring(value))
+            return .linear(lo, hi)
+        }
         return nil
     }
 
@@ -113,8 +116,7 @@ public struct SearchSpace: Sendable, Equatable {
         return parts
     }
 
-    /// The overrides of one point: fixed settings plus a value for each dimension. `integer` says
-    /// which settings take whole numbers.
+    /// The overrides of one point: fixed settings plus a value for each dimension.
     func overrides(_ point: [String: String]) -> [String: String] { fixed.merging(point) { _, new in new } }
 
     /// Every point of the grid, in a fixed order.
