@@ -9,8 +9,8 @@ Run it in a throw-away virtual environment, never from tests:
 Subcommands
   fixtures --out DIR [--clip FILE]...   per-patch outputs (penultimate, mean_pool, max_pool, tags) of
                                         MSD_musicnn and MTT_musicnn for each clip and for the synthetic
-                                        signal below, as JSON; the log-mel input of the first clip as
-                                        float32 little-endian (frames × 96)
+                                        signal below, as JSON; each clip's log-mel input to the network
+                                        as float32 little-endian (frames × 96)
   embed FILE... --model M [--layer L]   track vector (mean over patches), one CSV line per file
   bench FILE... [--threads N]           seconds per audio-minute: librosa load + spectrogram + TF (wall
                                         and process CPU time), and the network alone (JSON on stdout)
@@ -117,8 +117,8 @@ def fixtures(args):
     for clip in clips:
         rep, overflowing = log_mel(load(clip))
         inputs[clip] = (rep, overflowing)
-    first = clips[0]
-    inputs[first][0].astype("<f4").tofile(os.path.join(args.out, os.path.basename(first) + ".logmel.f32"))
+        # The network's exact input: tests feed it to the Swift network to check the network alone.
+        rep.astype("<f4").tofile(os.path.join(args.out, os.path.basename(clip) + ".logmel.f32"))
     for model in ("MSD_musicnn", "MTT_musicnn"):
         net = Network(weights_dir(args), model)
         for clip in clips:
