@@ -60,30 +60,45 @@ struct ReferenceModel {
         return seq[seq.count - 1]
     }
 
-    /// Mean cross-entropy over the sequences.
-    func loss(_ sequences: [[[Double]]], labels: [Int]) -> Double {
+    /// The head's outputs (logits, or regression outputs) for one sequence.
+    func outputs(_ x: [[Double]]) -> [Double] {
         let headAt = 3 * layerSizes.count + 2 * hiddenSizes.count
         let kernel = tensors[headAt], bias = tensors[headAt + 1]
         let h = hiddenSizes.last ?? layerSizes[layerSizes.count - 1]
+        var summary = finalHidden(x)
+        for (l, units) in hiddenSizes.enumerated() {
+            let k = tensors[3 * layerSizes.count + 2 * l], b = tensors[3 * layerSizes.count + 2 * l + 1]
+            var next = [Double](repeating: 0, count: units)
+            for j in 0..<units {
+                var z = b[j]
+                for i in summary.indices { z += summary[i] * k[i * units + j] }
+                next[j] = max(0, z)
+            }
+            summary = next
+        }
+        return (0..<classCount).map { c in bias[c] + (0..<h).reduce(0) { $0 + summary[$1] * kernel[$1 * classCount + c] } }
+    }
+
+    /// Mean cross-entropy over the sequences.
+    func loss(_ sequences: [[[Double]]], labels: [Int]) -> Double {
         var total = 0.0
         for (x, label) in zip(sequences, labels) {
-            var summary = finalHidden(x)
-            for (l, units) in hiddenSizes.enumerated() {
-                let k = tensors[3 * layerSizes.count + 2 * l], b = tensors[3 * layerSizes.count + 2 * l + 1]
-                var next = [Double](repeating: 0, count: units)
-                for j in 0..<units {
-                    var z = b[j]
-                    for i in summary.indices { z += summary[i] * k[i * units + j] }
-                    next[j] = max(0, z)
-                }
-                summary = next
-            }
-            let logits = (0..<classCount).map { c in bias[c] + (0..<h).reduce(0) { $0 + summary[$1] * kernel[$1 * classCount + c] } }
+            let logits = outputs(x)
             let top = logits.max()!
             let logSum = log(logits.reduce(0) { $0 + exp($1 - top) }) + top
             total += logSum - logits[label]
         }
         return total / Double(sequences.count)
+    }
+
+    /// Σ_n w_n · mean_k (output_nk − target_nk)² / Σ_n w_n: the regression head's objective.
+    func squaredError(_ sequences: [[[Double]]], targets: [[Double]], weights: [Double]) -> Double {
+        var total = 0.0
+        for (n, x) in sequences.enumerated() {
+            let y = outputs(x)
+            total += weights[n] * zip(y, targets[n]).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Double(y.count)
+        }
+        return total / weights.reduce(0, +)
     }
 }
 
