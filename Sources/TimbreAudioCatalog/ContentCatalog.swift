@@ -85,16 +85,44 @@ public struct ContentCatalog {
     /// bytes, a failed insert) are skipped with their reason, stay queued (a rerun reports them
     /// again) and are not claimed again by this worker.
     public func embed(with stored: StoredContentModel, batchSize: Int = 16, progress: (Int) -> Void = { _ in }) throws -> EmbeddingTally {
-        precondition(batchSize >= 1)
-        var tally = EmbeddingTally()
-        var passedOver: [Int64] = []
         let model = stored.model
-        let configuration = MFCCConfiguration()
-        let extractor = String(decoding: try JSONEncoder().encode(configuration.catalogDescription), as: UTF8.self)
-        let modelID = Array(String(stored.id).utf8)
         try EmbeddingSetStore(db).register(model: stored.id, name: "\(Self.strategyName)-\(stored.id)", kind: .audioModel,
                                            dimension: model.classifier.embeddingSize,
                                            source: try sortedJSON(["producer": Self.strategyName, "classes": model.classNames.joined(separator: ",")]))
+        return try embedQueued(model: stored.id, batchSize: batchSize, progress: progress) { mfcc, configuration in
+            guard let description = model.describe(mfcc, configuration: configuration) else {
+                return .failure(.init(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable"))
+            }
+            let label = description.label
+            return .success(QueuedVector(vector: description.embedding, label: model.classNames[label],
+                                         probability: description.probabilities[label]))
+        }
+    }
+
+    /// What an audio model makes of one queued track: the vector stored in item_embeddings, with
+    /// a label and its probability where the model names one.
+    struct QueuedVector {
+        var vector: [Float]
+        var label: String?
+        var probability: Float?
+    }
+
+    /// Why a queued track gets no vector (shown with its item id).
+    struct NotDescribed: Error {
+        var reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+
+    /// The claiming loop of `embed` for any audio model whose queue rows are under `id`:
+    /// `describe` turns a stored MFCC sequence into the item's vector, or the reason it cannot.
+    func embedQueued(model id: Int64, batchSize: Int, progress: (Int) -> Void,
+                     describe: (FeatureMatrix, MFCCConfiguration) -> Result<QueuedVector, NotDescribed>) throws -> EmbeddingTally {
+        precondition(batchSize >= 1)
+        var tally = EmbeddingTally()
+        var passedOver: [Int64] = []
+        let configuration = MFCCConfiguration()
+        let extractor = String(decoding: try JSONEncoder().encode(configuration.catalogDescription), as: UTF8.self)
+        let modelID = Array(String(id).utf8)
         while true {
             let done = try db.transaction { () throws -> Int in
                 let claimed = try db.query("""
@@ -134,11 +162,11 @@ public struct ContentCatalog {
                         skip("stored sequence unreadable: \(error)")
                         continue
                     }
-                    guard let description = model.describe(mfcc, configuration: configuration) else {
-                        skip(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable")
-                        continue
+                    let described: QueuedVector
+                    switch describe(mfcc, configuration) {
+                    case .success(let value): described = value
+                    case .failure(let failure): skip(failure.reason); continue
                     }
-                    let label = description.label
                     // A failed insert spoils only this item, not the batch.
                     try db.execute("SAVEPOINT item")
                     do {
@@ -146,8 +174,9 @@ public struct ContentCatalog {
                             INSERT INTO item_embeddings (model_id, item_id, vector, label, label_probability)
                             VALUES ($1::text::bigint, $2::text::bigint, $3::text::real[], $4::text, $5::text::real)
                             ON CONFLICT (model_id, item_id) DO NOTHING
-                            """, binary: [modelID, itemID, Array(postgresArrayLiteral(description.embedding).utf8),
-                                          Array(model.classNames[label].utf8), Array("\(description.probabilities[label])".utf8)]).affectedRows
+                            """, binary: [modelID, itemID, Array(postgresArrayLiteral(described.vector).utf8),
+                                          described.label.map { Array($0.utf8) },
+                                          described.probability.map { Array("\($0)".utf8) }]).affectedRows
                         try dequeue()
                         try db.execute("RELEASE SAVEPOINT item")
                     } catch {
