@@ -259,6 +259,13 @@ extension ContentCommand {
             its batch, which a worker running then or later (a rerun) takes. A rerun embeds only what \
             is missing. Tracks the model cannot read (shorter than 3 s, analysed with other MFCC \
             settings, unreadable) are reported by item id with the reason and skipped.
+
+            --model musicnn-msd|musicnn-mtt stores the pretrained musicnn network's embedding \
+            instead (layer --layer, default penultimate; set name musicnn-mtt etc., kind \
+            audio-model) and each track's tags in its metadata (musicnn_mtt_tags: top 5; \
+            musicnn_mtt_tag_probabilities: all 50). It decodes each track's file again from the \
+            ingested path; a file gone or changed since ingest is reported for that track. \
+            Details: docs/musicnn.md.
             """
         )
 
