@@ -46,7 +46,7 @@ extension ContentCommand.Train {
 
 extension ContentCommand.Embed {
     /// `content embed` of a factor model: every ingested track's predicted factors, kind predicted-factors.
-    func runFactors(_ db: PostgresConnection) throws {
+    func runFactors(_ db: PostgresConnection, model: Int64?) throws {
         let stored = try FactorContentCatalog(db: db).model(id: model)
         let pending = try ContentCatalog(db: db).enqueueMissing(model: stored.id)
         let progress = ProgressReporter("embed", total: pending, unit: "tracks")
