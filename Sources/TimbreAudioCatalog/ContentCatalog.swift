@@ -43,20 +43,30 @@ public struct ContentCatalog {
 
     /// Model `id`, or the newest content model when `id` is nil.
     public func model(id: Int64? = nil) throws -> StoredContentModel {
+        let (found, model) = try storedModel(strategy: Self.strategyName, id: id, what: "content model",
+                                             howToMake: "train one with `timbre content train DIR --store`",
+                                             decode: ContentModel.init(decoding:))
+        return StoredContentModel(id: found, model: model)
+    }
+
+    /// Model `id` of `strategy`, or its newest, decoded; a missing or unreadable one is an error
+    /// naming the catalog, the model and (when there is none) how to make one.
+    func storedModel<Model>(strategy: String, id: Int64?, what: String, howToMake: String,
+                            decode: ([UInt8]) throws -> Model) throws -> (Int64, Model) {
         let result = try db.query("""
             SELECT id, state FROM trained_models
             WHERE strategy = $1 AND ($2::text IS NULL OR id = $2::text::bigint)
             ORDER BY created_at DESC, id DESC LIMIT 1
-            """, binary: [Array(Self.strategyName.utf8), id.map { Array(String($0).utf8) }], resultsBinary: true)
+            """, binary: [Array(strategy.utf8), id.map { Array(String($0).utf8) }], resultsBinary: true)
         guard result.rowCount == 1 else {
-            throw DatabaseError(id.map { "\(db.target) has no content model #\($0) (see `timbre models list`)" }
-                                ?? "\(db.target) has no content model yet: train one with `timbre content train DIR --store`")
+            throw DatabaseError(id.map { "\(db.target) has no \(what) #\($0) (see `timbre models list`)" }
+                                ?? "\(db.target) has no \(what) yet: \(howToMake)")
         }
         let found = result.binaryInteger(0, 0)!
         do {
-            return StoredContentModel(id: found, model: try ContentModel(decoding: result.bytes(0, 1)!))
+            return (found, try decode(result.bytes(0, 1)!))
         } catch {
-            throw DatabaseError("content model #\(found) in \(db.target) cannot be read: \(error)")
+            throw DatabaseError("\(what) #\(found) in \(db.target) cannot be read: \(error)")
         }
     }
 

@@ -117,21 +117,9 @@ public struct FactorContentCatalog {
 
     /// Factor model `id`, or the newest one.
     public func model(id: Int64? = nil) throws -> (id: Int64, model: FactorContentModel) {
-        let result = try db.query("""
-            SELECT id, state FROM trained_models
-            WHERE strategy = $1 AND ($2::text IS NULL OR id = $2::text::bigint)
-            ORDER BY created_at DESC, id DESC LIMIT 1
-            """, binary: [Array(Self.strategyName.utf8), id.map { Array(String($0).utf8) }], resultsBinary: true)
-        guard result.rowCount == 1 else {
-            throw DatabaseError(id.map { "\(db.target) has no factor content model #\($0) (see `timbre models list`)" }
-                                ?? "\(db.target) has no factor content model yet: `timbre content train DIR --target factors --store`")
-        }
-        let found = result.binaryInteger(0, 0)!
-        do {
-            return (found, try FactorContentModel(decoding: result.bytes(0, 1)!))
-        } catch {
-            throw DatabaseError("factor content model #\(found) in \(db.target) cannot be read: \(error)")
-        }
+        try ContentCatalog(db: db).storedModel(strategy: Self.strategyName, id: id, what: "factor content model",
+                                               howToMake: "`timbre content train DIR --target factors --store`",
+                                               decode: FactorContentModel.init(decoding:))
     }
 
     /// Every ingested track's predicted factors under model `id`'s set (kind predicted-factors),

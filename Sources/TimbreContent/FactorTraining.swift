@@ -52,13 +52,7 @@ public struct FactorContentModel: Sendable, Equatable {
 
     /// Why `describe` gives nil, or nil when it describes the track.
     public func reasonNotDescribed(_ mfcc: FeatureMatrix, configuration: MFCCConfiguration = MFCCConfiguration()) -> String? {
-        if mfcc.rowCount != regressor.inputSize {
-            return "stored with \(mfcc.rowCount) coefficients, the model reads \(regressor.inputSize)"
-        }
-        if TrackFeatures.segmentSequences(of: mfcc, configuration: configuration).isEmpty {
-            return "shorter than one \(Int(TrackFeatures.segmentSeconds)) s segment (\(mfcc.columnCount) frames)"
-        }
-        return nil
+        TrackFeatures.reasonNotReadable(mfcc, inputSize: regressor.inputSize, configuration: configuration)
     }
 
     private static let format = "timbre.FactorContentModel"

@@ -110,3 +110,49 @@ func randomSequences(count: Int, steps: Int, features: Int, seed: UInt64, scale:
 }
 
 func asDouble(_ m: Matrix) -> [[Double]] { (0..<m.rows).map { m.row($0).map(Double.init) } }
+
+/// Every analytic gradient (per tensor of `reference`, in its order, then ∂loss/∂input laid out
+/// time-major like a `SequenceBatch`) against central differences of `loss` on the Double reference.
+struct GradientCheck {
+    var checked = 0
+    var largest = 0.0
+    var failures: [String] = []
+
+    init(reference: ReferenceModel, inputs: [[[Double]]], analytic: [[Float]], inputGradient: [Float],
+         loss: (ReferenceModel, [[[Double]]]) -> Double) {
+        var reference = reference, inputs = inputs
+        let eps = 1e-6
+        func check(_ a: Float, _ numeric: Double, _ what: String) {
+            let allowed = 2e-5 + 1e-3 * abs(numeric)
+            largest = max(largest, abs(numeric))
+            checked += 1
+            if abs(Double(a) - numeric) > allowed { failures.append("\(what): analytic \(a), numeric \(numeric)") }
+        }
+        for t in reference.tensors.indices {
+            precondition(analytic[t].count == reference.tensors[t].count, "tensor \(t): \(analytic[t].count) gradients")
+            for i in reference.tensors[t].indices {
+                let saved = reference.tensors[t][i]
+                reference.tensors[t][i] = saved + eps
+                let up = loss(reference, inputs)
+                reference.tensors[t][i] = saved - eps
+                let down = loss(reference, inputs)
+                reference.tensors[t][i] = saved
+                check(analytic[t][i], (up - down) / (2 * eps), "tensor \(t)[\(i)]")
+            }
+        }
+        let batch = inputs.count, steps = inputs[0].count, features = inputs[0][0].count
+        for b in 0..<batch {
+            for step in 0..<steps {
+                for f in 0..<features {
+                    let saved = inputs[b][step][f]
+                    inputs[b][step][f] = saved + eps
+                    let up = loss(reference, inputs)
+                    inputs[b][step][f] = saved - eps
+                    let down = loss(reference, inputs)
+                    inputs[b][step][f] = saved
+                    check(inputGradient[(step * batch + b) * features + f], (up - down) / (2 * eps), "input[\(b)][\(step)][\(f)]")
+                }
+            }
+        }
+    }
+}

@@ -39,51 +39,19 @@ import TimbreCore
         let (loss, gradients, inputGradient) = model.loss(SequenceBatch(sequences), targets: targets, weights: weights,
                                                           inputGradient: true)
 
-        var reference = ReferenceModel(model.network)
-        var inputs = sequences.map(asDouble)
+        let reference = ReferenceModel(model.network)
+        let inputs = sequences.map(asDouble)
         let t = [[0.8, -1.1, 0.3], [-0.4, 0.9, 1.5]], w = weights.map(Double.init)
-        func referenceLoss() -> Double { reference.squaredError(inputs, targets: t, weights: w) }
-        #expect(abs(loss - referenceLoss()) < 1e-5)
+        #expect(abs(loss - reference.squaredError(inputs, targets: t, weights: w)) < 1e-5)
 
         var analytic: [[Float]] = []
         for g in gradients.layers { analytic += [g.kernel, g.recurrentKernel, g.bias] }
         for g in gradients.hidden { analytic += [g.kernel, g.bias] }
         analytic += [gradients.head.kernel, gradients.head.bias]
-        let eps = 1e-6
-        var largest = 0.0, checked = 0
-        var failures: [String] = []
-        func check(_ a: Float, _ numeric: Double, _ what: String) {
-            let allowed = 2e-5 + 1e-3 * abs(numeric)
-            largest = max(largest, abs(numeric))
-            checked += 1
-            if abs(Double(a) - numeric) > allowed { failures.append("\(what): analytic \(a), numeric \(numeric)") }
+        let result = GradientCheck(reference: reference, inputs: inputs, analytic: analytic, inputGradient: try #require(inputGradient)) {
+            $0.squaredError($1, targets: t, weights: w)
         }
-        for tensor in reference.tensors.indices {
-            #expect(analytic[tensor].count == reference.tensors[tensor].count)
-            for i in reference.tensors[tensor].indices {
-                let saved = reference.tensors[tensor][i]
-                reference.tensors[tensor][i] = saved + eps
-                let up = referenceLoss()
-                reference.tensors[tensor][i] = saved - eps
-                let down = referenceLoss()
-                reference.tensors[tensor][i] = saved
-                check(analytic[tensor][i], (up - down) / (2 * eps), "tensor \(tensor)[\(i)]")
-            }
-        }
-        let dx = try #require(inputGradient)
-        for b in 0..<2 {
-            for step in 0..<5 {
-                for f in 0..<3 {
-                    let saved = inputs[b][step][f]
-                    inputs[b][step][f] = saved + eps
-                    let up = referenceLoss()
-                    inputs[b][step][f] = saved - eps
-                    let down = referenceLoss()
-                    inputs[b][step][f] = saved
-                    check(dx[(step * 2 + b) * 3 + f], (up - down) / (2 * eps), "input[\(b)][\(step)][\(f)]")
-                }
-            }
-        }
+        let (checked, largest, failures) = (result.checked, result.largest, result.failures)
         // LSTM 3→4 (48 + 64 + 16), LSTM 4→3 (48 + 36 + 12), ReLU 3→4 (12 + 4), head 4→3 (12 + 3), inputs 30.
         #expect(checked == 128 + 96 + 16 + 15 + 30)
         #expect(largest > 0.05, "gradients too small to test anything")
