@@ -1,6 +1,20 @@
 import Foundation
 import TimbreCore
 
+/// The weights of the epoch with the highest validation score so far (the earliest on a tie),
+/// which training keeps (Keras `ModelCheckpoint(save_best_only=True)`).
+struct BestEpoch<Model> {
+    private var best: (score: Double, model: Model)?
+    var model: Model? { best?.model }
+
+    /// Records an epoch's score and weights; true when they are the best so far.
+    mutating func offer(_ score: Double, _ model: Model) -> Bool {
+        guard best == nil || score > best!.score else { return false }
+        best = (score, model)
+        return true
+    }
+}
+
 /// Stacked LSTM layers → the last layer's final hidden state → optional ReLU Dense layers, each
 /// followed by dropout in training → Dense → softmax: the content model of the original study
 /// (Keras `Sequential([LSTM(a, return_sequences=True), …, LSTM(z), Dense(d, activation="relu"),
@@ -244,7 +258,7 @@ public struct SequenceClassifier: Sendable, Equatable {
         var order = Array(sequences.indices)
         var step = 0
         var history = TrainingHistory(epochs: [], keptEpoch: nil)
-        var best: (accuracy: Double, model: SequenceClassifier)? = nil
+        var best = BestEpoch<SequenceClassifier>()
         for epoch in 0..<epochs {
             let started = Date()
             rng.shuffle(&order)
@@ -263,10 +277,7 @@ public struct SequenceClassifier: Sendable, Equatable {
             if let validation {
                 let accuracy = self.accuracy(validation.sequences, labels: validation.labels)
                 record.validationAccuracy = accuracy
-                if best == nil || accuracy > best!.accuracy {
-                    best = (accuracy, self)
-                    history.keptEpoch = epoch
-                }
+                if best.offer(accuracy, self) { history.keptEpoch = epoch }
             } else {
                 history.keptEpoch = epoch
             }
@@ -274,7 +285,7 @@ public struct SequenceClassifier: Sendable, Equatable {
             history.epochs.append(record)
             onEpoch(epoch, record)
         }
-        if let best { self = best.model }
+        if let kept = best.model { self = kept }
         return history
     }
 

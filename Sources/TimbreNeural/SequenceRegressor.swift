@@ -123,7 +123,7 @@ public struct SequenceRegressor: Sendable, Equatable {
         var order = Array(sequences.indices)
         var step = 0
         var history = TrainingHistory(epochs: [], keptEpoch: nil)
-        var best: (error: Double, model: SequenceRegressor)? = nil
+        var best = BestEpoch<SequenceRegressor>()
         let k = outputCount
         for epoch in 0..<epochs {
             let started = Date()
@@ -154,10 +154,7 @@ public struct SequenceRegressor: Sendable, Equatable {
             if let validation {
                 let error = meanSquaredError(validation.sequences, targets: validation.targets)
                 record.validationError = error
-                if best == nil || error < best!.error {
-                    best = (error, self)
-                    history.keptEpoch = epoch
-                }
+                if best.offer(-error, self) { history.keptEpoch = epoch }
             } else {
                 history.keptEpoch = epoch
             }
@@ -165,7 +162,7 @@ public struct SequenceRegressor: Sendable, Equatable {
             history.epochs.append(record)
             onEpoch(epoch, record)
         }
-        if let best { self = best.model }
+        if let kept = best.model { self = kept }
         return history
     }
 
