@@ -14,23 +14,23 @@ import TimbreCore
 public struct BPR: Strategy {
     public static let name = "bpr"
     public static let summary = "Bayesian personalised ranking (Rendle 2009): factors and item biases by SGD over sampled (user, positive, negative) triples"
-    static let factors = Setting("factors", default: 64, range: 1...1024, help: "latent dimensions")
-    static let epochs = Setting("epochs", default: 60, range: 1...10_000, help: "passes; each draws as many triples as there are training interactions")
-    static let learningRate = Setting("learning-rate", default: 0.03, above: 0, atMost: 1, help: "SGD step size")
-    static let regularisation = Setting("regularisation", default: 0.01, range: 0...1e9, help: "L2 weight on the factors and biases a step touches")
-    static let negatives = Setting("negatives", default: Negatives.uniform,
+    public static let factors = Setting("factors", default: 64, range: 1...1024, help: "latent dimensions")
+    public static let epochs = Setting("epochs", default: 60, range: 1...10_000, help: "passes; each draws as many triples as there are training interactions")
+    public static let learningRate = Setting("learning-rate", default: 0.03, above: 0, atMost: 1, help: "SGD step size")
+    public static let regularisation = Setting("regularisation", default: 0.01, range: 0...1e9, help: "L2 weight on the factors and biases a step touches")
+    public static let negatives = Setting("negatives", default: Negatives.uniform,
                                    help: "how the other item of a triple is drawn: uniform over items, or in proportion to their interactions")
-    static let playWeight = Setting("play-weight", default: PlayWeight.log, help: "with play counts, a positive's weight: 1 + ln(count), or 1")
-    static let foldInEpochs = Setting("fold-in-epochs", default: 30, range: 1...10_000,
+    public static let playWeight = Setting("play-weight", default: PlayWeight.log, help: "with play counts, a positive's weight: 1 + ln(count), or 1")
+    public static let foldInEpochs = Setting("fold-in-epochs", default: 30, range: 1...10_000,
                                       help: "serving a new or changed profile: SGD passes over its items with the item factors fixed")
-    static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "initial factors and triple sampling")
-    static let threads = Setting("threads", default: 0, range: 0...1024,
+    public static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "initial factors and triple sampling")
+    public static let threads = Setting("threads", default: 0, range: 0...1024,
                                  help: "training shards, each on its own thread; 0 = one per core; only 1 is bit-for-bit reproducible")
     public static let parameters = [factors.spec, epochs.spec, learningRate.spec, regularisation.spec, negatives.spec, playWeight.spec,
                                     foldInEpochs.spec, seed.spec, threads.spec]
 
-    enum Negatives: String, CaseIterable, SettingChoice { case uniform, popularity }
-    enum PlayWeight: String, CaseIterable, SettingChoice { case log, none }
+    public enum Negatives: String, CaseIterable, SettingChoice { case uniform, popularity }
+    public enum PlayWeight: String, CaseIterable, SettingChoice { case log, none }
 
     /// The settings as the fit uses them; defaults are the declared settings'.
     public struct Settings: Sendable, Equatable {

@@ -8,11 +8,11 @@ public struct Bias: Strategy {
     public static let name = "bias"
     public static let summary = "Global mean plus damped user and item offsets (baseline predictor)"
 
-    static let itemDamping = Setting("item-damping", default: Double(BaselineFit().itemDamping), range: 0...1e9,
+    public static let itemDamping = Setting("item-damping", default: Double(BaselineFit().itemDamping), range: 0...1e9,
                                      help: "shrinks item offsets of rarely rated items towards 0")
-    static let userDamping = Setting("user-damping", default: Double(BaselineFit().userDamping), range: 0...1e9,
+    public static let userDamping = Setting("user-damping", default: Double(BaselineFit().userDamping), range: 0...1e9,
                                      help: "shrinks user offsets of users with few ratings towards 0")
-    static let iterations = Setting("iterations", default: BaselineFit().iterations, range: 1...1000,
+    public static let iterations = Setting("iterations", default: BaselineFit().iterations, range: 1...1000,
                                     help: "alternating updates of user and item offsets")
     public static let parameters = [itemDamping.spec, userDamping.spec, iterations.spec]
 

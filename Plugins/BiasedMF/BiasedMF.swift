@@ -21,23 +21,23 @@ import TimbreNeural
 public struct BiasedMF: Strategy {
     public static let name = "biased-mf"
     public static let summary = "Matrix factorisation with user and item biases by ALS, averaged over Gibbs samples; rating predictions"
-    static let factors = Setting("factors", default: 16, range: 1...1024, help: "latent dimensions")
-    static let iterations = Setting("iterations", default: 20, range: 1...1000, help: "ALS sweeps (users then items) before sampling")
-    static let regularisation = Setting("regularisation", default: 8.0, above: 0, atMost: 1e9, help: "L2 weight λ on the factors")
-    static let regularisationScaling = Setting("regularisation-scaling", default: RegularisationScaling.constant,
+    public static let factors = Setting("factors", default: 16, range: 1...1024, help: "latent dimensions")
+    public static let iterations = Setting("iterations", default: 20, range: 1...1000, help: "ALS sweeps (users then items) before sampling")
+    public static let regularisation = Setting("regularisation", default: 8.0, above: 0, atMost: 1e9, help: "L2 weight λ on the factors")
+    public static let regularisationScaling = Setting("regularisation-scaling", default: RegularisationScaling.constant,
                                                help: "λ as given, or times the row's rating count (ALS-WR)")
-    static let biasRegularisation = Setting("bias-regularisation", default: 0.02, above: 0, atMost: 1e9,
+    public static let biasRegularisation = Setting("bias-regularisation", default: 0.02, above: 0, atMost: 1e9,
                                             help: "L2 weight on the biases, times the row's rating count")
-    static let samples = Setting("samples", default: 100, range: 0...1000,
+    public static let samples = Setting("samples", default: 100, range: 0...1000,
                                  help: "Gibbs sweeps after the ALS fit, each a member whose predictions are averaged; 0 = the ALS fit alone")
-    static let noiseScale = Setting("noise-scale", default: 1.2, above: 0, atMost: 100,
+    public static let noiseScale = Setting("noise-scale", default: 1.2, above: 0, atMost: 100,
                                     help: "sampling: the posterior's noise σ as a multiple of the ALS fit's training RMSE")
-    static let members = Setting("members", default: 1, range: 1...64, help: "independent fits (seeds seed, seed+1, …) whose predictions are averaged")
-    static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "initial item factors and sampling")
+    public static let members = Setting("members", default: 1, range: 1...64, help: "independent fits (seeds seed, seed+1, …) whose predictions are averaged")
+    public static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "initial item factors and sampling")
     public static let parameters = [factors.spec, iterations.spec, regularisation.spec, regularisationScaling.spec, biasRegularisation.spec,
                                     samples.spec, noiseScale.spec, members.spec, seed.spec]
 
-    enum RegularisationScaling: String, CaseIterable, SettingChoice { case constant, count }
+    public enum RegularisationScaling: String, CaseIterable, SettingChoice { case constant, count }
 
     /// The settings as the fit uses them; defaults are the declared settings'.
     public struct Settings: Sendable, Equatable {

@@ -23,13 +23,13 @@ import TimbreNeural
 public struct Bridge: ComposedStrategy {
     public static let name = "bridge"
     public static let summary = "Cold-start bridge: ridge regression from item embeddings to a factor model's item factors, new items scored with predicted factors (van den Oord et al. 2013)"
-    static let base = Setting("base", default: "ials(factors=64)", help: "factor model whose item factors are predicted, a strategy spec (ials, bpr)")
-    static let target = Setting("target", default: Target.factors,
+    public static let base = Setting("base", default: "ials(factors=64)", help: "factor model whose item factors are predicted, a strategy spec (ials, bpr)")
+    public static let target = Setting("target", default: Target.factors,
                                 help: "what the content predicts: the base model's item factors, or log popularity (a non-personalised baseline)")
-    static let ridge = Setting("ridge", default: "auto",
+    public static let ridge = Setting("ridge", default: "auto",
                                help: "ridge penalty λ ≥ 0 on the centred features, or auto (chosen on the validation items from \(ridgeGrid.map { String($0) }.joined(separator: ", ")) × the features' mean variance × warm items)")
-    static let validation = Setting("validation", default: 0.2, range: 0.05...0.5, help: "share of the warm items held out to choose λ (ridge=auto)")
-    static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "seed of the validation items")
+    public static let validation = Setting("validation", default: 0.2, range: 0.05...0.5, help: "share of the warm items held out to choose λ (ridge=auto)")
+    public static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "seed of the validation items")
     public static let parameters = [base.spec, target.spec, ridge.spec, validation.spec, seed.spec]
 
     public enum Target: String, CaseIterable, Sendable, SettingChoice {

@@ -13,10 +13,10 @@ import TimbreCore
 public struct Content: Strategy {
     public static let name = "content"
     public static let summary = "Content-based: cosine between each item's embedding and the user's profile of rated items' embeddings"
-    static let mode = Setting("mode", default: FeedbackMode.implicit,
+    public static let mode = Setting("mode", default: FeedbackMode.implicit,
                                      help: "implicit: every rated item pulls the profile towards it; explicit: weighted by rating − the user's mean, so disliked items push it away")
-    static let k = Setting("k", default: 20, range: 1...100_000, help: "most similar rated items averaged for one rating prediction")
-    static let minSimilarity = Setting("min-similarity", default: 0.0, range: 0...1,
+    public static let k = Setting("k", default: 20, range: 1...100_000, help: "most similar rated items averaged for one rating prediction")
+    public static let minSimilarity = Setting("min-similarity", default: 0.0, range: 0...1,
                                               help: "items averaged for a prediction must have a cosine above this (1: none is)")
     public static let parameters = [mode.spec, k.spec, minSimilarity.spec]
 

@@ -8,12 +8,12 @@ import TimbreNeural
 public struct EASE: Strategy {
     public static let name = "ease"
     public static let summary = "Closed-form item × item regression (Steck 2019 EASE), dense, via LAPACK Cholesky"
-    static let lambda = Setting("lambda", default: 500.0, above: 0, help: "ridge added to the Gram matrix's diagonal")
-    static let maxItems = Setting("max-items", default: 0, range: 0...1_000_000_000,
+    public static let lambda = Setting("lambda", default: 500.0, above: 0, help: "ridge added to the Gram matrix's diagonal")
+    public static let maxItems = Setting("max-items", default: 0, range: 0...1_000_000_000,
                                   help: "keep only this many most-interacted items (0: every item with an interaction)")
-    static let memoryGiB = Setting("memory-gib", default: 4.0, above: 0,
+    public static let memoryGiB = Setting("memory-gib", default: 4.0, above: 0,
                                    help: "refuse to fit when the item × item matrix (4 bytes an entry) exceeds this")
-    static let useValues = Setting("use-values", default: false, help: "weigh interactions by their rating or play count instead of 1")
+    public static let useValues = Setting("use-values", default: false, help: "weigh interactions by their rating or play count instead of 1")
     public static let parameters = [lambda.spec, maxItems.spec, memoryGiB.spec, useValues.spec]
 
     let lambda: Float

@@ -12,19 +12,19 @@ import TimbreCore
 public struct Hybrid: ComposedStrategy {
     public static let name = "hybrid"
     public static let summary = "Weighted blend of two strategies' normalised scores and predictions"
-    static let first = Setting("first", default: "item-knn(mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0)",
+    public static let first = Setting("first", default: "item-knn(mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0)",
                                help: "first component, a strategy spec NAME(key=value,…)")
-    static let second = Setting("second", default: "popularity", help: "second component, a strategy spec NAME(key=value,…)")
+    public static let second = Setting("second", default: "popularity", help: "second component, a strategy spec NAME(key=value,…)")
     // 0.1: with popularity as the second component, a light popularity prior keeps item-kNN's
     // NDCG on MovieLens-100K (0.3756 vs 0.3755) where 0.3 already costs 0.013 (docs/evaluation.md).
-    static let weight = Setting("weight", default: 0.1, range: 0...1, help: "weight of the second component (the first gets 1 − weight)")
+    public static let weight = Setting("weight", default: 0.1, range: 0...1, help: "weight of the second component (the first gets 1 − weight)")
     // z by default: it keeps how far a component's favourites stand out (a confident component
     // outweighs a flat one), where rank spreads every list evenly over 0…1, so a weak
     // component's arbitrary order moves the blend as much as a strong one's. z also needs no
     // sort per user and gave the best blend of each pair measured (docs/evaluation.md).
-    static let normalisation = Setting("normalise", default: Normalisation.z,
+    public static let normalisation = Setting("normalise", default: Normalisation.z,
                                    help: "per-user scaling of each component's scores before mixing: z-score, or rank (1 − rank/n)")
-    static let unscored = Setting("unscored", default: Unscored.cold,
+    public static let unscored = Setting("unscored", default: Unscored.cold,
                                   help: "an item a component cannot score: cold (an item without training ratings is judged by the components that can score it, weights renormalised; any other gets that component's lowest score), lowest (always the lowest) or others (always renormalised)")
     public static let parameters = [first.spec, second.spec, weight.spec, normalisation.spec, unscored.spec]
 

@@ -13,17 +13,17 @@ import LatentFactors
 public struct IALS: Strategy {
     public static let name = "ials"
     public static let summary = "Implicit ALS matrix factorisation with confidence weights and conjugate-gradient solves (Hu et al. 2008)"
-    static let factors = Setting("factors", default: 50, range: 1...1000, help: "latent dimensions")
-    static let iterations = Setting("iterations", default: 15, range: 1...1000, help: "alternating user and item half-steps")
-    static let regularisation = Setting("regularisation", default: 20.0, above: 0,
+    public static let factors = Setting("factors", default: 50, range: 1...1000, help: "latent dimensions")
+    public static let iterations = Setting("iterations", default: 15, range: 1...1000, help: "alternating user and item half-steps")
+    public static let regularisation = Setting("regularisation", default: 20.0, above: 0,
                                         help: "ridge λ on every factor row, not scaled by its interaction count (LensKit's convention, whose default is 0.1)")
-    static let alpha = Setting("alpha", default: 1.0, range: 0...1e9, help: "confidence weight α of an interaction (LensKit's `weight`)")
-    static let confidence = Setting("confidence", default: ConfidenceMode.auto,
+    public static let alpha = Setting("alpha", default: 1.0, range: 0...1e9, help: "confidence weight α of an interaction (LensKit's `weight`)")
+    public static let confidence = Setting("confidence", default: ConfidenceMode.auto,
                                     help: "linear: c = 1 + α·r, log: c = 1 + α·log(1 + r/ε); auto: log for plays, linear for ratings")
-    static let epsilon = Setting("epsilon", default: 1.0, above: 0, help: "ε of the log confidence")
-    static let useValues = Setting("use-values", default: false, help: "ratings: r is the rating instead of 1 (plays always use their count)")
-    static let cgSteps = Setting("cg-steps", default: 3, range: 0...1000, help: "conjugate-gradient steps per row solve (0: exact Cholesky solves)")
-    static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "seed of the initial item factors")
+    public static let epsilon = Setting("epsilon", default: 1.0, above: 0, help: "ε of the log confidence")
+    public static let useValues = Setting("use-values", default: false, help: "ratings: r is the rating instead of 1 (plays always use their count)")
+    public static let cgSteps = Setting("cg-steps", default: 3, range: 0...1000, help: "conjugate-gradient steps per row solve (0: exact Cholesky solves)")
+    public static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "seed of the initial item factors")
     public static let parameters = [factors.spec, iterations.spec, regularisation.spec, alpha.spec, confidence.spec, epsilon.spec,
                                     useValues.spec, cgSteps.spec, seed.spec]
 
@@ -189,7 +189,7 @@ public struct IALS: Strategy {
     }
 }
 
-enum ConfidenceMode: String, CaseIterable, SettingChoice {
+public enum ConfidenceMode: String, CaseIterable, SettingChoice {
     case auto, linear, log
 }
 

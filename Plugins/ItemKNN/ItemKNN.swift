@@ -11,7 +11,7 @@ public struct ItemKNN: Strategy {
     public static let name = "item-knn"
     public static let summary = "Item-based k nearest neighbours (explicit ratings or implicit ranking)"
     public static let keys = NeighbourhoodSettings.Keys(k: 40, similarity: .cosine, shrinkage: 100, centring: .baseline, mode: .explicit)
-    static let kept = Setting("kept", default: 300, range: 1...100_000, help: "neighbours saved per item in the model (explicit mode; implicit keeps k)")
+    public static let kept = Setting("kept", default: 300, range: 1...100_000, help: "neighbours saved per item in the model (explicit mode; implicit keeps k)")
     public static let parameters = keys.specs + [kept.spec]
 
     let settings: NeighbourhoodSettings

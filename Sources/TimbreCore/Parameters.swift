@@ -100,8 +100,9 @@ public struct ParameterSpec: Sendable {
     }
 
     /// The error for a value `admits` refused: what the setting accepts, and what it got.
-    func refusal(_ value: ParameterValue, strategy: String) -> ParameterError {
-        let shown = if case let .string(text) = value { "'\(text)'" } else { value.description }
+    /// `typed`: the text as given on a command line, shown instead of the parsed value.
+    func refusal(_ value: ParameterValue, typed: String? = nil, strategy: String) -> ParameterError {
+        let shown = if case let .string(text) = value { "'\(text)'" } else { typed ?? value.description }
         if let r = rangeDescription, value.isNumber { return ParameterError("\(strategy): parameter '\(name)' must be in \(r), got \(shown)") }
         if !choices.isEmpty, case .string = value {
             return ParameterError("\(strategy): parameter '\(name)' must be one of \(choices.joined(separator: ", ")), got \(shown)")
@@ -133,7 +134,7 @@ public struct Parameters: Sendable, Hashable, Codable {
             guard let value = spec.defaultValue.parsedLike(text) else {
                 throw ParameterError("\(strategy): parameter '\(name)' expects a value like \(spec.defaultValue), got '\(text)'")
             }
-            guard spec.admits(value) else { throw spec.refusal(value, strategy: strategy) }
+            guard spec.admits(value) else { throw spec.refusal(value, typed: text, strategy: strategy) }
             values[name] = value
         }
         self.values = values

@@ -2,7 +2,7 @@ import Foundation
 import TimbreCore
 
 /// A strategy spec whose settings may be searched: `ials:factors=[32,64,128],weight=log(0.1..10),
-/// regularization=0.01..1,iterations=15`. A value is fixed (`15`), a list (`[a,b,c]`), a linear
+/// regularisation=0.01..1,iterations=15`. A value is fixed (`15`), a list (`[a,b,c]`), a linear
 /// range (`lo..hi`) or a log range (`log(lo..hi)`); integer settings draw integers. An optional
 /// label goes in front as in `evaluate` (`LABEL=NAME:…`).
 public struct SearchSpace: Sendable, Equatable {
