@@ -17,6 +17,15 @@ private func handWorked() throws -> TrainingData {
     return TrainingData(ratings: ratings, itemEmbeddings: table)
 }
 
+/// `ratings` with Gaussian item embeddings of `dimension`, none for the items `missing` picks.
+private func randomlyEmbedded(_ ratings: RatingMatrix, dimension d: Int, seed: UInt64, missing: (Int) -> Bool) -> TrainingData {
+    var rng = SeededGenerator(seed: seed)
+    let items = ratings.itemCount
+    let table = EmbeddingTable(dimension: d, vectors: (0..<items * d).map { _ in Float(rng.gaussian()) },
+                               present: (0..<items).map { !missing($0) })
+    return TrainingData(ratings: ratings, itemEmbeddings: table)
+}
+
 private func content(_ overrides: [String: String] = [:]) throws -> any Strategy {
     try registeredStrategies.make("content", overrides: overrides).0
 }
@@ -74,12 +83,10 @@ private func close(_ a: [Float], _ expected: [Float], _ tolerance: Float = 1e-5)
     /// Single and batch predictions both equal a direct loop over the formula, on random
     /// embeddings (some items without one) for every user and item, in both modes.
     @Test func predictionsMatchTheFormula() throws {
-        var rng = SeededGenerator(seed: 9)
-        let (items, d) = (50, 6)
-        let ratings = SyntheticCatalog(users: 30, items: items, ratings: 500, seed: 4).generate()
-        let table = EmbeddingTable(dimension: d, vectors: (0..<items * d).map { _ in Float(rng.gaussian()) },
-                                   present: (0..<items).map { $0 % 9 != 2 })
-        let data = TrainingData(ratings: ratings, itemEmbeddings: table)
+        let items = 50
+        let data = randomlyEmbedded(SyntheticCatalog(users: 30, items: items, ratings: 500, seed: 4).generate(), dimension: 6, seed: 9,
+                                    missing: { $0 % 9 == 2 })
+        let (ratings, table) = (data.ratings, data.itemEmbeddings!)
         let all = Array(Int32(0)..<Int32(items))
         var compared = 0
         for (mode, k, minSimilarity) in [("implicit", 4, 0.0), ("explicit", 20, 0.2)] {
@@ -123,12 +130,10 @@ private func close(_ a: [Float], _ expected: [Float], _ tolerance: Float = 1e-5)
     }
 
     @Test func encodedModelScoresAndPredictsIdentically() throws {
-        var rng = SeededGenerator(seed: 7)
-        let (items, d) = (60, 8)
-        let ratings = SyntheticCatalog(users: 40, items: items, ratings: 600, seed: 1).generate()
-        let table = EmbeddingTable(dimension: d, vectors: (0..<items * d).map { _ in Float(rng.gaussian()) },
-                                   present: (0..<items).map { $0 % 7 != 3 })
-        let data = TrainingData(ratings: ratings, itemEmbeddings: table)
+        let items = 60
+        let data = randomlyEmbedded(SyntheticCatalog(users: 40, items: items, ratings: 600, seed: 1).generate(), dimension: 8, seed: 7,
+                                    missing: { $0 % 7 == 3 })
+        let ratings = data.ratings
         for mode in ["implicit", "explicit"] {
             let model = try content(["mode": mode, "k": "5"]).fitAny(data)
             let decoded = try Content.decodeModel(encodeModel(model))
