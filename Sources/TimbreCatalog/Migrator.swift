@@ -62,16 +62,17 @@ public struct Migrator {
                 name       text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
-            """)
+            """, purpose: "create the migrations table")
     }
 
     public func status(_ db: PostgresConnection) throws -> [MigrationStatus] {
-        guard try db.query("SELECT to_regclass('schema_migrations') IS NOT NULL").string(0, 0) == "t" else {
+        guard try db.query("SELECT to_regclass('schema_migrations') IS NOT NULL", purpose: "look for the migrations table").scalar(Bool.self) else {
             return migrations.map { MigrationStatus(migration: $0, appliedAt: nil) }
         }
-        let rows = try db.query("SELECT version, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS') FROM schema_migrations")
+        let rows = try db.query("SELECT version, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS') AS applied FROM schema_migrations",
+                                purpose: "read the applied migrations")
         var applied: [Int: String] = [:]
-        for r in 0..<rows.rowCount { applied[rows.int(r, 0)!] = rows.string(r, 1) }
+        for row in rows { applied[try row.int("version")] = try row.string("applied") }
         return migrations.map { MigrationStatus(migration: $0, appliedAt: applied[$0.version]) }
     }
 
@@ -81,19 +82,19 @@ public struct Migrator {
         var done: [Migration] = []
         try db.transaction {
             // Several workers may start at once: one creates the table, the others wait.
-            try db.execute("SELECT pg_advisory_xact_lock(7466348)")
+            try db.execute("SELECT pg_advisory_xact_lock(7466348)", purpose: "lock the migrations")
             try ensureTable(db)
         }
         for entry in try status(db) where entry.appliedAt == nil {
             let m = entry.migration
             try db.transaction {
-                try db.execute("SELECT pg_advisory_xact_lock(7466348)")
-                let already = try db.query("SELECT 1 FROM schema_migrations WHERE version = $1", [String(m.version)])
+                try db.execute("SELECT pg_advisory_xact_lock(7466348)", purpose: "lock the migrations")
+                let already = try db.query("SELECT 1 FROM schema_migrations WHERE version = $1", [m.version],
+                                           purpose: "check whether migration \(m.name) is applied")
                 guard already.rowCount == 0 else { return }
-                do { try db.execute(m.sql) } catch let error as DatabaseError {
-                    throw DatabaseError("migration \(m.name) failed, nothing of it was applied: \(error.description)", sqlState: error.sqlState)
-                }
-                try db.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [String(m.version), m.name])
+                try db.execute(m.sql, purpose: "migration \(m.name) (nothing of it was applied)")
+                try db.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name],
+                             purpose: "record migration \(m.name)")
                 done.append(m)
             }
         }
