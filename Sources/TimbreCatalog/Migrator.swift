@@ -20,38 +20,34 @@ public struct Migrator {
 
     public init(migrations: [Migration]) { self.migrations = migrations.sorted { $0.version < $1.version } }
 
-    /// The migrations shipped with Timbre: `$TIMBRE_SQL_DIR`, else the sql/ folder bundled beside
-    /// the executable (`Timbre_TimbreCatalog.resources/sql`, which must travel with the binary).
+    /// The migrations shipped with Timbre: `$TIMBRE_SQL_DIR` when set (a folder of .sql files, e.g.
+    /// a checkout's sql/ to try a migration without rebuilding), else the sql/ folder as it was at
+    /// build time, compiled into the binary (the EmbedMigrations build-tool plugin), so a copied
+    /// `timbre` binary needs nothing beside it.
     public static func bundled() throws -> Migrator {
         if let dir = ProcessInfo.processInfo.environment["TIMBRE_SQL_DIR"] {
             return try Migrator(folder: URL(fileURLWithPath: dir))
         }
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let beside = executable.deletingLastPathComponent().appendingPathComponent("Timbre_TimbreCatalog.resources/sql")
-        if FileManager.default.fileExists(atPath: beside.path) { return try Migrator(folder: beside) }
-        #if os(Linux)
-        // SwiftPM's Bundle.module would stop the process here rather than throw.
-        throw DatabaseError("the sql/ migrations are not beside \(executable.path) (copy the Timbre_TimbreCatalog.resources folder with the binary, or set TIMBRE_SQL_DIR to the repository's sql/ folder)")
-        #else
-        guard let folder = Bundle.module.url(forResource: "sql", withExtension: nil) else {
-            throw DatabaseError("the bundled sql/ migrations are missing from this build")
-        }
-        return try Migrator(folder: folder)
-        #endif
+        return try Migrator(files: embeddedFiles, source: "the migrations built into this binary")
     }
 
     public init(folder: URL) throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }
+        let files = try names.map { (file: $0, sql: try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8)) }
+        try self.init(files: files, source: folder.path)
+    }
+
+    /// Migrations from (file name, SQL) pairs; a name starts with its version (`001_name.sql`).
+    init(files: [(file: String, sql: String)], source: String) throws {
         var migrations: [Migration] = []
-        for file in files {
+        for (file, sql) in files {
             guard let version = Int(file.prefix { $0.isNumber }), file.first?.isNumber == true else {
-                throw DatabaseError("migration file \(file) does not start with a version number (e.g. 001_name.sql)")
+                throw DatabaseError("migration file \(file) in \(source) does not start with a version number (e.g. 001_name.sql)")
             }
-            let sql = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
             migrations.append(Migration(version: version, name: String(file.dropLast(4)), sql: sql))
         }
         let versions = migrations.map(\.version)
-        if Set(versions).count != versions.count { throw DatabaseError("two migration files share a version number in \(folder.path)") }
+        if Set(versions).count != versions.count { throw DatabaseError("two migration files share a version number in \(source)") }
         self.init(migrations: migrations)
     }
 
@@ -92,7 +88,7 @@ public struct Migrator {
                 let already = try db.query("SELECT 1 FROM schema_migrations WHERE version = $1", [m.version],
                                            purpose: "check whether migration \(m.name) is applied")
                 guard already.rowCount == 0 else { return }
-                try db.execute(m.sql, purpose: "migration \(m.name) (nothing of it was applied)")
+                try db.execute(m.sql, purpose: "apply migration \(m.name) (rolled back: nothing of it was applied)")
                 try db.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name],
                              purpose: "record migration \(m.name)")
                 done.append(m)

@@ -22,6 +22,17 @@ struct MigrationTests {
         }
     }
 
+    /// The migrations compiled into the binary (EmbedMigrations) are the repository's sql/ files,
+    /// byte for byte and all of them.
+    @Test func builtInMigrationsAreTheSQLFolderExactly() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../sql").standardized
+        let onDisk = try Migrator(folder: folder).migrations
+        let builtIn = try Migrator(files: Migrator.embeddedFiles, source: "the binary").migrations
+        #expect(onDisk.count >= 8)
+        #expect(builtIn.map(\.name) == onDisk.map(\.name))
+        #expect(builtIn.map { Array($0.sql.utf8) } == onDisk.map { Array($0.sql.utf8) })
+    }
+
     @Test func unmigratedCatalogIsReportedClearly() throws {
         let catalog = try TestCatalog(migrate: false)
         defer { withExtendedLifetime(catalog) {} }
