@@ -111,6 +111,14 @@ extension PostgresConnection {
         }
         return try query(sql, purpose: "find what a liked item counts as").scalar(Float.self)
     }
+
+    /// The catalog's ratings, lowest…highest (nil with no ratings): the scale predictions and
+    /// rating-valued scores are held to when shown.
+    public func ratingScale() throws -> ClosedRange<Float>? {
+        let row = try query("SELECT min(value) AS lowest, max(value) AS highest FROM ratings", purpose: "read the rating scale").one()
+        guard let lowest = try row.optionalFloat("lowest"), let highest = try row.optionalFloat("highest") else { return nil }
+        return lowest...highest
+    }
 }
 
 extension StoredModel {
