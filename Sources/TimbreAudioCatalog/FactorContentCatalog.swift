@@ -62,8 +62,9 @@ public struct FactorContentCatalog {
         var itemIDs: [Int64?] = [], sequences: [FeatureMatrix?] = []
         let audio = AudioCatalogStore(db: db)
         for hash in hashes {
-            let found = try db.query("SELECT item_id::text FROM audio_features WHERE content_sha256 = $1", binary: [hash])
-            itemIDs.append(found.string(0, 0).flatMap(Int64.init))
+            let found = try db.query("SELECT item_id FROM audio_features WHERE content_sha256 = $1", [hash],
+                                     purpose: "find the item of a track by its content hash")
+            itemIDs.append(try found.first?.int64("item_id"))
             sequences.append(try audio.mfcc(ofContent: hash))
         }
         let known = itemIDs.compactMap { $0 }
@@ -75,11 +76,12 @@ public struct FactorContentCatalog {
         let rows = itemIDs.map { $0.flatMap { rowOf[$0] } }
         var weights: [Float]? = nil
         if weightByPlays {
-            let totals = try db.query("""
-                SELECT item_id::text, sum(value)::text FROM ratings WHERE item_id = ANY ($1::text::bigint[]) GROUP BY item_id
-                """, [postgresArrayLiteral(known)])
             var total: [Int64: Double] = [:]
-            for r in 0..<totals.rowCount { total[Int64(totals.string(r, 0)!)!] = Double(totals.string(r, 1)!) ?? 0 }
+            for row in try db.query("""
+                SELECT item_id, sum(value)::double precision AS plays FROM ratings WHERE item_id = ANY ($1) GROUP BY item_id
+                """, [known], purpose: "count the plays of the tracks with factors") {
+                total[try row.int64("item_id")] = try row.double("plays")
+            }
             weights = itemIDs.map { id in Float(1 + log1p(max(0, id.flatMap { total[$0] } ?? 0))) }
         }
         let outcome = try training.run(mfcc: sequences, pieces: tracks.map { "\($0.label)/\($0.variantStem)" }, factors: rows,
@@ -110,9 +112,10 @@ public struct FactorContentCatalog {
     public func contentModelStrategy(id: Int64?) throws -> String? {
         try db.query("""
             SELECT strategy FROM trained_models
-            WHERE strategy = ANY ($1::text[]) AND ($2::text IS NULL OR id = $2::text::bigint)
+            WHERE strategy = ANY ($1) AND ($2 IS NULL OR id = $2)
             ORDER BY created_at DESC, id DESC LIMIT 1
-            """, [postgresArrayLiteral([ContentCatalog.strategyName, Self.strategyName]), id.map(String.init)]).string(0, 0)
+            """, [[ContentCatalog.strategyName, Self.strategyName], id], purpose: "find the audio content model to embed with")
+            .first?.string("strategy")
     }
 
     /// Factor model `id`, or the newest one.

@@ -29,9 +29,9 @@ struct FactorContentCatalogTests {
         // Factor rows for five tracks; tone5 has no plays, so no row.
         var rows: [String: [Float]] = [:]
         for (k, path) in paths.enumerated().dropLast() {
-            let id = try catalog.db.query("""
+            let id = try #require(try catalog.db.query("""
                 SELECT i.external_id FROM items i JOIN audio_features a ON a.item_id = i.id WHERE a.source_path = $1
-                """, [path]).string(0, 0)!
+                """, [path]).first).string("external_id")
             rows[id] = [Float(k), -Float(k) / 2, 1]
         }
         let factorSet = try catalog.storeEmbeddings(rows, kind: .cfFactors)
@@ -58,16 +58,15 @@ struct FactorContentCatalogTests {
         #expect(predicted.kind == .predictedFactors && predicted.dimension == 3 && predicted.items == 6)
         let store = AudioCatalogStore(db: catalog.db)
         let stored = try catalog.db.query("""
-            SELECT i.external_id, e.vector::text, e.label IS NULL FROM item_embeddings e JOIN items i ON i.id = e.item_id
-            WHERE e.model_id = $1::bigint ORDER BY i.id
-            """, [String(id)])
+            SELECT i.external_id, e.vector, e.label IS NULL AS unlabelled FROM item_embeddings e JOIN items i ON i.id = e.item_id
+            WHERE e.model_id = $1 ORDER BY i.id
+            """, [id])
         #expect(stored.rowCount == 6)
-        for r in 0..<stored.rowCount {
-            let mfcc = try #require(try store.mfcc(ofItem: stored.string(r, 0)!))
+        for row in stored {
+            let mfcc = try #require(try store.mfcc(ofItem: try row.string("external_id")))
             let expected = try #require(model.describe(mfcc)).factors
-            let vector = stored.string(r, 1)!.dropFirst().dropLast().split(separator: ",").map { Float(String($0))! }
-            #expect(vector == expected)
-            #expect(stored.string(r, 2) == "t")
+            #expect(try row.decode([Float].self, "vector") == expected)
+            #expect(try row.bool("unlabelled"))
         }
 
         // A set of another kind is refused by name, before any training.
