@@ -58,7 +58,9 @@ let package = Package(
         .target(name: "TimbreCore"),
         .target(name: "TimbreAudio", dependencies: ["TimbreCore", "CSndFile", "CFFTW", "CSoxr", "CPNG", "COpenSSL"]),
         // Ingest's storage: TimbreAudio's AudioFeatureStore on the catalog's PostgresConnection.
-        .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog", "TimbreContent"]),
+        .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog"]),
+        // The content model's catalog side: stored content models, embedding ingested tracks into embedding sets.
+        .target(name: "TimbreContentCatalog", dependencies: ["TimbreAudioCatalog", "TimbreCatalog", "TimbreContent"]),
         // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
         .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ", "COpenSSL"], path: ".",
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
@@ -75,29 +77,31 @@ let package = Package(
         .target(name: "TimbreMusicnn", dependencies: ["TimbreCore", "TimbreAudio", "TimbreNeural"]),
         // Serving: the recommender service (get-or-train, rules, explanations), the stream mode and the publisher.
         .target(name: "TimbreServing", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies"]),
-        .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Bridge"],
+        .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Bridge", "TimbreTestSupport"],
                           path: "Benchmarks/CFBench"),
         .executableTarget(name: "MusicnnBench", dependencies: ["TimbreCore", "TimbreAudio", "TimbreContent", "TimbreNeural", "TimbreMusicnn"],
                           path: "Benchmarks/MusicnnBench"),
-        .executableTarget(name: "CatalogBench", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation"],
+        .executableTarget(name: "CatalogBench", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation", "TimbreTestSupport"],
                           path: "Benchmarks/CatalogBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
-            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog", "TimbreContent", "TimbreServing",
+            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog", "TimbreContentCatalog", "TimbreContent", "TimbreServing",
             "TimbreMusicnn",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TimbreCoreTests", dependencies: ["TimbreCore", "TimbreStrategies"]),
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], exclude: ["Fixtures"]),
-        .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreContent", "TimbreNeural", "TimbreCore", "TimbreTestSupport"]),
+        .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreCore", "TimbreTestSupport"]),
+        .testTarget(name: "TimbreContentCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreContentCatalog", "TimbreCatalog", "TimbreContent", "TimbreNeural", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreMusicnnTests", dependencies: ["TimbreMusicnn", "TimbreAudio", "TimbreCore", "TimbreTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
         .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore", "TimbreTestSupport"]),
-        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
-        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors", "Bridge"]),
-        // A private migrated schema per test, test data locations, running the built CLI.
+        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "TimbreTestSupport"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors", "Bridge", "TimbreTestSupport"]),
+        // A private migrated schema per test, test data and fixtures (MovieLens-100K, synthetic catalogues; the
+        // benchmarks use these too), running the built CLI.
         .target(name: "TimbreTestSupport", dependencies: ["TimbreCatalog", "TimbreEvaluation"], path: "Tests/Support"),
         .testTarget(name: "TimbreServingTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreServing", "TimbreStrategies", "ItemKNN", "Content", "TimbreTestSupport"]),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreTestSupport"]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TimbreAudio
 import TimbreAudioCatalog
+import TimbreContentCatalog
 import TimbreContent
 import TimbreCore
 import TimbreNeural

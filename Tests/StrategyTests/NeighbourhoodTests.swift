@@ -5,6 +5,7 @@ import TimbreStrategies
 import Neighbourhood
 import UserKNN
 import ItemKNN
+import TimbreTestSupport
 
 /// The 4 users × 5 items matrix the hand calculations below use ("–" = not rated):
 ///

@@ -1,9 +1,9 @@
 import Foundation
-import Synchronization
 import Testing
 import TimbreAudio
 import TimbreAudioCatalog
 import TimbreCatalog
+import TimbreCore
 import TimbreTestSupport
 
 @Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
@@ -15,14 +15,14 @@ struct CatalogIngestQueueTests {
         let files = IngestPipeline.files(in: [AudioCatalogStoreTests.fixtures.path])
         try CatalogIngestQueue.enqueue(files, in: try PostgresConnection(url: url))
         // Two "processes", each with two workers, started together over the same files.
-        let runs = Mutex<[Int: IngestSummary]>([:])
-        DispatchQueue.concurrentPerform(iterations: 2) { k in
-            let summary = try? IngestPipeline(workerCount: 2).run(
-                files: files, makeStore: { AudioCatalogStore(db: try PostgresConnection(url: url)) },
-                makeQueue: { try CatalogIngestQueue(db: try PostgresConnection(url: url), files: files) })
-            runs.withLock { $0[k] = summary }
-        }
-        let a = try #require(runs.withLock { $0[0] }), b = try #require(runs.withLock { $0[1] })
+        let runs = try onThreads(2) { _ in
+            Result {
+                try IngestPipeline(workerCount: 2).run(
+                    files: files, makeStore: { AudioCatalogStore(db: try PostgresConnection(url: url)) },
+                    makeQueue: { try CatalogIngestQueue(db: try PostgresConnection(url: url), files: files) })
+            }
+        }.map { try $0.get() }
+        let a = runs[0], b = runs[1]
         // Every file went to exactly one run: nothing analysed twice, nothing skipped.
         #expect(a.finished + b.finished == files.count)
         #expect(a.stored + b.stored == 5 && a.alreadyStored + b.alreadyStored == 0)

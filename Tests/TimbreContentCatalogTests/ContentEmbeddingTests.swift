@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimbreAudio
 import TimbreAudioCatalog
+import TimbreContentCatalog
 import TimbreCatalog
 import TimbreContent
 import TimbreCore
@@ -47,9 +48,9 @@ struct ContentEmbeddingTests {
 
         // Two workers, one track per claim, on their own connections.
         let url = catalog.url
-        let tallies = try concurrentChunks(2, chunksPerCore: 1) { range in
-            range.map { _ in Result { try ContentCatalog(db: try PostgresConnection(url: url)).embed(with: stored, batchSize: 1) } }
-        }.flatMap { $0 }.map { try $0.get() }
+        let tallies = try onThreads(2) { _ in
+            Result { try ContentCatalog(db: try PostgresConnection(url: url)).embed(with: stored, batchSize: 1) }
+        }.map { try $0.get() }
         var total = EmbeddingTally()
         for t in tallies { total.add(t) }
         #expect(total.embedded == 4)
