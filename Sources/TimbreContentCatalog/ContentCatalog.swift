@@ -60,34 +60,29 @@ public struct ContentCatalog {
         }
     }
 
-    /// Queues every item that has a stored MFCC sequence but no embedding from model `id`, for
-    /// `embed` to claim; returns how many are queued for it now.
+    /// Queues (in `WorkQueue.embedding(model:)`) every item that has a stored MFCC sequence but no
+    /// embedding from model `id`, for `embed` to claim; returns how many are queued for it now.
     @discardableResult
     public func enqueueMissing(model id: Int64) throws -> Int {
-        try db.transaction {
-            try db.query("""
-                INSERT INTO embedding_queue (model_id, item_id)
-                SELECT $1::bigint, a.item_id FROM audio_features a
-                WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::bigint AND e.item_id = a.item_id)
-                ON CONFLICT DO NOTHING
-                """, [String(id)])
-            return try db.query("SELECT count(*) FROM embedding_queue WHERE model_id = $1::bigint", [String(id)]).int(0, 0) ?? 0
-        }
+        let missing = try db.query("""
+            SELECT a.item_id FROM audio_features a
+            WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::bigint AND e.item_id = a.item_id)
+            """, [String(id)])
+        return try WorkQueue.enqueue((0..<missing.rowCount).map { missing.string($0, 0)! }, queue: WorkQueue.embedding(model: id), in: db)
     }
 
-    /// Embeds queued tracks (see `enqueueMissing`) in batches until none is left: a batch of queue
-    /// rows is claimed with FOR UPDATE SKIP LOCKED (so any number of workers, threads or processes
-    /// on any machine, take distinct items), each track described, its embedding stored and its
-    /// queue row deleted in the claiming transaction. A killed worker's batch rolls back and stays
-    /// queued for a worker running then or later. A worker stops when nothing unclaimed is left, so
-    /// items another worker holds at that moment are left to it. Items the model cannot read
-    /// (another extractor setting or coefficient count, shorter than one segment, unreadable
-    /// bytes, a failed insert) are skipped with their reason, stay queued (a rerun reports them
-    /// again) and are not claimed again by this worker.
+    /// Embeds queued tracks (see `enqueueMissing`) in batches until none is left: a batch of keys
+    /// is claimed from the work queue (so any number of workers, threads or processes on any
+    /// machine, take distinct items), each track described, its embedding stored and its key
+    /// finished in the claiming transaction. A killed worker's batch rolls back and stays queued
+    /// for a worker running then or later. A worker stops when nothing unclaimed is left, so items
+    /// another worker holds at that moment are left to it. Items the model cannot read (another
+    /// extractor setting or coefficient count, shorter than one segment, unreadable bytes, a failed
+    /// insert) are skipped with their reason, which the queue keeps; a rerun queues them again
+    /// (they still have no embedding) and reports them again.
     public func embed(with stored: StoredContentModel, batchSize: Int = 16, progress: (Int) -> Void = { _ in }) throws -> EmbeddingTally {
         precondition(batchSize >= 1)
         var tally = EmbeddingTally()
-        var passedOver: [Int64] = []
         let model = stored.model
         let configuration = MFCCConfiguration()
         let extractor = String(decoding: try JSONEncoder().encode(configuration.catalogDescription), as: UTF8.self)
@@ -95,25 +90,19 @@ public struct ContentCatalog {
         try EmbeddingSetStore(db).register(model: stored.id, name: "\(Self.strategyName)-\(stored.id)", kind: .audioModel,
                                            dimension: model.classifier.embeddingSize,
                                            source: try sortedJSON(["producer": Self.strategyName, "classes": model.classNames.joined(separator: ",")]))
+        let queue = try WorkQueue(WorkQueue.embedding(model: stored.id), db: db)
         while true {
-            let done = try db.transaction { () throws -> Int in
-                let claimed = try db.query("""
-                    SELECT item_id FROM embedding_queue
-                    WHERE model_id = $1::text::bigint AND item_id <> ALL ($2::text::bigint[])
-                    ORDER BY item_id LIMIT $3::text::integer
-                    FOR UPDATE SKIP LOCKED
-                    """, binary: [modelID, Array(postgresArrayLiteral(passedOver).utf8), Array(String(batchSize).utf8)],
-                    resultsBinary: true)
-                for row in 0..<claimed.rowCount {
-                    let item = claimed.binaryInteger(row, 0)!
-                    let itemID = Array(String(item).utf8)
-                    func skip(_ reason: String) {
-                        tally.skipped.append((item, reason))
-                        passedOver.append(item)
+            var skipped: [(item: Int64, reason: String)] = []
+            let claimed = try queue.withClaim(limit: batchSize) { keys -> Int in
+                for key in keys {
+                    guard let item = Int64(key) else {
+                        try queue.finish(key, error: "not an item id")
+                        continue
                     }
-                    func dequeue() throws {
-                        try db.query("DELETE FROM embedding_queue WHERE model_id = $1::text::bigint AND item_id = $2::text::bigint",
-                                     binary: [modelID, itemID])
+                    let itemID = Array(key.utf8)
+                    func skip(_ reason: String) throws {
+                        skipped.append((item, reason))
+                        try queue.finish(key, error: reason)
                     }
                     let track = try db.query("""
                         SELECT a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $3::text::jsonb,
@@ -121,9 +110,9 @@ public struct ContentCatalog {
                         FROM audio_features a WHERE a.item_id = $2::text::bigint
                         """, binary: [modelID, itemID, Array(extractor.utf8)], resultsBinary: true)
                     // Gone since it was queued, or embedded already (by an earlier run): nothing to do.
-                    guard track.rowCount == 1, track.bytes(0, 4) == [0] else { try dequeue(); continue }
+                    guard track.rowCount == 1, track.bytes(0, 4) == [0] else { try queue.finish(key); continue }
                     guard track.bytes(0, 3) == [1] else {
-                        skip("analysed with other MFCC settings than the content model's (\(extractor)): ingest it again with the defaults")
+                        try skip("analysed with other MFCC settings than the content model's (\(extractor)): ingest it again with the defaults")
                         continue
                     }
                     let mfcc: FeatureMatrix
@@ -131,11 +120,11 @@ public struct ContentCatalog {
                         mfcc = try FeatureMatrix(littleEndianBytes: track.bytes(0, 2)!, rowCount: Int(track.binaryInteger(0, 0)!),
                                                  columnCount: Int(track.binaryInteger(0, 1)!))
                     } catch {
-                        skip("stored sequence unreadable: \(error)")
+                        try skip("stored sequence unreadable: \(error)")
                         continue
                     }
                     guard let description = model.describe(mfcc, configuration: configuration) else {
-                        skip(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable")
+                        try skip(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable")
                         continue
                     }
                     let label = description.label
@@ -148,17 +137,29 @@ public struct ContentCatalog {
                             ON CONFLICT (model_id, item_id) DO NOTHING
                             """, binary: [modelID, itemID, Array(postgresArrayLiteral(description.embedding).utf8),
                                           Array(model.classNames[label].utf8), Array("\(description.probabilities[label])".utf8)]).affectedRows
-                        try dequeue()
+                        try queue.finish(key)
                         try db.execute("RELEASE SAVEPOINT item")
                     } catch {
                         try db.execute("ROLLBACK TO SAVEPOINT item")
-                        skip("cannot store its embedding: \(error)")
+                        try skip("cannot store its embedding: \(error)")
                     }
                 }
-                return claimed.rowCount
+                return keys.count
             }
-            if done == 0 { return tally }
-            progress(done)
+            guard let claimed else { return tally }
+            // Counted once committed: a batch that rolled back reports nothing.
+            tally.skipped += skipped
+            progress(claimed)
         }
+    }
+
+    /// How many of model `id`'s embedded items carry each style label ("(none)" for none).
+    public func labelCounts(model id: Int64) throws -> [String: Int] {
+        let counts = try db.query("""
+            SELECT coalesce(label, '(none)'), count(*) FROM item_embeddings WHERE model_id = $1::bigint GROUP BY 1 ORDER BY 1
+            """, [String(id)])
+        var labels: [String: Int] = [:]
+        for r in 0..<counts.rowCount { labels[counts.string(r, 0)!] = counts.int(r, 1) }
+        return labels
     }
 }

@@ -76,8 +76,12 @@ struct ContentEmbeddingTests {
             #expect(Float(rows.string(r, 3)!)! == expected.probabilities[expected.label])
         }
 
-        // Only the short track stays queued, and a rerun reports it again and stores nothing.
-        #expect(try catalog.count("embedding_queue") == 1)
+        // Nothing is left unfinished; only the short track failed, with its reason. A rerun queues
+        // it again, reports it again and stores nothing.
+        let queue = WorkQueue.embedding(model: id)
+        #expect(try WorkQueue.unfinishedCount(queue, in: catalog.db) == 0)
+        let failed = try WorkQueue.failures(queue, in: catalog.db)
+        #expect(failed.map(\.key) == total.skipped.map { String($0.item) } && failed.map(\.error) == total.skipped.map(\.reason))
         #expect(try contents.enqueueMissing(model: id) == 1)
         let again = try contents.embed(with: stored)
         #expect(again.embedded == 0 && again.skipped.count == 1)
@@ -106,22 +110,18 @@ struct ContentEmbeddingTests {
         let stored = try contents.model()
         try contents.enqueueMissing(model: stored.id)
 
-        // Another worker holds two tracks' queue rows (as a worker in the middle of its batch does).
-        let holder = try PostgresConnection(url: catalog.url)
-        try holder.execute("BEGIN")
-        let held = try holder.execute("""
-            SELECT item_id FROM embedding_queue WHERE item_id IN (SELECT item_id FROM audio_features WHERE n_frames > 200)
-            ORDER BY item_id LIMIT 2 FOR UPDATE
-            """)
-        #expect(held.rowCount == 2)
+        // Another worker holds two long tracks' keys (as a worker in the middle of its batch does).
+        let long = try catalog.db.query("SELECT item_id::text FROM audio_features WHERE n_frames > 200 ORDER BY item_id LIMIT 2")
+        let heldIDs = Set((0..<long.rowCount).map { long.string($0, 0)! })
+        let holder = try WorkQueue(WorkQueue.embedding(model: stored.id), db: try PostgresConnection(url: catalog.url), within: Array(heldIDs))
+        #expect(Set(try holder.claim(limit: 5)) == heldIDs && heldIDs.count == 2)
         let first = try ContentCatalog(db: try PostgresConnection(url: catalog.url)).embed(with: stored)
         #expect(first.embedded == 2)
         let embedded = try catalog.db.query("SELECT item_id::text FROM item_embeddings ORDER BY item_id")
-        let heldIDs = Set((0..<2).map { held.string($0, 0)! })
         #expect((0..<embedded.rowCount).allSatisfy { !heldIDs.contains(embedded.string($0, 0)!) })
 
         // The holder dies without writing: its tracks are free again.
-        try holder.execute("ROLLBACK")
+        try holder.rollback()
         let second = try contents.embed(with: stored)
         #expect(second.embedded == 2)
         #expect(try catalog.count("item_embeddings") == 4)
