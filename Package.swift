@@ -59,8 +59,8 @@ let package = Package(
         .target(name: "TimbreAudio", dependencies: ["TimbreCore", "CSndFile", "CFFTW", "CSoxr", "CPNG", "COpenSSL"]),
         // Ingest's storage: TimbreAudio's AudioFeatureStore on the catalog's PostgresConnection.
         .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog"]),
-        // The content model's catalog side: stored content models, embedding ingested tracks into embedding sets.
-        .target(name: "TimbreContentCatalog", dependencies: ["TimbreAudioCatalog", "TimbreCatalog", "TimbreContent"]),
+        // The content model's catalog side: stored content models, `ContentTrainer`, `ContentEmbedder` (ingested tracks into embedding sets).
+        .target(name: "TimbreContentCatalog", dependencies: ["TimbreAudioCatalog", "TimbreCatalog", "TimbreContent", "TimbreNeural"]),
         // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
         .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ", "COpenSSL"], path: ".",
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),

@@ -24,7 +24,7 @@ extension AudioCommand {
 
             Several `timbre audio ingest` processes (on one machine or several sharing the files and \
             the catalog) may run over the same paths at once: the files are queued in the catalog \
-            (audio_ingest_queue) and each worker claims the next with FOR UPDATE SKIP LOCKED, so they \
+            (work_queue) and each worker claims the next with FOR UPDATE SKIP LOCKED, so they \
             split the work; a killed worker's file returns to the queue.
 
             EXIT STATUS

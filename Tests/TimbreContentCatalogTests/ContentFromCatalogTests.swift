@@ -1,13 +1,18 @@
 import Foundation
 import Testing
+import TimbreAudio
+import TimbreAudioCatalog
 import TimbreCatalog
+import TimbreContent
+import TimbreContentCatalog
 import TimbreTestSupport
 
-/// `timbre content train --from-catalog` end to end: audio ingested once, then trained on the
-/// stored sequences without decoding, with the same result as decoding.
+/// The content services in-process: audio ingested once, `ContentTrainer` on the stored sequences
+/// without decoding (the same result as decoding) and storing the model, `ContentEmbedder`
+/// embedding every track with it, and classification agreeing with the stored labels.
 @Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
 struct ContentFromCatalogTests {
-    @Test func trainsOnStoredSequencesLikeOnDecodedFiles() throws {
+    @Test func trainsOnStoredSequencesLikeOnDecodedFilesThenEmbedsAndClassifies() throws {
         let catalog = try TestCatalog()
         defer { withExtendedLifetime(catalog) {} }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-content-\(UUID().uuidString)")
@@ -20,48 +25,53 @@ struct ContentFromCatalogTests {
                                       rate: 22_050, to: folder.appendingPathComponent("\(name)/piece\(piece).wav").path)
             }
         }
-        let ingest = try TestData.runTimbre(["audio", "ingest", "--database", catalog.url, folder.path])
-        #expect(ingest.status == 0, "\(ingest.err)")
-        #expect(try catalog.count("audio_features") == 6)
+        let files = IngestPipeline.files(in: [folder.path])
+        let url = catalog.url
+        let ingested = try IngestPipeline(workerCount: 2).run(files: files, makeStore: { AudioCatalogStore(db: try PostgresConnection(url: url)) })
+        #expect(ingested.stored == 6 && ingested.failures.isEmpty)
 
-        let arguments = ["content", "train", folder.path, "--epochs", "1", "--seed", "3", "--format", "json"]
-        let stored = try TestData.runTimbre(arguments + ["--from-catalog", "--store", "--database", catalog.url])
-        #expect(stored.status == 0, "\(stored.err)")
-        #expect(stored.err.contains("6 of 6 tracks read from the catalog"), "\(stored.err)")
-        let decoded = try TestData.runTimbre(arguments)
-        #expect(decoded.status == 0, "\(decoded.err)")
-
-        func test(_ json: String) throws -> [String: Any] {
-            let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
-            return try #require(object?["test"] as? [String: Any])
-        }
-        let fromCatalog = try test(stored.out), fromFiles = try test(decoded.out)
-        #expect(fromCatalog["segmentAccuracy"] as? Double == fromFiles["segmentAccuracy"] as? Double)
-        #expect(fromCatalog["clipAccuracy"] as? Double == fromFiles["clipAccuracy"] as? Double)
-        #expect(fromCatalog["segmentAccuracy"] != nil)
+        let trainer = ContentTrainer(connect: { try PostgresConnection(url: url) })
+        var request = ContentTrainingRequest(directory: folder.path)
+        request.epochs = 1
+        request.seed = 3
+        let decoded = try trainer.train(request)
+        request.fromCatalog = true
+        request.store = true
+        let stored = try trainer.train(request)
+        #expect(stored.tracksFromCatalog == 6 && decoded.tracksFromCatalog == nil)
+        // The stored sequences are what decoding gives, so the same seed trains the same model.
+        #expect(stored.test.segmentAccuracy == decoded.test.segmentAccuracy)
+        #expect(stored.test.clipAccuracy == decoded.test.clipAccuracy)
+        #expect(stored.epochs.map(\.loss) == decoded.epochs.map(\.loss))
+        let modelID = try #require(stored.storedModel)
+        #expect(decoded.storedModel == nil)
+        let model = try ContentCatalog(db: catalog.db).model()
+        #expect(model.id == modelID && model.model.classNames == ["high", "low"])
 
         // The stored model embeds and labels every ingested track.
-        let modelID = try #require((try JSONSerialization.jsonObject(with: Data(stored.out.utf8)) as? [String: Any])?["storedModel"] as? Int)
-        let embed = try TestData.runTimbre(["content", "embed", "--format", "json", "--database", catalog.url])
-        #expect(embed.status == 0, "\(embed.err)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(embed.out.utf8)) as? [String: Any])
-        #expect(report["model"] as? Int == modelID)
-        #expect(report["embedded"] as? Int == 6)
-        let labels = try #require(report["labels"] as? [String: Int])
-        #expect(Set(labels.keys).isSubset(of: ["high", "low"]) && labels.values.reduce(0, +) == 6)
+        let report = try ContentEmbedder(connect: { try PostgresConnection(url: url) }).embed(jobs: 2, batchSize: 2)
+        #expect(report.model == modelID && report.embedded == 6 && report.skipped.isEmpty)
+        #expect(Set(report.labels.keys).isSubset(of: ["high", "low"]) && report.labels.values.reduce(0, +) == 6)
         #expect(try catalog.count("item_embeddings") == 6)
+        // A rerun has nothing to do and reports the same labels.
+        let again = try ContentEmbedder(connect: { try PostgresConnection(url: url) }).embed(model: modelID)
+        #expect(again.embedded == 0 && again.labels == report.labels)
 
-        // `content classify` gives a file the label `embed` stored for its track; an unreadable file is named.
+        // Classifying a file gives the label `embed` stored for its track; an unreadable file is named.
         let track = folder.appendingPathComponent("low/piece1.wav").path
         let missing = folder.appendingPathComponent("nowhere.wav").path
-        let classify = try TestData.runTimbre(["content", "classify", "--format", "json", "--database", catalog.url, track, missing])
-        #expect(classify.status == 1)
-        #expect(classify.err.contains(missing), "\(classify.err)")
-        let rows = try #require(try JSONSerialization.jsonObject(with: Data(classify.out.utf8)) as? [[String: Any]])
-        #expect(rows.count == 1 && rows.first?["segments"] as? Int == 10)
+        let (rows, failures) = try model.model.classify(files: [track, missing])
+        #expect(failures.count == 1 && failures.first?.contains(missing) == true)
+        #expect(rows.count == 1 && rows.first?.segments == 10)
         let storedLabel = try catalog.db.query("""
             SELECT e.label FROM item_embeddings e JOIN audio_features a ON a.item_id = e.item_id WHERE a.source_path LIKE '%/low/piece1.wav'
             """).string(0, 0)
-        #expect(storedLabel != nil && rows.first?["style"] as? String == storedLabel)
+        #expect(storedLabel != nil && rows.first?.style == storedLabel)
+    }
+
+    @Test func aModelFileThatIsNotAContentModelIsNamed() throws {
+        let path = try TestData.file("not.model", "hello")
+        let error = #expect(throws: ContentError.self) { try ContentModel(file: path) }
+        #expect(error?.description.contains(path) == true)
     }
 }
