@@ -62,7 +62,7 @@ let package = Package(
         // The content model's catalog side: stored content models, `ContentTrainer`, `ContentEmbedder` (ingested tracks into embedding sets).
         .target(name: "TimbreContentCatalog", dependencies: ["TimbreAudioCatalog", "TimbreCatalog", "TimbreContent", "TimbreNeural"]),
         // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
-        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ", "COpenSSL"], path: ".",
+        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "TimbreEvaluation", "CLibPQ", "COpenSSL"], path: ".",
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
         // Similarity, centring and scratch code shared by the neighbourhood strategies.
         .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
@@ -104,6 +104,6 @@ let package = Package(
         // benchmarks use these too), running the built CLI.
         .target(name: "TimbreTestSupport", dependencies: ["TimbreCatalog", "TimbreEvaluation"], path: "Tests/Support"),
         .testTarget(name: "TimbreServingTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreServing", "TimbreStrategies", "ItemKNN", "Content", "TimbreTestSupport"]),
-        .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreTestSupport"]),
+        .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation", "TimbreStrategies", "TimbreTestSupport"]),
     ] + strategies
 )

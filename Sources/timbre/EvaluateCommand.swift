@@ -170,7 +170,7 @@ struct Evaluate: ParsableCommand {
         report.codeVersion = TimbreVersion.string
         report.embeddingModel = embeddingModel
         if let db, !noSave {
-            let id = try db.saveEvaluationRun(report)
+            let id = try EvaluationRunStore(db).save(report)
             note("stored as evaluation run #\(id) (timbre runs show \(id))")
         }
         try printReport(report, format: format)
