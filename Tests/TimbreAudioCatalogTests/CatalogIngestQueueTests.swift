@@ -13,16 +13,14 @@ struct CatalogIngestQueueTests {
         defer { withExtendedLifetime(catalog) {} }
         let url = catalog.url
         let files = IngestPipeline.files(in: [AudioCatalogStoreTests.fixtures.path])
-        try CatalogIngestQueue.enqueue(files, in: try PostgresConnection(url: url))
-        // Two "processes", each with two workers, started together over the same files.
+        // Two "processes" (the service `timbre audio ingest` runs), each with two workers, started
+        // together over the same files.
+        let ingest = CatalogIngest(pipeline: IngestPipeline(workerCount: 2), connect: { try PostgresConnection(url: url) })
         let runs = try onThreads(2) { _ in
-            Result {
-                try IngestPipeline(workerCount: 2).run(
-                    files: files, makeStore: { AudioCatalogStore(db: try PostgresConnection(url: url)) },
-                    makeQueue: { try CatalogIngestQueue(db: try PostgresConnection(url: url), files: files) })
-            }
+            Result { try ingest.run(paths: [AudioCatalogStoreTests.fixtures.path]) }
         }.map { try $0.get() }
         let a = runs[0], b = runs[1]
+        #expect(a.total == files.count && b.total == files.count)
         // Every file went to exactly one run: nothing analysed twice, nothing skipped.
         #expect(a.finished + b.finished == files.count)
         #expect(a.stored + b.stored == 5 && a.alreadyStored + b.alreadyStored == 0)
@@ -31,6 +29,19 @@ struct CatalogIngestQueueTests {
         #expect(try WorkQueue.unfinishedCount(WorkQueue.audioIngest, in: db) == 0)
         #expect(try WorkQueue.failures(WorkQueue.audioIngest, in: db).count == 5)
         #expect(try db.query("SELECT count(*) FROM audio_features").int(0, 0) == 5)
+
+        // A rerun analyses nothing new and reports the same bad files again.
+        let again = try ingest.run(paths: [AudioCatalogStoreTests.fixtures.path])
+        #expect(again.stored == 0 && again.alreadyStored == 5 && again.failures.count == 5)
+        #expect(Set(again.failures.map(\.path)) == Set((a.failures + b.failures).map(\.path)))
+
+        // Nothing to ingest is an error naming the paths, before anything is queued.
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let error = #expect(throws: AudioError.self) { try ingest.run(paths: [empty.path]) }
+        #expect(error?.description.contains(empty.path) == true)
+        #expect(try catalog.count("work_queue") == files.count)
     }
 
     @Test func aClaimedFileIsSkippedByOthersAndFreedWhenItsWorkerDies() throws {
