@@ -71,18 +71,13 @@ public struct ContentCatalog {
         return try WorkQueue.enqueue((0..<missing.rowCount).map { missing.string($0, 0)! }, queue: WorkQueue.embedding(model: id), in: db)
     }
 
-    /// Embeds queued tracks (see `enqueueMissing`) in batches until none is left: a batch of keys
-    /// is claimed from the work queue (so any number of workers, threads or processes on any
-    /// machine, take distinct items), each track described, its embedding stored and its key
-    /// finished in the claiming transaction. A killed worker's batch rolls back and stays queued
-    /// for a worker running then or later. A worker stops when nothing unclaimed is left, so items
-    /// another worker holds at that moment are left to it. Items the model cannot read (another
-    /// extractor setting or coefficient count, shorter than one segment, unreadable bytes, a failed
-    /// insert) are skipped with their reason, which the queue keeps; a rerun queues them again
-    /// (they still have no embedding) and reports them again.
+    /// Embeds queued tracks (see `enqueueMissing`) in batches until none is left, through the
+    /// shared `EmbeddingWorker` loop: each claimed track's stored sequence described, its
+    /// embedding and style label stored and its key finished in the claiming transaction. Items the
+    /// model cannot read (another extractor setting or coefficient count, shorter than one segment,
+    /// unreadable bytes, a failed insert) are skipped with their reason, which the queue keeps; a
+    /// rerun queues them again (they still have no embedding) and reports them again.
     public func embed(with stored: StoredContentModel, batchSize: Int = 16, progress: (Int) -> Void = { _ in }) throws -> EmbeddingTally {
-        precondition(batchSize >= 1)
-        var tally = EmbeddingTally()
         let model = stored.model
         let configuration = MFCCConfiguration()
         let extractor = String(decoding: try JSONEncoder().encode(configuration.catalogDescription), as: UTF8.self)
@@ -90,66 +85,29 @@ public struct ContentCatalog {
         try EmbeddingSetStore(db).register(model: stored.id, name: "\(Self.strategyName)-\(stored.id)", kind: .audioModel,
                                            dimension: model.classifier.embeddingSize,
                                            source: try sortedJSON(["producer": Self.strategyName, "classes": model.classNames.joined(separator: ",")]))
-        let queue = try WorkQueue(WorkQueue.embedding(model: stored.id), db: db)
-        while true {
-            var skipped: [(item: Int64, reason: String)] = []
-            let claimed = try queue.withClaim(limit: batchSize) { keys -> Int in
-                for key in keys {
-                    guard let item = Int64(key) else {
-                        try queue.finish(key, error: "not an item id")
-                        continue
-                    }
-                    let itemID = Array(key.utf8)
-                    func skip(_ reason: String) throws {
-                        skipped.append((item, reason))
-                        try queue.finish(key, error: reason)
-                    }
-                    let track = try db.query("""
-                        SELECT a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $3::text::jsonb,
-                               EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::text::bigint AND e.item_id = a.item_id)
-                        FROM audio_features a WHERE a.item_id = $2::text::bigint
-                        """, binary: [modelID, itemID, Array(extractor.utf8)], resultsBinary: true)
-                    // Gone since it was queued, or embedded already (by an earlier run): nothing to do.
-                    guard track.rowCount == 1, track.bytes(0, 4) == [0] else { try queue.finish(key); continue }
-                    guard track.bytes(0, 3) == [1] else {
-                        try skip("analysed with other MFCC settings than the content model's (\(extractor)): ingest it again with the defaults")
-                        continue
-                    }
-                    let mfcc: FeatureMatrix
-                    do {
-                        mfcc = try FeatureMatrix(littleEndianBytes: track.bytes(0, 2)!, rowCount: Int(track.binaryInteger(0, 0)!),
-                                                 columnCount: Int(track.binaryInteger(0, 1)!))
-                    } catch {
-                        try skip("stored sequence unreadable: \(error)")
-                        continue
-                    }
-                    guard let description = model.describe(mfcc, configuration: configuration) else {
-                        try skip(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable")
-                        continue
-                    }
-                    let label = description.label
-                    // A failed insert spoils only this item, not the batch.
-                    try db.execute("SAVEPOINT item")
-                    do {
-                        tally.embedded += try db.query("""
-                            INSERT INTO item_embeddings (model_id, item_id, vector, label, label_probability)
-                            VALUES ($1::text::bigint, $2::text::bigint, $3::text::real[], $4::text, $5::text::real)
-                            ON CONFLICT (model_id, item_id) DO NOTHING
-                            """, binary: [modelID, itemID, Array(postgresArrayLiteral(description.embedding).utf8),
-                                          Array(model.classNames[label].utf8), Array("\(description.probabilities[label])".utf8)]).affectedRows
-                        try queue.finish(key)
-                        try db.execute("RELEASE SAVEPOINT item")
-                    } catch {
-                        try db.execute("ROLLBACK TO SAVEPOINT item")
-                        try skip("cannot store its embedding: \(error)")
-                    }
-                }
-                return keys.count
+        return try EmbeddingWorker(db: db, model: stored.id).run(batchSize: batchSize, progress: progress) { item in
+            let track = try db.query("""
+                SELECT a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $3::text::jsonb,
+                       EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::text::bigint AND e.item_id = a.item_id)
+                FROM audio_features a WHERE a.item_id = $2::text::bigint
+                """, binary: [modelID, Array(String(item).utf8), Array(extractor.utf8)], resultsBinary: true)
+            // Gone since it was queued, or embedded already (by an earlier run).
+            guard track.rowCount == 1, track.bytes(0, 4) == [0] else { return .nothingToDo }
+            guard track.bytes(0, 3) == [1] else {
+                return .skip("analysed with other MFCC settings than the content model's (\(extractor)): ingest it again with the defaults")
             }
-            guard let claimed else { return tally }
-            // Counted once committed: a batch that rolled back reports nothing.
-            tally.skipped += skipped
-            progress(claimed)
+            let mfcc: FeatureMatrix
+            do {
+                mfcc = try FeatureMatrix(littleEndianBytes: track.bytes(0, 2)!, rowCount: Int(track.binaryInteger(0, 0)!),
+                                         columnCount: Int(track.binaryInteger(0, 1)!))
+            } catch {
+                return .skip("stored sequence unreadable: \(error)")
+            }
+            guard let description = model.describe(mfcc, configuration: configuration) else {
+                return .skip(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable")
+            }
+            let label = description.label
+            return .store(vector: description.embedding, label: (model.classNames[label], description.probabilities[label]))
         }
     }
 

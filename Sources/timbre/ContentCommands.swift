@@ -5,6 +5,7 @@ import TimbreAudioCatalog
 import TimbreContentCatalog
 import TimbreContent
 import TimbreCore
+import TimbreMusicnn
 import TimbreNeural
 
 /// `timbre content …`: the MFCC → LSTM content model.
@@ -151,11 +152,22 @@ extension ContentCommand {
             its batch, which a worker running then or later (a rerun) takes. A rerun embeds only what \
             is missing. Tracks the model cannot read (shorter than 3 s, analysed with other MFCC \
             settings, unreadable) are reported by item id with the reason and skipped.
+
+            --model musicnn-msd|musicnn-mtt stores the pretrained musicnn network's embedding \
+            instead (layer --layer, default penultimate; set name musicnn-mtt etc., kind \
+            audio-model) and each track's tags in its metadata (musicnn_mtt_tags: top 5; \
+            musicnn_mtt_tag_probabilities: all 50). It decodes each track's file again from the \
+            ingested path; a file gone or changed since ingest is reported for that track. \
+            Details: docs/musicnn.md.
             """
         )
 
-        @Option(help: "Content model id in trained_models (default: the newest content model).")
-        var model: Int64?
+        @Option(help: "Content model id in trained_models (default: the newest content model), or musicnn-msd / musicnn-mtt for the pretrained musicnn network (see `timbre audio embed`).")
+        var model: String?
+        @Option(help: "With a musicnn model: the layer stored, penultimate (200), mean_pool (753), max_pool (753) or tags (50).")
+        var layer: String?
+        @Option(help: "With a musicnn model: the folder printed by scripts/fetch-musicnn (default: $TIMBRE_MUSICNN_DIR or ~/.cache/timbre/musicnn).")
+        var weights: String?
         @Option(name: .customLong("jobs"), help: "Worker threads, each with its own connection.")
         var jobs = 1
         @Option(name: .customLong("batch-size"), help: "Tracks claimed per transaction.")
@@ -167,11 +179,37 @@ extension ContentCommand {
         func validate() throws {
             try requireInRange(jobs, "--jobs", 1...256)
             try requireInRange(batchSize, "--batch-size", 1...65_536)
+            _ = try chosenModel()
+        }
+
+        enum ChosenModel {
+            case content(Int64?)
+            case musicnn(MusicnnModelName, MusicnnLayer)
+        }
+
+        func chosenModel() throws -> ChosenModel {
+            guard let model, !model.allSatisfy(\.isNumber) else {
+                guard layer == nil && weights == nil else { throw ValidationError("--layer and --weights go with --model musicnn-msd or musicnn-mtt") }
+                return .content(try model.map { text in
+                    guard let id = Int64(text), id > 0 else { throw ValidationError("--model \(text): not a content model id") }
+                    return id
+                })
+            }
+            do {
+                return .musicnn(try MusicnnModelName(parsing: model), try MusicnnLayer(parsing: layer ?? MusicnnLayer.penultimate.rawValue))
+            } catch {
+                throw ValidationError("--model/--layer: \(error.description); --model also takes a content model id")
+            }
         }
 
         func run() throws {
+            let id: Int64?
+            switch try chosenModel() {
+            case let .musicnn(name, layer): return try runMusicnn(name, layer: layer)
+            case let .content(chosen): id = chosen
+            }
             let catalog = catalog
-            let report = try ContentEmbedder(connect: { try catalog.connect() }).embed(model: model, jobs: jobs, batchSize: batchSize)
+            let report = try ContentEmbedder(connect: { try catalog.connect() }).embed(model: id, jobs: jobs, batchSize: batchSize)
             switch format {
             case .json: try printJSON(report)
             case .table:
