@@ -45,16 +45,17 @@ public struct ContentCatalog {
     public func model(id: Int64? = nil) throws -> StoredContentModel {
         let result = try db.query("""
             SELECT id, state FROM trained_models
-            WHERE strategy = $1 AND ($2::text IS NULL OR id = $2::text::bigint)
+            WHERE strategy = $1 AND ($2 IS NULL OR id = $2)
             ORDER BY created_at DESC, id DESC LIMIT 1
-            """, binary: [Array(Self.strategyName.utf8), id.map { Array(String($0).utf8) }], resultsBinary: true)
-        guard result.rowCount == 1 else {
+            """, [Self.strategyName, id], purpose: "load content model \(id.map { "#\($0)" } ?? "(the newest)")")
+        guard let row = result.first else {
             throw DatabaseError(id.map { "\(db.target) has no content model #\($0) (see `timbre models list`)" }
                                 ?? "\(db.target) has no content model yet: train one with `timbre content train DIR --store`")
         }
-        let found = result.binaryInteger(0, 0)!
+        let found = try row.int64("id")
+        let state = try row.bytes("state")
         do {
-            return StoredContentModel(id: found, model: try ContentModel(decoding: result.bytes(0, 1)!))
+            return StoredContentModel(id: found, model: try ContentModel(decoding: state))
         } catch {
             throw DatabaseError("content model #\(found) in \(db.target) cannot be read: \(error)")
         }
@@ -65,10 +66,10 @@ public struct ContentCatalog {
     @discardableResult
     public func enqueueMissing(model id: Int64) throws -> Int {
         let missing = try db.query("""
-            SELECT a.item_id FROM audio_features a
-            WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::bigint AND e.item_id = a.item_id)
-            """, [String(id)])
-        return try WorkQueue.enqueue((0..<missing.rowCount).map { missing.string($0, 0)! }, queue: WorkQueue.embedding(model: id), in: db)
+            SELECT a.item_id::text AS item FROM audio_features a
+            WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1 AND e.item_id = a.item_id)
+            """, [id], purpose: "find the items embedding set #\(id) lacks")
+        return try WorkQueue.enqueue(try missing.map { try $0.string("item") }, queue: WorkQueue.embedding(model: id), in: db)
     }
 
     /// Embeds queued tracks (see `enqueueMissing`) in batches until none is left, through the
@@ -81,25 +82,25 @@ public struct ContentCatalog {
         let model = stored.model
         let configuration = MFCCConfiguration()
         let extractor = String(decoding: try JSONEncoder().encode(configuration.catalogDescription), as: UTF8.self)
-        let modelID = Array(String(stored.id).utf8)
+        let modelID = stored.id
         try EmbeddingSetStore(db).register(model: stored.id, name: "\(Self.strategyName)-\(stored.id)", kind: .audioModel,
                                            dimension: model.classifier.embeddingSize,
                                            source: try sortedJSON(["producer": Self.strategyName, "classes": model.classNames.joined(separator: ",")]))
         return try EmbeddingWorker(db: db, model: stored.id).run(batchSize: batchSize, progress: progress) { item in
-            let track = try db.query("""
-                SELECT a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $3::text::jsonb,
-                       EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::text::bigint AND e.item_id = a.item_id)
-                FROM audio_features a WHERE a.item_id = $2::text::bigint
-                """, binary: [modelID, Array(String(item).utf8), Array(extractor.utf8)], resultsBinary: true)
+            let found = try db.query("""
+                SELECT a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $3 AS same_extractor,
+                       EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1 AND e.item_id = a.item_id) AS embedded
+                FROM audio_features a WHERE a.item_id = $2
+                """, [modelID, item, PostgresJSONB(extractor)], purpose: "load the MFCC sequence of item \(item)")
             // Gone since it was queued, or embedded already (by an earlier run).
-            guard track.rowCount == 1, track.bytes(0, 4) == [0] else { return .nothingToDo }
-            guard track.bytes(0, 3) == [1] else {
+            guard let track = found.first, try !track.bool("embedded") else { return .nothingToDo }
+            guard try track.bool("same_extractor") else {
                 return .skip("analysed with other MFCC settings than the content model's (\(extractor)): ingest it again with the defaults")
             }
             let mfcc: FeatureMatrix
             do {
-                mfcc = try FeatureMatrix(littleEndianBytes: track.bytes(0, 2)!, rowCount: Int(track.binaryInteger(0, 0)!),
-                                         columnCount: Int(track.binaryInteger(0, 1)!))
+                mfcc = try FeatureMatrix(littleEndianBytes: try track.bytes("mfcc"), rowCount: try track.int("n_coefficients"),
+                                         columnCount: try track.int("n_frames"))
             } catch {
                 return .skip("stored sequence unreadable: \(error)")
             }
@@ -111,13 +112,13 @@ public struct ContentCatalog {
         }
     }
 
-    /// How many of model `id`'s embedded items carry each style label ("(none)" for none).
+    /// How many of model `id`'s embedded items carry each style label ("(none)": no label).
     public func labelCounts(model id: Int64) throws -> [String: Int] {
-        let counts = try db.query("""
-            SELECT coalesce(label, '(none)'), count(*) FROM item_embeddings WHERE model_id = $1::bigint GROUP BY 1 ORDER BY 1
-            """, [String(id)])
         var labels: [String: Int] = [:]
-        for r in 0..<counts.rowCount { labels[counts.string(r, 0)!] = counts.int(r, 1) }
+        for row in try db.query("SELECT label, count(*) AS items FROM item_embeddings WHERE model_id = $1 GROUP BY label", [id],
+                                purpose: "count the style labels of embedding set #\(id)") {
+            labels[try row.optionalString("label") ?? "(none)"] = try row.int("items")
+        }
         return labels
     }
 }

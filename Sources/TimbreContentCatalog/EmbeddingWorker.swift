@@ -29,7 +29,6 @@ struct EmbeddingWorker {
         precondition(batchSize >= 1)
         var tally = EmbeddingTally()
         let queue = try WorkQueue(WorkQueue.embedding(model: model), db: db)
-        let modelID = Array(String(model).utf8)
         while true {
             var batch = EmbeddingTally()
             let claimed = try queue.withClaim(limit: batchSize) { keys -> Int in
@@ -48,23 +47,22 @@ struct EmbeddingWorker {
                     case .skip(let reason):
                         try skip(reason)
                     case let .store(vector, label, metadata):
-                        let itemID = Array(key.utf8)
-                        try db.execute("SAVEPOINT item")
+                        try db.execute("SAVEPOINT item", purpose: "begin storing item \(item)")
                         do {
                             batch.embedded += try db.query("""
                                 INSERT INTO item_embeddings (model_id, item_id, vector, label, label_probability)
-                                VALUES ($1::text::bigint, $2::text::bigint, $3::text::real[], $4::text, $5::text::real)
+                                VALUES ($1, $2, $3, $4, $5)
                                 ON CONFLICT (model_id, item_id) DO NOTHING
-                                """, binary: [modelID, itemID, Array(postgresArrayLiteral(vector).utf8),
-                                              label.map { Array($0.name.utf8) }, label.map { Array("\($0.probability)".utf8) }]).affectedRows
+                                """, [model, item, vector, label?.name, label?.probability],
+                                purpose: "store the embedding of item \(item) in set #\(model)").affectedRows
                             if let metadata {
-                                try db.query("UPDATE items SET metadata = metadata || $2::text::jsonb WHERE id = $1::text::bigint",
-                                             binary: [itemID, Array(metadata.utf8)])
+                                try db.query("UPDATE items SET metadata = metadata || $2 WHERE id = $1", [item, PostgresJSONB(metadata)],
+                                             purpose: "merge the metadata of item \(item)")
                             }
                             try queue.finish(key)
-                            try db.execute("RELEASE SAVEPOINT item")
+                            try db.execute("RELEASE SAVEPOINT item", purpose: "finish storing item \(item)")
                         } catch {
-                            try db.execute("ROLLBACK TO SAVEPOINT item")
+                            try db.execute("ROLLBACK TO SAVEPOINT item", purpose: "undo storing item \(item)")
                             try skip("cannot store its embedding: \(error)")
                         }
                     }

@@ -55,12 +55,12 @@ public struct MusicnnCatalog {
         struct Source: Encodable { var producer: String; var model: String; var layer: String; var weights: String }
         let parameters = try sortedJSON(Parameters(model: model.rawValue, layer: layer.rawValue))
         return try db.transaction {
-            try db.query("SELECT pg_advisory_xact_lock(hashtext('timbre musicnn set ' || $1))", [parameters])
-            let found = try db.query("""
-                SELECT min(id)::text FROM trained_models WHERE strategy = $1 AND parameters = $2::jsonb
-                """, [Self.strategyName, parameters])
+            try db.query("SELECT pg_advisory_xact_lock(hashtext('timbre musicnn set ' || $1))", [parameters],
+                         purpose: "wait for other runs creating musicnn set \(parameters)")
+            let found = try db.query("SELECT min(id) AS id FROM trained_models WHERE strategy = $1 AND parameters = $2",
+                                     [Self.strategyName, PostgresJSONB(parameters)], purpose: "find musicnn set \(parameters)")
             let id: Int64
-            if let existing = found.string(0, 0).flatMap(Int64.init) {
+            if let existing = try found.one().optionalInt64("id") {
                 id = existing
             } else {
                 // The weights are not copied into the catalog: the checkpoint (fetched and checked
@@ -94,19 +94,18 @@ public struct MusicnnCatalog {
                       progress: (Int) -> Void = { _ in }) throws -> EmbeddingTally {
         precondition(batchSize >= 1 && threadsPerTrack >= 1)
         precondition(embedder.model == set.model, "the embedder's checkpoint must be the set's")
-        let setID = Array(String(set.id).utf8)
         let prefix = Self.metadataPrefix(set.model)
         return try EmbeddingWorker(db: db, model: set.id).run(batchSize: batchSize, progress: progress) { item in
-            let track = try db.query("""
+            let found = try db.query("""
                 SELECT a.source_path, a.content_sha256,
-                       EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::text::bigint AND e.item_id = a.item_id)
-                FROM audio_features a WHERE a.item_id = $2::text::bigint
-                """, binary: [setID, Array(String(item).utf8)], resultsBinary: true)
+                       EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1 AND e.item_id = a.item_id) AS embedded
+                FROM audio_features a WHERE a.item_id = $2
+                """, [set.id, item], purpose: "find the audio file of item \(item)")
             // Its audio row gone since it was queued, or embedded already (by an earlier run).
-            guard track.rowCount == 1, let pathBytes = track.bytes(0, 0), track.bytes(0, 2) == [0] else { return .nothingToDo }
+            guard let track = found.first, try !track.bool("embedded") else { return .nothingToDo }
             let outputs: MusicnnTrackEmbedding
             do {
-                outputs = try Self.embedIngestedFile(path: String(decoding: pathBytes, as: UTF8.self), sha256: track.bytes(0, 1)!,
+                outputs = try Self.embedIngestedFile(path: try track.string("source_path"), sha256: try track.bytes("content_sha256"),
                                                       with: embedder, threads: threadsPerTrack)
             } catch {
                 return .skip("\(error)")

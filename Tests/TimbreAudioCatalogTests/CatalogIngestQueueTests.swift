@@ -28,7 +28,7 @@ struct CatalogIngestQueueTests {
         let db = try PostgresConnection(url: url)
         #expect(try WorkQueue.unfinishedCount(WorkQueue.audioIngest, in: db) == 0)
         #expect(try WorkQueue.failures(WorkQueue.audioIngest, in: db).count == 5)
-        #expect(try db.query("SELECT count(*) FROM audio_features").int(0, 0) == 5)
+        #expect(try db.query("SELECT count(*) FROM audio_features").scalar(Int.self) == 5)
 
         // A rerun analyses nothing new and reports the same bad files again.
         let again = try ingest.run(paths: [AudioCatalogStoreTests.fixtures.path])

@@ -82,7 +82,7 @@ struct WorkQueueTests {
             INSERT INTO embedding_queue (model_id, item_id) VALUES (7, 12), (7, 3), (8, 3);
             """)
         #expect(try all.migrate(catalog.db).map(\.version) == [9])
-        #expect(try catalog.db.query("SELECT to_regclass('audio_ingest_queue') IS NULL AND to_regclass('embedding_queue') IS NULL").string(0, 0) == "t")
+        #expect(try catalog.db.query("SELECT to_regclass('audio_ingest_queue') IS NULL AND to_regclass('embedding_queue') IS NULL").scalar(Bool.self))
         #expect(try WorkQueue.unfinishedCount(WorkQueue.audioIngest, in: catalog.db) == 1)
         #expect(try WorkQueue.failures(WorkQueue.audioIngest, in: catalog.db).map(\.key) == ["/music/bad.ogg"])
         #expect(try catalog.count("work_queue") == 6)

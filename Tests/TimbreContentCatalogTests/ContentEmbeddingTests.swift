@@ -62,18 +62,17 @@ struct ContentEmbeddingTests {
         // Stored vectors and labels are the model's description of the stored sequence.
         let store = AudioCatalogStore(db: catalog.db)
         let rows = try catalog.db.query("""
-            SELECT i.external_id, e.vector::text, e.label, e.label_probability FROM item_embeddings e
+            SELECT i.external_id, e.vector, e.label, e.label_probability FROM item_embeddings e
             JOIN items i ON i.id = e.item_id ORDER BY i.id
             """)
         #expect(rows.rowCount == 4)
-        for r in 0..<rows.rowCount {
-            let mfcc = try #require(try store.mfcc(ofItem: rows.string(r, 0)!))
+        for row in rows {
+            let mfcc = try #require(try store.mfcc(ofItem: row.string("external_id")))
             let expected = try #require(Self.model().describe(mfcc))
             #expect(expected.segmentCount == 2)
-            let vector = rows.string(r, 1)!.dropFirst().dropLast().split(separator: ",").map { Float(String($0))! }
-            #expect(vector == expected.embedding)
-            #expect(rows.string(r, 2) == Self.model().classNames[expected.label])
-            #expect(Float(rows.string(r, 3)!)! == expected.probabilities[expected.label])
+            #expect(try row.decode([Float].self, "vector") == expected.embedding)
+            #expect(try row.string("label") == Self.model().classNames[expected.label])
+            #expect(try row.float("label_probability") == expected.probabilities[expected.label])
         }
 
         // Nothing is left unfinished; only the short track failed, with its reason. A rerun queues
@@ -111,14 +110,14 @@ struct ContentEmbeddingTests {
         try contents.enqueueMissing(model: stored.id)
 
         // Another worker holds two long tracks' keys (as a worker in the middle of its batch does).
-        let long = try catalog.db.query("SELECT item_id::text FROM audio_features WHERE n_frames > 200 ORDER BY item_id LIMIT 2")
-        let heldIDs = Set((0..<long.rowCount).map { long.string($0, 0)! })
+        let heldIDs = Set(try catalog.db.query("SELECT item_id::text AS item FROM audio_features WHERE n_frames > 200 ORDER BY item_id LIMIT 2")
+            .map { try $0.string("item") })
         let holder = try WorkQueue(WorkQueue.embedding(model: stored.id), db: try PostgresConnection(url: catalog.url), within: Array(heldIDs))
         #expect(Set(try holder.claim(limit: 5)) == heldIDs && heldIDs.count == 2)
         let first = try ContentCatalog(db: try PostgresConnection(url: catalog.url)).embed(with: stored)
         #expect(first.embedded == 2)
-        let embedded = try catalog.db.query("SELECT item_id::text FROM item_embeddings ORDER BY item_id")
-        #expect((0..<embedded.rowCount).allSatisfy { !heldIDs.contains(embedded.string($0, 0)!) })
+        let embedded = try catalog.db.query("SELECT item_id::text AS item FROM item_embeddings ORDER BY item_id").map { try $0.string("item") }
+        #expect(embedded.allSatisfy { !heldIDs.contains($0) })
 
         // The holder dies without writing: its tracks are free again.
         try holder.rollback()

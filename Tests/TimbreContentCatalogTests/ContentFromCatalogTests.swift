@@ -65,7 +65,7 @@ struct ContentFromCatalogTests {
         #expect(rows.count == 1 && rows.first?.segments == 10)
         let storedLabel = try catalog.db.query("""
             SELECT e.label FROM item_embeddings e JOIN audio_features a ON a.item_id = e.item_id WHERE a.source_path LIKE '%/low/piece1.wav'
-            """).string(0, 0)
+            """).scalar(String?.self)
         #expect(storedLabel != nil && rows.first?.style == storedLabel)
     }
 

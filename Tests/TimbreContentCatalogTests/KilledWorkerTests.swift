@@ -103,15 +103,14 @@ struct KilledWorkerTests {
         #expect(try WorkQueue.unfinishedCount(WorkQueue.embedding(model: modelID), in: db) == 0)
         #expect(try WorkQueue.failures(WorkQueue.embedding(model: modelID), in: db).isEmpty)
         let rows = try db.query("""
-            SELECT i.external_id, e.vector::text FROM item_embeddings e JOIN items i ON i.id = e.item_id
-            WHERE e.model_id = $1::bigint
-            """, [String(modelID)])
+            SELECT i.external_id, e.vector FROM item_embeddings e JOIN items i ON i.id = e.item_id
+            WHERE e.model_id = $1
+            """, [modelID])
         #expect(rows.rowCount == Self.trackCount)
-        #expect(Set((0..<rows.rowCount).map { rows.string($0, 0)! }).count == Self.trackCount)
-        for r in 0..<rows.rowCount {
-            let mfcc = try #require(try store.mfcc(ofItem: rows.string(r, 0)!))
-            let vector = rows.string(r, 1)!.dropFirst().dropLast().split(separator: ",").map { Float(String($0))! }
-            #expect(vector == model.describe(mfcc)?.embedding)
+        #expect(Set(try rows.map { try $0.string("external_id") }).count == Self.trackCount)
+        for row in rows {
+            let mfcc = try #require(try store.mfcc(ofItem: row.string("external_id")))
+            #expect(try row.decode([Float].self, "vector") == model.describe(mfcc)?.embedding)
         }
     }
 }
