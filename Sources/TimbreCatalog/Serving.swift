@@ -111,6 +111,15 @@ extension PostgresConnection {
         }
         return try query(sql, purpose: "find what a liked item counts as").scalar(Float.self)
     }
+
+    /// The catalog's ratings, lowest…highest (nil with no ratings): the scale predictions and
+    /// rating-valued scores are held to when shown.
+    public func ratingScale() throws -> ClosedRange<Float>? {
+        let row = try query("SELECT min(value)::float8 AS lowest, max(value)::float8 AS highest FROM ratings",
+                            purpose: "read the catalog's rating scale").one()
+        guard let lowest = try row.optionalDouble("lowest"), let highest = try row.optionalDouble("highest") else { return nil }
+        return Float(lowest)...Float(highest)
+    }
 }
 
 extension StoredModel {
