@@ -59,20 +59,23 @@ public protocol PostgresArrayElement {
     withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
 }
 
-extension Int64: PostgresEncodable {
-    public static var postgresType: PostgresType { .int8 }
-    public var postgresBinary: [UInt8]? { var b: [UInt8] = []; appendBigEndian(self, to: &b); return b }
+func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    var bytes: [UInt8] = []
+    appendBigEndian(value, to: &bytes)
+    return bytes
 }
 
-extension Int32: PostgresEncodable {
-    public static var postgresType: PostgresType { .int4 }
-    public var postgresBinary: [UInt8]? { var b: [UInt8] = []; appendBigEndian(self, to: &b); return b }
+/// Integers travel as their big-endian bytes, the width of their type.
+extension PostgresEncodable where Self: FixedWidthInteger {
+    public var postgresBinary: [UInt8]? { bigEndianBytes(self) }
 }
 
-/// `Int` binds as bigint: it is 64 bits wide on every platform Timbre builds for.
+extension Int64: PostgresEncodable { public static var postgresType: PostgresType { .int8 } }
+extension Int32: PostgresEncodable { public static var postgresType: PostgresType { .int4 } }
+/// `Int` binds as bigint (whatever the platform's word size).
 extension Int: PostgresEncodable {
     public static var postgresType: PostgresType { .int8 }
-    public var postgresBinary: [UInt8]? { Int64(self).postgresBinary }
+    public var postgresBinary: [UInt8]? { bigEndianBytes(Int64(self)) }
 }
 
 extension Bool: PostgresEncodable {
@@ -82,12 +85,12 @@ extension Bool: PostgresEncodable {
 
 extension Double: PostgresEncodable {
     public static var postgresType: PostgresType { .float8 }
-    public var postgresBinary: [UInt8]? { var b: [UInt8] = []; appendBigEndian(bitPattern, to: &b); return b }
+    public var postgresBinary: [UInt8]? { bigEndianBytes(bitPattern) }
 }
 
 extension Float: PostgresEncodable {
     public static var postgresType: PostgresType { .float4 }
-    public var postgresBinary: [UInt8]? { var b: [UInt8] = []; appendBigEndian(bitPattern, to: &b); return b }
+    public var postgresBinary: [UInt8]? { bigEndianBytes(bitPattern) }
 }
 
 extension String: PostgresEncodable {

@@ -115,10 +115,9 @@ extension PostgresConnection {
     /// The catalog's ratings, lowest…highest (nil with no ratings): the scale predictions and
     /// rating-valued scores are held to when shown.
     public func ratingScale() throws -> ClosedRange<Float>? {
-        let row = try query("SELECT min(value)::float8 AS lowest, max(value)::float8 AS highest FROM ratings",
-                            purpose: "read the catalog's rating scale").one()
-        guard let lowest = try row.optionalDouble("lowest"), let highest = try row.optionalDouble("highest") else { return nil }
-        return Float(lowest)...Float(highest)
+        let row = try query("SELECT min(value) AS lowest, max(value) AS highest FROM ratings", purpose: "read the rating scale").one()
+        guard let lowest = try row.optionalFloat("lowest"), let highest = try row.optionalFloat("highest") else { return nil }
+        return lowest...highest
     }
 }
 
