@@ -48,9 +48,11 @@ let package = Package(
         .target(name: "TimbreCore"),
         .target(name: "TimbreAudio", dependencies: ["TimbreCore", "CSndFile", "CFFTW", "CSoxr", "CPNG", "COpenSSL"]),
         // Ingest's storage: TimbreAudio's AudioFeatureStore on the catalog's PostgresConnection.
-        .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog", "TimbreContent", "TimbreMusicnn", "TimbreNeural"]),
+        .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog"]),
+        // Catalog embedding sets made from ingested audio: stored content models, `ContentTrainer`, `ContentEmbedder`, `MusicnnCatalog`.
+        .target(name: "TimbreContentCatalog", dependencies: ["TimbreAudioCatalog", "TimbreCatalog", "TimbreContent", "TimbreNeural", "TimbreMusicnn"]),
         // The catalog's migrations stay in the top-level sql/ folder; EmbedMigrations compiles them into it.
-        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ", "COpenSSL"], plugins: ["EmbedMigrations"]),
+        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "TimbreEvaluation", "CLibPQ", "COpenSSL"], plugins: ["EmbedMigrations"]),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"], path: "BuildTools/EmbedMigrations"),
         .executableTarget(name: "MigrationEmbedder", path: "BuildTools/MigrationEmbedder"),
         // Code strategies share lives in libraries under Sources/, never in a strategy: no plugin
@@ -69,33 +71,35 @@ let package = Package(
         .target(name: "TimbreMusicnn", dependencies: ["TimbreCore", "TimbreAudio", "TimbreNeural"]),
         // Serving: the recommender service (get-or-train, rules, explanations), the stream mode and the publisher.
         .target(name: "TimbreServing", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies"]),
-        .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Bridge"],
+        .executableTarget(name: "CFBench", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Bridge", "TimbreTestSupport"],
                           path: "Benchmarks/CFBench"),
         .executableTarget(name: "MusicnnBench", dependencies: ["TimbreCore", "TimbreAudio", "TimbreContent", "TimbreNeural", "TimbreMusicnn"],
                           path: "Benchmarks/MusicnnBench"),
         .executableTarget(name: "AudioBridgeBench", dependencies: ["TimbreCore", "TimbreAudio", "TimbreContent", "TimbreNeural", "TimbreEvaluation", "TimbreStrategies"],
                           path: "Benchmarks/AudioBridgeBench"),
-        .executableTarget(name: "CatalogBench", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation"],
+        .executableTarget(name: "CatalogBench", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation", "TimbreTestSupport"],
                           path: "Benchmarks/CatalogBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
-            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog", "TimbreContent", "TimbreServing",
+            "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog", "TimbreContentCatalog", "TimbreContent", "TimbreServing",
             "TimbreMusicnn",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TimbreCoreTests", dependencies: ["TimbreCore", "TimbreStrategies"]),
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], exclude: ["Fixtures"]),
-        .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreContent", "TimbreNeural", "TimbreCore", "TimbreMusicnn", "TimbreTestSupport"]),
+        .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreCore", "TimbreTestSupport"]),
+        .testTarget(name: "TimbreContentCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreContentCatalog", "TimbreCatalog", "TimbreContent", "TimbreNeural", "TimbreCore", "TimbreMusicnn", "TimbreTestSupport"]),
         .testTarget(name: "TimbreMusicnnTests", dependencies: ["TimbreMusicnn", "TimbreAudio", "TimbreCore", "TimbreTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
         .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore", "TimbreTestSupport"]),
-        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
-        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "TimbreBaselines", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors", "Bridge"]),
-        // A private migrated schema per test, test data locations, running the built CLI.
+        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "TimbreTestSupport"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "TimbreBaselines", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors", "Bridge", "TimbreTestSupport"]),
+        // A private migrated schema per test, test data and fixtures (MovieLens-100K, synthetic catalogues; the
+        // benchmarks use these too), running the built CLI.
         .target(name: "TimbreTestSupport", dependencies: ["TimbreCatalog", "TimbreEvaluation"], path: "Tests/Support"),
         .testTarget(name: "TimbreServingTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreServing", "TimbreStrategies", "ItemKNN", "Content", "TimbreTestSupport"]),
-        .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreTestSupport"]),
+        .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation", "TimbreStrategies", "TimbreTestSupport"]),
     ] + strategies
 )

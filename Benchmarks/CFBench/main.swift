@@ -3,6 +3,7 @@ import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
 import Bridge
+import TimbreTestSupport
 
 /// Prints the issue-4 figures: MovieLens-100K accuracy beside Surprise/LensKit, evaluation and
 /// top-N speed, and item-kNN on a synthetic catalogue with peak memory. Figures, not assertions.

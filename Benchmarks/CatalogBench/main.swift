@@ -2,6 +2,7 @@ import Foundation
 import TimbreCatalog
 import TimbreCore
 import TimbreEvaluation
+import TimbreTestSupport
 
 /// The catalog's speed goals (issue 11), each as a ratio to the floor PostgreSQL itself sets,
 /// measured in the same run on the same rows. Figures, not assertions.

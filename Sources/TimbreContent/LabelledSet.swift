@@ -85,10 +85,12 @@ public enum ContentError: Error, CustomStringConvertible {
     case badSet(String)
     /// A file could not be written; the message names it.
     case cannotWrite(String)
+    /// A model file could not be read or is not a content model; the message names it.
+    case badModel(String)
 
     public var description: String {
         switch self {
-        case .badSet(let message), .cannotWrite(let message): message
+        case .badSet(let message), .cannotWrite(let message), .badModel(let message): message
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import TimbreAudio
 import TimbreNeural
 
@@ -55,5 +56,47 @@ extension Matrix {
         var sums = [Double](repeating: 0, count: columns)
         for r in 0..<rows { for c in 0..<columns { sums[c] += Double(values[r * columns + c]) } }
         return sums.map { Float($0 / Double(max(rows, 1))) }
+    }
+}
+
+/// One audio file's style according to a content model (`timbre content classify`).
+public struct StyleClassification: Encodable, Sendable {
+    public var file: String
+    public var style: String
+    public var probability: Float
+    public var segments: Int
+    /// Every class's mean probability, by class name.
+    public var probabilities: [String: Float]
+}
+
+extension ContentModel {
+    /// The model in a file written by `content train --out`.
+    public init(file: String) throws {
+        guard let bytes = FileManager.default.contents(atPath: file) else { throw ContentError.badModel("cannot read the model file \(file)") }
+        do { try self.init(decoding: Array(bytes)) } catch { throw ContentError.badModel("\(file): not a content model (\(error))") }
+    }
+
+    /// Decodes, analyses and describes each file in turn; a file that cannot be read or is
+    /// shorter than one segment goes to `failures` with its path and reason, the rest are still
+    /// classified.
+    public func classify(files: [String]) throws -> (classified: [StyleClassification], failures: [String]) {
+        let analyser = try TrackAnalyser()
+        var classified: [StyleClassification] = [], failures: [String] = []
+        for file in files {
+            do {
+                let track = try analyser.analyse(path: file)
+                guard let description = describe(track.mfcc, configuration: track.configuration) else {
+                    failures.append("\(file): " + (reasonNotDescribed(track.mfcc, configuration: track.configuration) ?? "not describable"))
+                    continue
+                }
+                let label = description.label
+                classified.append(StyleClassification(
+                    file: file, style: classNames[label], probability: description.probabilities[label], segments: description.segmentCount,
+                    probabilities: Dictionary(uniqueKeysWithValues: zip(classNames, description.probabilities))))
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        return (classified, failures)
     }
 }

@@ -30,26 +30,25 @@ public struct TrackFeatures: Sendable {
     /// (the MFCC extractor keeps FFT plans and scratch that are not shared). Files that fail to
     /// decode, or are silent, are skipped with their reason. `progress` is called after each file.
     public static func analyse(_ set: LabelledSet, configuration: MFCCConfiguration = MFCCConfiguration(),
-                               workers: Int = availableCores, progress: @Sendable () -> Void = {}) throws -> TrackFeatures {
+                               workers: Int = availableCores, progress: @escaping @Sendable () -> Void = {}) throws -> TrackFeatures {
         let next = Atomic<Int>(0)
         let tracks = set.tracks
         let workerCount = max(1, min(workers, tracks.count))
-        let results = try concurrentChunks(workerCount, chunksPerCore: 1) { range -> Result<[(Int, Result<FeatureMatrix, AudioError>)], any Error> in
+        // `workers` threads taking the next track in turn (tracks differ in length, so equal chunks would not balance).
+        let results = try onThreads(workerCount) { _ -> Result<[(Int, Result<FeatureMatrix, AudioError>)], any Error> in
             Result {
                 let analyser = try TrackAnalyser(configuration: configuration)
                 var done: [(Int, Result<FeatureMatrix, AudioError>)] = []
-                for _ in range {
-                    while true {
-                        let t = next.add(1, ordering: .relaxed).oldValue
-                        guard t < tracks.count else { break }
-                        // No content hash: nothing here is stored in the catalog.
-                        do throws(AudioError) {
-                            done.append((t, .success(try analyser.analyse(path: tracks[t].path, contentSHA256: []).mfcc)))
-                        } catch {
-                            done.append((t, .failure(error)))
-                        }
-                        progress()
+                while true {
+                    let t = next.add(1, ordering: .relaxed).oldValue
+                    guard t < tracks.count else { break }
+                    // No content hash: nothing here is stored in the catalog.
+                    do throws(AudioError) {
+                        done.append((t, .success(try analyser.analyse(path: tracks[t].path, contentSHA256: []).mfcc)))
+                    } catch {
+                        done.append((t, .failure(error)))
                     }
+                    progress()
                 }
                 return done
             }

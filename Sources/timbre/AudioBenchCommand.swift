@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TimbreAudio
+import TimbreCore
 
 extension AudioCommand {
     struct Bench: ParsableCommand {
@@ -66,7 +67,7 @@ extension AudioCommand {
             let clipLength = clip
             func throughput(_ threads: Int) -> Double {
                 let start = DispatchTime.now()
-                DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                _ = onThreads(threads) { _ in
                     guard let analyser = try? TrackAnalyser() else { return }
                     for _ in 0..<2 { for file in work { _ = try? analyser.analyse(path: file, duration: clipLength) } }
                 }

@@ -24,7 +24,7 @@ extension AudioCommand {
 
             Several `timbre audio ingest` processes (on one machine or several sharing the files and \
             the catalog) may run over the same paths at once: the files are queued in the catalog \
-            (audio_ingest_queue) and each worker claims the next with FOR UPDATE SKIP LOCKED, so they \
+            (work_queue) and each worker claims the next with FOR UPDATE SKIP LOCKED, so they \
             split the work; a killed worker's file returns to the queue.
 
             EXIT STATUS
@@ -50,27 +50,10 @@ extension AudioCommand {
         }
 
         func run() throws {
-            // Absolute paths: the queue is shared with other processes.
-            let scan = IngestPipeline.scan(paths, allFiles: allFiles)
-            for skipped in scan.skipped { note("skipped: \(skipped.reason)") }
-            let files = scan.files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            guard !files.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: ", "))") }
-            // Fail fast on a missing or unmigrated catalog before starting workers.
-            try CatalogIngestQueue.enqueue(files, in: try catalog.connect())
             let catalog = catalog
-            let progress = ProgressReporter("ingest", total: files.count, unit: "tracks")
-            var summary = try IngestPipeline(configuration: features.mfccConfiguration, workerCount: jobs, timeLimit: .seconds(timeLimit))
-                .run(files: files, makeStore: { AudioCatalogStore(db: try catalog.connect()) },
-                     makeQueue: { try CatalogIngestQueue(db: try catalog.connect(), files: files) },
-                     progress: { summary in
-                         progress.advance(detail: String(format: "%.3f audio-h/s, %d failed",
-                                                         summary.audioSeconds / 3600 / progress.elapsed, summary.failures.count))
-                     })
-            progress.finish()
+            let pipeline = IngestPipeline(configuration: features.mfccConfiguration, workerCount: jobs, timeLimit: .seconds(timeLimit))
+            let summary = try CatalogIngest(pipeline: pipeline, connect: { try catalog.connect() }).run(paths: paths, allFiles: allFiles)
             for failure in summary.failures { note("failed: \(failure.reason)") }
-            // Skipped paths count as failures: the exit status says something was not ingested.
-            summary.total += scan.skipped.count
-            summary.failures += scan.skipped
             let elsewhere = summary.total - summary.finished
             print("\(summary.total) files: \(summary.stored) stored, \(summary.alreadyStored) already in the catalog, "
                   + "\(summary.failures.count) failed" + (elsewhere > 0 ? ", \(elsewhere) taken by other workers" : "")

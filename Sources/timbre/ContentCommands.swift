@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TimbreAudio
 import TimbreAudioCatalog
+import TimbreContentCatalog
 import TimbreContent
 import TimbreCore
 import TimbreMusicnn
@@ -78,174 +79,66 @@ extension ContentCommand {
 
         func run() throws {
             if target == .factors { return try runFactors() }
-            let set = try LabelledSet.scan(directory)
-            let analysisStart = Date()
-            var stored = [FeatureMatrix?](repeating: nil, count: set.tracks.count)
-            if fromCatalog { stored = try ContentCommand.storedSequences(of: set, catalog: catalog) }
-            // Only the tracks the catalog does not have are decoded.
-            let missing = set.tracks.indices.filter { stored[$0] == nil }
-            let progress = ProgressReporter("analyse", total: missing.count, unit: "tracks")
-            let analysed = try TrackFeatures.analyse(LabelledSet(classNames: set.classNames, tracks: missing.map { set.tracks[$0] }),
-                                                     progress: { progress.advance() })
-            progress.finish()
-            for (k, t) in missing.enumerated() { stored[t] = analysed.mfcc[k] }
-            let features = TrackFeatures(set: set, mfcc: stored, skipped: analysed.skipped, configuration: analysed.configuration)
-            if fromCatalog { note("\(set.tracks.count - missing.count) of \(set.tracks.count) tracks read from the catalog") }
-            let analysisSeconds = Date().timeIntervalSince(analysisStart)
-
-            // Fail before training, not after, when the catalog to store into is unreachable.
-            let storeInto = store ? try catalog.connect() : nil
-            let experiment = try ContentExperiment(features: features, seed: seed, segmentSource: segments)
-            if let exportSegments { try SegmentExport.write(experiment, to: exportSegments) }
-            let terminal = isatty(STDERR_FILENO) == 1
-            let outcome = experiment.run(epochs: epochs, batchSize: batchSize, seed: seed) { epoch, record in
+            var request = ContentTrainingRequest(directory: directory)
+            request.epochs = epochs
+            request.segments = segments
+            request.batchSize = batchSize
+            request.seed = seed
+            request.fromCatalog = fromCatalog
+            request.store = store
+            request.modelFile = out
+            request.exportSegments = exportSegments
+            let terminal = isatty(STDERR_FILENO) == 1, epochs = epochs
+            let summary = try ContentTrainer(connect: { try catalog.connect() }).train(request) { epoch, record in
                 guard terminal else { return }
                 note(String(format: "epoch %3d/%d  loss %.4f  train %.3f  val %.3f  %.2f s", epoch + 1, epochs, record.loss,
                             record.trainingAccuracy, record.validationAccuracy ?? .nan, record.seconds))
             }
-            if let out {
-                let bytes = outcome.model.encode()
-                try writeFileSafely(bytes, to: out)
-            }
-            var storedID: Int64? = nil
-            if store {
-                let report = outcome.report
-                let parameters = try sortedJSON([
-                    "epochs": String(epochs), "seed": String(seed), "batchSize": String(batchSize), "segments": segments.rawValue,
-                ])
-                let trainedOn = try sortedJSON(StoredTraining(
-                    directory: URL(fileURLWithPath: directory).standardizedFileURL.path, classes: set.classNames, tracks: set.tracks.count,
-                    keptEpoch: outcome.history.keptEpoch.map { $0 + 1 }, testSegmentAccuracy: report.segmentAccuracy,
-                    testClipAccuracy: report.clipAccuracy))
-                storedID = try ContentCatalog(db: storeInto!).save(outcome.model, parameters: parameters, trainedOn: trainedOn)
-            }
-            let baseline = ClipStatisticsBaseline(experiment, seed: seed)
-            let retrieval = StyleRetrieval(experiment, classifier: outcome.model.classifier,
-                                           pieceOfClip: experiment.test.clips.map { set.tracks[$0.track].variantStem })
-            var summary = Summary(set: set, features: features, experiment: experiment, outcome: outcome, baseline: baseline,
-                                  analysisSeconds: analysisSeconds, seed: seed, epochs: epochs, model: out)
-            summary.storedModel = storedID
-            summary.styleRetrieval = retrieval
+            if let fromCatalog = summary.tracksFromCatalog { note("\(fromCatalog) of \(summary.tracks) tracks read from the catalog") }
             switch format {
             case .json: try printJSON(summary)
             case .table: print(summary.table)
             }
         }
     }
+}
 
-    /// The catalog's MFCC sequence of every file that `timbre audio ingest` stored, by content
-    /// hash (files hashed on all cores); nil where the catalog has none, or one made with other
-    /// settings than the content model's.
-    static func storedSequences(of set: LabelledSet, catalog: CatalogOptions) throws -> [FeatureMatrix?] {
-        let tracks = set.tracks
-        let hashes = try concurrentChunks(tracks.count) { range in
-            Result { () throws(AudioError) -> [[UInt8]] in try range.map { (t: Int) throws(AudioError) in try SHA256.digest(ofFile: tracks[t].path) } }
-        }.flatMap { try $0.get() }
-        let store = AudioCatalogStore(db: try catalog.connect())
-        let wanted = MFCCConfiguration().coefficientCount
-        return try hashes.map { hash in try store.mfcc(ofContent: hash).flatMap { $0.rowCount == wanted ? $0 : nil } }
-    }
-
-    /// Everything `content train` reports, in one Codable value for --format json.
-    struct Summary: Encodable {
-        struct Part: Encodable {
-            var name: String; var clips: Int; var segments: Int; var clipsPerClass: [Int]
-            /// Distinct pieces (variant groups) the clips come from, per class.
-            var piecesPerClass: [Int]
+/// The table `content train` prints.
+extension ContentTrainingSummary {
+    var table: String {
+        func f(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }
+        var lines: [String] = []
+        lines.append("\(tracks) tracks in \(classes.count) classes; analysed in \(f(analysisSeconds, 1)) s")
+        for s in skipped { lines.append("skipped: \(s.reason)") }
+        for s in shortfalls { lines.append("short: \(s)") }
+        lines.append("")
+        lines.append("clips per class (pieces they come from):")
+        lines.append(renderTable(["part", "clips", "segments"] + classes,
+                                 split.map { part in
+                                     [part.name, String(part.clips), String(part.segments)]
+                                         + zip(part.clipsPerClass, part.piecesPerClass).map { "\($0) (\($1))" }
+                                 }, rightAligned: Set(1..<(3 + classes.count))))
+        lines.append("")
+        let best = keptEpoch.map { e in "epoch \(e) of \(epochs.count) (validation \(f(epochs[e - 1].validationAccuracy ?? 0)))" } ?? "-"
+        lines.append("seed \(seed), \(parameters) parameters, kept \(best), \(f(secondsPerEpoch, 2)) s/epoch")
+        lines.append("test accuracy: segment \(f(test.segmentAccuracy)), clip \(f(test.clipAccuracy))")
+        lines.append("baseline (logistic regression on clip MFCC mean + std, same split): clip \(f(baselineClipAccuracy))")
+        if let r = styleRetrieval {
+            lines.append("more like this (test clips, other pieces), same-class share of the \(r.k) nearest: embeddings \(f(r.embeddingPrecision)), "
+                         + "MFCC mean + std \(f(r.statisticsPrecision)), chance \(f(r.chance))")
         }
-        struct Skipped: Encodable { var path: String; var reason: String }
-        struct Epoch: Encodable { var loss: Double; var trainAccuracy: Double; var validationAccuracy: Double?; var seconds: Double }
-        var classes: [String]
-        var tracks: Int
-        var skipped: [Skipped]
-        var shortfalls: [String]
-        var split: [Part]
-        var seed: UInt64
-        var epochs: [Epoch]
-        var keptEpoch: Int?
-        var secondsPerEpoch: Double
-        var analysisSeconds: Double
-        var parameters: Int
-        var test: ClassificationReport
-        /// Logistic regression on clip MFCC mean + std, same split (tells a hard split from a weak model).
-        var baselineClipAccuracy: Double
-        var model: String?
-        /// Id in the catalog's trained_models, with --store.
-        var storedModel: Int64?
-        /// "More like this" among the test clips of other pieces: embeddings against MFCC statistics.
-        var styleRetrieval: StyleRetrieval?
-
-        init(set: LabelledSet, features: TrackFeatures, experiment: ContentExperiment, outcome: ContentExperiment.Outcome,
-             baseline: ClipStatisticsBaseline, analysisSeconds: Double, seed: UInt64, epochs: Int, model: String?) {
-            classes = set.classNames
-            tracks = set.tracks.count
-            skipped = features.skipped.map { Skipped(path: $0.path, reason: $0.reason) }
-            shortfalls = experiment.split.shortfalls
-            split = [("train", experiment.train), ("validation", experiment.validation), ("test", experiment.test)].map { name, part in
-                Part(name: name, clips: part.clips.count, segments: part.sequences.count,
-                     clipsPerClass: set.classNames.indices.map { c in part.clipLabels.filter { $0 == c }.count },
-                     piecesPerClass: set.classNames.indices.map { c in
-                         Set(part.clips.map { set.tracks[$0.track] }.filter { $0.label == c }.map(\.variantStem)).count
-                     })
-            }
-            self.seed = seed
-            self.epochs = outcome.history.epochs.map {
-                Epoch(loss: $0.loss, trainAccuracy: $0.trainingAccuracy, validationAccuracy: $0.validationAccuracy, seconds: $0.seconds)
-            }
-            keptEpoch = outcome.history.keptEpoch.map { $0 + 1 }
-            secondsPerEpoch = outcome.secondsPerEpoch
-            self.analysisSeconds = analysisSeconds
-            parameters = outcome.model.classifier.parameterCount
-            test = outcome.report
-            baselineClipAccuracy = baseline.testAccuracy
-            self.model = model
-        }
-
-        var table: String {
-            func f(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }
-            var lines: [String] = []
-            lines.append("\(tracks) tracks in \(classes.count) classes; analysed in \(f(analysisSeconds, 1)) s")
-            for s in skipped { lines.append("skipped: \(s.reason)") }
-            for s in shortfalls { lines.append("short: \(s)") }
-            lines.append("")
-            lines.append("clips per class (pieces they come from):")
-            lines.append(renderTable(["part", "clips", "segments"] + classes,
-                                     split.map { part in
-                                         [part.name, String(part.clips), String(part.segments)]
-                                             + zip(part.clipsPerClass, part.piecesPerClass).map { "\($0) (\($1))" }
-                                     }, rightAligned: Set(1..<(3 + classes.count))))
-            lines.append("")
-            let best = keptEpoch.map { e in "epoch \(e) of \(epochs.count) (validation \(f(epochs[e - 1].validationAccuracy ?? 0)))" } ?? "-"
-            lines.append("seed \(seed), \(parameters) parameters, kept \(best), \(f(secondsPerEpoch, 2)) s/epoch")
-            lines.append("test accuracy: segment \(f(test.segmentAccuracy)), clip \(f(test.clipAccuracy))")
-            lines.append("baseline (logistic regression on clip MFCC mean + std, same split): clip \(f(baselineClipAccuracy))")
-            if let r = styleRetrieval {
-                lines.append("more like this (test clips, other pieces), same-class share of the \(r.k) nearest: embeddings \(f(r.embeddingPrecision)), "
-                             + "MFCC mean + std \(f(r.statisticsPrecision)), chance \(f(r.chance))")
-            }
-            lines.append("")
-            lines.append(renderTable(["class", "segment recall", "clip recall"] + classes.map { "→ " + $0 },
-                                     classes.indices.map { c in
-                                         [classes[c], f(test.segmentRecall[c]), f(test.clipRecall[c])] + test.clipConfusion[c].map(String.init)
-                                     }, rightAligned: Set(1..<(3 + classes.count))))
-            if let model { lines.append("\nmodel written to \(model)") }
-            if let storedModel { lines.append("\nmodel stored in the catalog as #\(storedModel) (`timbre content embed` uses the newest)") }
-            return lines.joined(separator: "\n")
-        }
+        lines.append("")
+        lines.append(renderTable(["class", "segment recall", "clip recall"] + classes.map { "→ " + $0 },
+                                 classes.indices.map { c in
+                                     [classes[c], f(test.segmentRecall[c]), f(test.clipRecall[c])] + test.clipConfusion[c].map(String.init)
+                                 }, rightAligned: Set(1..<(3 + classes.count))))
+        if let model { lines.append("\nmodel written to \(model)") }
+        if let storedModel { lines.append("\nmodel stored in the catalog as #\(storedModel) (`timbre content embed` uses the newest)") }
+        return lines.joined(separator: "\n")
     }
 }
 
 extension ContentExperiment.SegmentSource: ExpressibleByArgument {}
-
-/// How a stored content model was trained (trained_models.trained_on).
-struct StoredTraining: Encodable {
-    var directory: String
-    var classes: [String]
-    var tracks: Int
-    var keptEpoch: Int?
-    var testSegmentAccuracy: Double
-    var testClipAccuracy: Double
-}
 
 extension ContentCommand {
     struct Embed: ParsableCommand {
@@ -259,7 +152,7 @@ extension ContentCommand {
             with its most probable class and that probability as its style label. Strategies such as \
             `content` and `hybrid` then use these vectors, also for items nobody has rated yet.
 
-            The tracks to do are queued in embedding_queue and claimed in batches with FOR UPDATE \
+            The tracks to do are queued in the catalog's work_queue and claimed in batches with FOR UPDATE \
             SKIP LOCKED (on that small table only, so it also holds under Citus), so any number of workers \
             (--jobs threads, or several processes on several machines sharing the catalog) split it; \
             each batch is written in the transaction that claimed it, so a killed worker loses only \
@@ -316,49 +209,27 @@ extension ContentCommand {
             }
         }
 
-        struct Report: Encodable {
-            struct Skipped: Encodable { var item: Int64; var reason: String }
-            var model: Int64
-            var embedded: Int
-            var skipped: [Skipped]
-            var seconds: Double
-            var labels: [String: Int]
-        }
-
         func run() throws {
-            let stored: StoredContentModel
+            let id: Int64?
             switch try chosenModel() {
-            case let .musicnn(name, layer):
-                return try runMusicnn(name, layer: layer)
-            case let .content(id):
-                let db = try catalog.connect()
-                if try FactorContentCatalog(db: db).contentModelStrategy(id: id) == FactorContentCatalog.strategyName {
-                    return try runFactors(db, model: id)
-                }
-                stored = try ContentCatalog(db: db).model(id: id)
+            case let .musicnn(name, layer): return try runMusicnn(name, layer: layer)
+            case let .content(chosen): id = chosen
             }
-            let db = try catalog.connect()
-            let pending = try ContentCatalog(db: db).enqueueMissing(model: stored.id)
-            let progress = ProgressReporter("embed", total: pending, unit: "tracks")
-            let started = Date()
-            let catalog = catalog, batchSize = batchSize
-            let tallies = onThreads(jobs) { _ in
-                Result { try ContentCatalog(db: try catalog.connect()).embed(with: stored, batchSize: batchSize) { progress.advance(by: $0) } }
-            }
-            progress.finish()
-            var tally = EmbeddingTally()
-            for t in tallies { tally.add(try t.get()) }
-            let seconds = Date().timeIntervalSince(started)
-            let labels = try ContentCatalog(db: db).labelCounts(model: stored.id)
-            let report = Report(model: stored.id, embedded: tally.embedded,
-                                skipped: tally.skipped.map { Report.Skipped(item: $0.item, reason: $0.reason) },
-                                seconds: seconds, labels: labels)
+            let catalog = catalog
+            let report = try ContentEmbedder(connect: { try catalog.connect() }).embed(model: id, jobs: jobs, batchSize: batchSize)
             switch format {
             case .json: try printJSON(report)
             case .table:
                 for s in report.skipped { note("skipped item \(s.item): \(s.reason)") }
+                if report.strategy == FactorContentCatalog.strategyName {
+                    print(String(format: "factor content model #%lld: predicted factors of %d tracks stored (set kind predicted-factors) in %.1f s, %d skipped",
+                                 report.model, report.embedded, report.seconds, report.skipped.count))
+                    return
+                }
                 print(String(format: "content model #%lld: %d tracks embedded in %.1f s (%.1f tracks/s), %d skipped",
-                             stored.id, tally.embedded, seconds, Double(tally.embedded) / max(seconds, 1e-9), tally.skipped.count))
+                             report.model, report.embedded, report.seconds, Double(report.embedded) / max(report.seconds, 1e-9),
+                             report.skipped.count))
+                let labels = report.labels
                 print("style labels of all its embedded tracks: " + labels.keys.sorted().map { "\($0) \(labels[$0]!)" }.joined(separator: ", "))
             }
         }
@@ -390,46 +261,11 @@ extension ContentCommand {
         var format: OutputFormat = .table
         @OptionGroup var catalog: CatalogOptions
 
-        struct Row: Encodable {
-            var file: String
-            var style: String
-            var probability: Float
-            var segments: Int
-            /// Every class's mean probability, by class name.
-            var probabilities: [String: Float]
-        }
-
         func run() throws {
-            let contentModel: ContentModel
-            if let modelFile {
-                guard let bytes = FileManager.default.contents(atPath: modelFile) else {
-                    throw ValidationError("cannot read the model file \(modelFile)")
-                }
-                do { contentModel = try ContentModel(decoding: Array(bytes)) } catch {
-                    throw ValidationError("\(modelFile): not a content model (\(error))")
-                }
-            } else {
-                contentModel = try ContentCatalog(db: try catalog.connect()).model(id: model).model
-            }
-            let analyser = try TrackAnalyser()
-            var rows: [Row] = [], failed = false
-            for file in files {
-                do {
-                    let track = try analyser.analyse(path: file)
-                    guard let description = contentModel.describe(track.mfcc, configuration: track.configuration) else {
-                        note("\(file): " + (contentModel.reasonNotDescribed(track.mfcc, configuration: track.configuration) ?? "not describable"))
-                        failed = true
-                        continue
-                    }
-                    let label = description.label
-                    rows.append(Row(file: file, style: contentModel.classNames[label], probability: description.probabilities[label],
-                                    segments: description.segmentCount,
-                                    probabilities: Dictionary(uniqueKeysWithValues: zip(contentModel.classNames, description.probabilities))))
-                } catch {
-                    note("\(error)")
-                    failed = true
-                }
-            }
+            let contentModel = try modelFile.map(ContentModel.init(file:))
+                ?? ContentCatalog(db: try catalog.connect()).model(id: model).model
+            let (rows, failures) = try contentModel.classify(files: files)
+            for failure in failures { note(failure) }
             switch format {
             case .json: try printJSON(rows)
             case .csv:
@@ -443,7 +279,7 @@ extension ContentCommand {
                                   rows.map { [$0.file, $0.style, String(format: "%.3f", $0.probability), String($0.segments)] },
                                   rightAligned: [2, 3]))
             }
-            if failed { throw ExitCode(1) }
+            if !failures.isEmpty { throw ExitCode(1) }
         }
     }
 }

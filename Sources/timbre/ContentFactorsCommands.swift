@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TimbreAudioCatalog
+import TimbreContentCatalog
 import TimbreCatalog
 import TimbreContent
 import TimbreCore
@@ -40,37 +41,6 @@ extension ContentCommand.Train {
             print(String(format: "validation MSE per factor value %.5f; predicting the mean row %.5f", report.validationError, report.meanRowError))
             if let out { print("model written to \(out)") }
             if let id = report.storedModel { print("model stored in the catalog as #\(id) (`timbre content embed` stores its predicted factors)") }
-        }
-    }
-}
-
-extension ContentCommand.Embed {
-    /// `content embed` of a factor model: every ingested track's predicted factors, kind predicted-factors.
-    func runFactors(_ db: PostgresConnection, model: Int64?) throws {
-        let stored = try FactorContentCatalog(db: db).model(id: model)
-        let pending = try ContentCatalog(db: db).enqueueMissing(model: stored.id)
-        let progress = ProgressReporter("embed", total: pending, unit: "tracks")
-        let started = Date()
-        let catalog = catalog, batchSize = batchSize
-        let tallies = onThreads(jobs) { _ in
-            Result {
-                try FactorContentCatalog(db: try catalog.connect()).embed(model: stored.id, stored.model, batchSize: batchSize) {
-                    progress.advance(by: $0)
-                }
-            }
-        }
-        progress.finish()
-        var tally = EmbeddingTally()
-        for t in tallies { tally.add(try t.get()) }
-        let seconds = Date().timeIntervalSince(started)
-        let report = Report(model: stored.id, embedded: tally.embedded,
-                            skipped: tally.skipped.map { Report.Skipped(item: $0.item, reason: $0.reason) }, seconds: seconds, labels: [:])
-        switch format {
-        case .json: try printJSON(report)
-        case .table:
-            for s in report.skipped { note("skipped item \(s.item): \(s.reason)") }
-            print(String(format: "factor content model #%lld: predicted factors of %d tracks stored (set kind predicted-factors) in %.1f s, %d skipped",
-                         stored.id, tally.embedded, seconds, tally.skipped.count))
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import TimbreAudioCatalog
+import TimbreContentCatalog
 import TimbreCore
 import TimbreMusicnn
 

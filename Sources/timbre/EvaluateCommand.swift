@@ -120,59 +120,29 @@ struct Evaluate: ParsableCommand {
         case .coldItems: .coldItems(folds: folds ?? 5)
         }
         let spec = SplitSpec(method, seed: seed ?? 0)
+        let source: EvaluationRequest.Source = try ratings.map { .ratingsFile($0) } ?? .catalog(try catalog.connect())
+        let service = CatalogEvaluation(registry: registeredStrategies)
         if let exportSplits {
-            let data = try ratings.map { TrainingData(ratings: try RatingMatrix.read(ratingsFile: $0)) }
-                ?? db!.loadTrainingData(embeddings: .none, feedback: feedback.kind).data
-            let manifest = try SplitFiles.export(data, split: spec, dataset: ratings.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "catalog",
-                                                 to: exportSplits)
+            let manifest = try service.exportSplits(of: source, split: spec, feedback: feedback.kind, to: exportSplits)
             note("wrote \(manifest.folds.count) folds (\(spec)) to \(exportSplits)")
             return
         }
-        // Default: every registered strategy (those that use item embeddings only when there are some, below).
-        var chosen: [StrategyUnderTest] = strategies.isEmpty
-            ? try registeredStrategies.names.map { try .registered($0, in: registeredStrategies) }
-            : try strategies.map { try .parse(tuned ? SearchSpace.parse($0).name : $0, in: registeredStrategies) }
-        let needsEmbeddings = chosen.contains { $0.strategy.usesItemEmbeddings }
-        let data: TrainingData
-        var embeddingModel: Int64?
-        let dataset: String
-        if let ratings {
-            data = TrainingData(ratings: try RatingMatrix.read(ratingsFile: ratings))
-            dataset = URL(fileURLWithPath: ratings).lastPathComponent
-        } else {
-            let loaded = try db!.loadTrainingData(embeddings: needsEmbeddings ? embeddings.choice : .none, feedback: feedback.kind)
-            data = loaded.data
-            embeddingModel = loaded.embeddingModel
-            dataset = "catalog"
-        }
-        if strategies.isEmpty, data.itemEmbeddings == nil {
-            let left = chosen.filter { $0.strategy.usesItemEmbeddings }.map { $0.label }
-            if !left.isEmpty { note("leaving out \(left.joined(separator: ", ")): there are no item embeddings") }
-            chosen.removeAll { $0.strategy.usesItemEmbeddings }
-        }
-        let options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut,
-                                        pairedTest: pairedTest)
-        let evaluation = Evaluation(split: spec, options: options)
-        var records: [TuningRecord] = []
-        var report: EvaluationReport
+        var request = EvaluationRequest(source: source, split: spec)
+        request.options = EvaluationOptions(cutoff: cutoff, relevance: relevantAtLeast.map { .ratingAtLeast($0) } ?? .anyHeldOut,
+                                            pairedTest: pairedTest)
+        request.strategies = strategies
+        request.splitsFrom = splitsFrom
+        request.embeddings = embeddings.choice
+        request.feedback = feedback.kind
+        request.store = !noSave
         if tuned {
-            let comparison = TunedComparison(tuning: try tuning.tuning(evaluation, cutoff: cutoff))
-            let outcome = try comparison.run(strategies.isEmpty ? chosen.map(\.name) : strategies, data: data, dataset: dataset,
-                                             registry: registeredStrategies) { label, total in ProgressReporter(label, total: total, unit: "trials") }
-            (report, records) = (outcome.report, outcome.records)
-        } else {
-            report = try splitsFrom.map {
-            try evaluation.run(data, splits: SplitFiles.read(from: $0, users: data.ratings.users, items: data.ratings.items),
-                               strategies: chosen, dataset: dataset)
-            } ?? evaluation.run(data, strategies: chosen, dataset: dataset)
+            let tuning = tuning, cutoff = cutoff
+            request.tuning = { try tuning.tuning($0, cutoff: cutoff) }
         }
-        report.tuning = records.isEmpty ? nil : records
-        report.codeVersion = TimbreVersion.string
-        report.embeddingModel = embeddingModel
-        if let db, !noSave {
-            let id = try db.saveEvaluationRun(report)
-            note("stored as evaluation run #\(id) (timbre runs show \(id))")
-        }
+        let outcome = try service.run(request)
+        if !outcome.leftOut.isEmpty { note("leaving out \(outcome.leftOut.joined(separator: ", ")): there are no item embeddings") }
+        if let id = outcome.storedRun { note("stored as evaluation run #\(id) (timbre runs show \(id))") }
+        let report = outcome.report, records = outcome.tuning
         try printReport(report, format: format)
         if format == .table, !records.isEmpty { print(TunedComparison.table(records, report: report), terminator: "") }
         if let plot {

@@ -1,6 +1,7 @@
 import Testing
 import TimbreCore
 import TimbreEvaluation
+import TimbreTestSupport
 
 /// A strategy predicting one constant for every item, whatever the scale.
 private struct Constant: Strategy {

@@ -5,6 +5,7 @@ import TimbreBaselines
 import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
+import TimbreTestSupport
 
 /// Five items with 2-d embeddings (item 4 has none) and two users:
 ///   item 0 (1, 0)   item 1 (0, 2) → unit (0, 1)   item 2 (3, 4) → (0.6, 0.8)   item 3 (1, −1) → (0.7071, −0.7071)

@@ -5,6 +5,7 @@ import TimbreEvaluation
 import TimbreStrategies
 import Hybrid
 import Bias
+import TimbreTestSupport
 
 /// A test strategy whose model returns the scores and predictions written in its parameters, one
 /// per item separated by spaces, `x` for "cannot": `fixed(scores=3 1 2 x,predictions=4 x 2 x)`.

@@ -6,6 +6,7 @@ import Neighbourhood
 import TimbreBaselines
 import UserKNN
 import ItemKNN
+import TimbreTestSupport
 
 /// The 4 users × 5 items matrix the hand calculations below use ("–" = not rated):
 ///

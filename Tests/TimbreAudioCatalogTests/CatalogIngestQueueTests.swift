@@ -1,9 +1,9 @@
 import Foundation
-import Synchronization
 import Testing
 import TimbreAudio
 import TimbreAudioCatalog
 import TimbreCatalog
+import TimbreCore
 import TimbreTestSupport
 
 @Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
@@ -13,24 +13,35 @@ struct CatalogIngestQueueTests {
         defer { withExtendedLifetime(catalog) {} }
         let url = catalog.url
         let files = IngestPipeline.files(in: [AudioCatalogStoreTests.fixtures.path])
-        try CatalogIngestQueue.enqueue(files, in: try PostgresConnection(url: url))
-        // Two "processes", each with two workers, started together over the same files.
-        let runs = Mutex<[Int: IngestSummary]>([:])
-        DispatchQueue.concurrentPerform(iterations: 2) { k in
-            let summary = try? IngestPipeline(workerCount: 2).run(
-                files: files, makeStore: { AudioCatalogStore(db: try PostgresConnection(url: url)) },
-                makeQueue: { try CatalogIngestQueue(db: try PostgresConnection(url: url), files: files) })
-            runs.withLock { $0[k] = summary }
-        }
-        let a = try #require(runs.withLock { $0[0] }), b = try #require(runs.withLock { $0[1] })
+        // Two "processes" (the service `timbre audio ingest` runs), each with two workers, started
+        // together over the same files.
+        let ingest = CatalogIngest(pipeline: IngestPipeline(workerCount: 2), connect: { try PostgresConnection(url: url) })
+        let runs = try onThreads(2) { _ in
+            Result { try ingest.run(paths: [AudioCatalogStoreTests.fixtures.path]) }
+        }.map { try $0.get() }
+        let a = runs[0], b = runs[1]
+        #expect(a.total == files.count && b.total == files.count)
         // Every file went to exactly one run: nothing analysed twice, nothing skipped.
         #expect(a.finished + b.finished == files.count)
         #expect(a.stored + b.stored == 5 && a.alreadyStored + b.alreadyStored == 0)
         #expect(a.failures.count + b.failures.count == 5)
         let db = try PostgresConnection(url: url)
-        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").scalar(Int.self) == 0)
-        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE error IS NOT NULL").scalar(Int.self) == 5)
+        #expect(try WorkQueue.unfinishedCount(WorkQueue.audioIngest, in: db) == 0)
+        #expect(try WorkQueue.failures(WorkQueue.audioIngest, in: db).count == 5)
         #expect(try db.query("SELECT count(*) FROM audio_features").scalar(Int.self) == 5)
+
+        // A rerun analyses nothing new and reports the same bad files again.
+        let again = try ingest.run(paths: [AudioCatalogStoreTests.fixtures.path])
+        #expect(again.stored == 0 && again.alreadyStored == 5 && again.failures.count == 5)
+        #expect(Set(again.failures.map(\.path)) == Set((a.failures + b.failures).map(\.path)))
+
+        // Nothing to ingest is an error naming the paths, before anything is queued.
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let error = #expect(throws: AudioError.self) { try ingest.run(paths: [empty.path]) }
+        #expect(error?.description.contains(empty.path) == true)
+        #expect(try catalog.count("work_queue") == files.count)
     }
 
     @Test func aClaimedFileIsSkippedByOthersAndFreedWhenItsWorkerDies() throws {

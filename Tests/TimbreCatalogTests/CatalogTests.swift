@@ -17,7 +17,7 @@ struct MigrationTests {
         #expect(try migrator.status(catalog.db).allSatisfy { $0.appliedAt != nil })
         for table in ["users", "items", "ratings", "audio_features", "trained_models", "item_embeddings",
                       "evaluation_runs", "evaluation_results", "recommendation_lists", "recommendation_entries",
-                      "audio_ingest_queue", "embedding_queue", "play_totals", "plays", "imported_files"] {
+                      "work_queue", "play_totals", "plays", "imported_files"] {
             #expect(try catalog.count(table) == 0)
         }
     }

@@ -3,6 +3,7 @@ import Testing
 import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
+import TimbreTestSupport
 
 /// End to end on the real MovieLens-100K (RecBole's `ml-100k.inter`, found through
 /// TIMBRE_ML100K_DIR). Fails, never skips, when the data is missing.

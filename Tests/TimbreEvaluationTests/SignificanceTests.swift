@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimbreCore
 import TimbreStrategies
+import TimbreTestSupport
 @testable import TimbreEvaluation
 
 @Suite struct SignificanceTests {

@@ -94,6 +94,7 @@ func pairs(_ m: RatingMatrix) -> [Pair] { m.triples.map { Pair(user: $0.user, it
 }
 
 import Foundation
+import TimbreTestSupport
 
 /// The same ratings loaded in another order (a file vs the catalog) get other dense indices; one
 /// seed must still hold out the same (user, item) pairs.

@@ -2,6 +2,7 @@ import Testing
 import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
+import TimbreTestSupport
 
 @Suite struct StrategySpecs {
     @Test func nameAloneIsLabelledByName() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimbreAudio
 import TimbreAudioCatalog
+import TimbreContentCatalog
 import TimbreCatalog
 import TimbreContent
 import TimbreCore

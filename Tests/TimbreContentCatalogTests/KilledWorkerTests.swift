@@ -2,12 +2,13 @@ import Foundation
 import Testing
 import TimbreAudio
 import TimbreAudioCatalog
+import TimbreContentCatalog
 import TimbreCatalog
 import TimbreContent
 import TimbreNeural
 import TimbreTestSupport
 
-/// Two `timbre` processes work through the same queue (audio_ingest_queue, then embedding_queue)
+/// Two `timbre` processes work through the same work queue (audio ingest, then embedding)
 /// and one is killed with SIGKILL in the middle: a rerun then finishes exact. Every track is
 /// stored once and whole (its stored MFCC sequence and embedding are what analysing it afresh
 /// gives), and no queue row is left unfinished.
@@ -62,7 +63,7 @@ struct KilledWorkerTests {
         // Ingest: two processes, one killed while files are still queued.
         let ingest = ["audio", "ingest", "--database", catalog.url, "--jobs", "1", folder.path]
         _ = try Self.runTwoKillingOne(ingest, done: { try catalog.count("audio_features") }, pending: {
-            try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").scalar(Int.self)
+            try WorkQueue.unfinishedCount(WorkQueue.audioIngest, in: db)
         })
         let rerun = try TestData.runTimbre(ingest)
         #expect(rerun.status == 0, "\(rerun.err)")
@@ -70,8 +71,9 @@ struct KilledWorkerTests {
 
         #expect(try catalog.count("audio_features") == Self.trackCount)
         #expect(try catalog.count("items") == Self.trackCount)
-        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL OR error IS NOT NULL").scalar(Int.self) == 0)
-        #expect(try catalog.count("audio_ingest_queue") == Self.trackCount)
+        #expect(try WorkQueue.unfinishedCount(WorkQueue.audioIngest, in: db) == 0)
+        #expect(try WorkQueue.failures(WorkQueue.audioIngest, in: db).isEmpty)
+        #expect(try catalog.count("work_queue") == Self.trackCount)
         // Whole: each stored sequence is the one a fresh analysis of its file gives (to float
         // rounding: FFTW's measured plans may differ between processes).
         let store = AudioCatalogStore(db: db)
@@ -92,11 +94,14 @@ struct KilledWorkerTests {
                                  standardisation: ContentEmbeddingTests.model().standardisation, classNames: ["high", "low"])
         let modelID = try contents.save(model, parameters: "{}", trainedOn: "{}")
         let embed = ["content", "embed", "--database", catalog.url, "--batch-size", "1"]
-        _ = try Self.runTwoKillingOne(embed, done: { try catalog.count("item_embeddings") }, pending: { try catalog.count("embedding_queue") })
+        _ = try Self.runTwoKillingOne(embed, done: { try catalog.count("item_embeddings") }, pending: {
+            try WorkQueue.unfinishedCount(WorkQueue.embedding(model: modelID), in: db)
+        })
         let again = try TestData.runTimbre(embed)
         #expect(again.status == 0, "\(again.err)")
 
-        #expect(try catalog.count("embedding_queue") == 0)
+        #expect(try WorkQueue.unfinishedCount(WorkQueue.embedding(model: modelID), in: db) == 0)
+        #expect(try WorkQueue.failures(WorkQueue.embedding(model: modelID), in: db).isEmpty)
         let rows = try db.query("""
             SELECT i.external_id, e.vector FROM item_embeddings e JOIN items i ON i.id = e.item_id
             WHERE e.model_id = $1

@@ -3,6 +3,7 @@ import Testing
 import TimbreAudio
 import TimbreAudioCatalog
 import TimbreCatalog
+import TimbreContentCatalog
 import TimbreCore
 import TimbreMusicnn
 import TimbreTestSupport
@@ -77,7 +78,8 @@ struct MusicnnCatalogTests {
             let expected = try embedder.embed(path: path, workers: 1)
             let item = try Self.itemID(catalog, path: path)
             let row = try catalog.db.query("""
-                SELECT e.vector, i.metadata -> 'musicnn_mtt_tags' AS tags, i.metadata -> 'musicnn_mtt_tag_probabilities' AS probabilities
+                SELECT e.vector, (i.metadata -> 'musicnn_mtt_tags')::text AS tags,
+                       (i.metadata -> 'musicnn_mtt_tag_probabilities')::text AS probabilities
                 FROM item_embeddings e JOIN items i ON i.id = e.item_id WHERE e.model_id = $1 AND e.item_id = $2
                 """, [set.id, item]).one()
             #expect(try row.decode([Float].self, "vector") == expected.mean(.penultimate), "\(path)")
@@ -129,7 +131,7 @@ struct MusicnnCatalogTests {
         func vector(_ external: String) throws -> [Double] {
             try catalog.db.query("""
                 SELECT e.vector FROM item_embeddings e JOIN items i ON i.id = e.item_id WHERE i.external_id = $1 AND e.model_id = $2
-                """, [external, setID]).scalar([Float].self).map(Double.init)
+                """, [external, Int64(setID)]).scalar([Float].self).map(Double.init)
         }
         func cosine(_ a: [Double], _ b: [Double]) -> Double {
             zip(a, b).map { $0 * $1 }.reduce(0, +) / (zip(a, a).map { $0 * $1 }.reduce(0, +).squareRoot() * zip(b, b).map { $0 * $1 }.reduce(0, +).squareRoot())

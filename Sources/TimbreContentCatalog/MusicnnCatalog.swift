@@ -56,12 +56,11 @@ public struct MusicnnCatalog {
         let parameters = try sortedJSON(Parameters(model: model.rawValue, layer: layer.rawValue))
         return try db.transaction {
             try db.query("SELECT pg_advisory_xact_lock(hashtext('timbre musicnn set ' || $1))", [parameters],
-                         purpose: "lock the musicnn set \(model.rawValue) \(layer.rawValue)")
-            let found = try db.query("""
-                SELECT min(id) FROM trained_models WHERE strategy = $1 AND parameters = $2
-                """, [Self.strategyName, PostgresJSONB(parameters)], purpose: "find the musicnn set \(model.rawValue) \(layer.rawValue)")
+                         purpose: "wait for other runs creating musicnn set \(parameters)")
+            let found = try db.query("SELECT min(id) AS id FROM trained_models WHERE strategy = $1 AND parameters = $2",
+                                     [Self.strategyName, PostgresJSONB(parameters)], purpose: "find musicnn set \(parameters)")
             let id: Int64
-            if let existing = try found.scalar(Int64?.self) {
+            if let existing = try found.one().optionalInt64("id") {
                 id = existing
             } else {
                 // The weights are not copied into the catalog: the checkpoint (fetched and checked
@@ -83,72 +82,35 @@ public struct MusicnnCatalog {
         try ContentCatalog(db: db).enqueueMissing(model: set.id)
     }
 
-    /// Embeds queued tracks of `set` (see `enqueueMissing`) until none is left, claiming batches of
-    /// queue rows with FOR UPDATE SKIP LOCKED exactly as `ContentCatalog.embed` does (any number of
-    /// workers on their own connections split the queue; a killed worker's batch rolls back and
-    /// stays queued). Each track's vector, its tags in the item's metadata and the removal of its
-    /// queue row are written in the claiming transaction. Tracks that cannot be embedded (file
-    /// gone or changed since ingest, undecodable, shorter than one 3 s patch) are skipped with
-    /// their reason, stay queued (a rerun reports them again) and are not claimed again by this
-    /// worker. `threadsPerTrack` spreads one track's patches over threads; with several workers, 1.
+    /// Embeds queued tracks of `set` (see `enqueueMissing`) until none is left, through the
+    /// `EmbeddingWorker` loop `ContentCatalog.embed` uses too (any number of workers on their own
+    /// connections split the work queue; a killed worker's batch rolls back and stays queued). Each
+    /// track's vector, its tags in the item's metadata and its finished key are written in the
+    /// claiming transaction. Tracks that cannot be embedded (file gone or changed since ingest,
+    /// undecodable, shorter than one 3 s patch) are skipped with their reason, which the queue
+    /// keeps; a rerun queues them again and reports them again. `threadsPerTrack` spreads one
+    /// track's patches over threads; with several workers, 1.
     public func embed(_ set: MusicnnSet, with embedder: MusicnnEmbedder, batchSize: Int = 4, threadsPerTrack: Int = 1,
                       progress: (Int) -> Void = { _ in }) throws -> EmbeddingTally {
         precondition(batchSize >= 1 && threadsPerTrack >= 1)
         precondition(embedder.model == set.model, "the embedder's checkpoint must be the set's")
-        var tally = EmbeddingTally()
-        var passedOver: [Int64] = []
-        let setID = set.id
         let prefix = Self.metadataPrefix(set.model)
-        while true {
-            let claimedCount = try db.transaction { () throws -> Int in
-                let claimed = try db.query("""
-                    SELECT q.item_id, a.source_path, a.content_sha256,
-                           EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = q.model_id AND e.item_id = q.item_id) AS embedded
-                    FROM embedding_queue q LEFT JOIN audio_features a ON a.item_id = q.item_id
-                    WHERE q.model_id = $1 AND q.item_id <> ALL ($2)
-                    ORDER BY q.item_id LIMIT $3
-                    FOR UPDATE OF q SKIP LOCKED
-                    """, [setID, passedOver, batchSize], purpose: "claim tracks to embed into musicnn set #\(setID)")
-                for row in claimed {
-                    let item = try row.int64("item_id")
-                    func dequeue() throws {
-                        try db.query("DELETE FROM embedding_queue WHERE model_id = $1 AND item_id = $2", [setID, item],
-                                     purpose: "dequeue item \(item) of musicnn set #\(setID)")
-                    }
-                    // Its audio row gone since it was queued, or embedded already (by an earlier run): nothing to do.
-                    guard let path = try row.optionalString("source_path"), try !row.bool("embedded") else { try dequeue(); continue }
-                    let outputs: MusicnnTrackEmbedding
-                    do {
-                        outputs = try Self.embedIngestedFile(path: path, sha256: try row.bytes("content_sha256"), with: embedder,
-                                                              threads: threadsPerTrack)
-                    } catch {
-                        tally.skipped.append((item, "\(error)"))
-                        passedOver.append(item)
-                        continue
-                    }
-                    let tags = outputs.mean(.tags)
-                    let metadata = try Self.tagMetadata(tags, model: set.model, prefix: prefix)
-                    // A failed write spoils only this item, not the batch.
-                    try db.execute("SAVEPOINT item", purpose: "begin storing item \(item)")
-                    do {
-                        tally.embedded += try db.query("""
-                            INSERT INTO item_embeddings (model_id, item_id, vector) VALUES ($1, $2, $3)
-                            ON CONFLICT (model_id, item_id) DO NOTHING
-                            """, [setID, item, outputs.mean(set.layer)], purpose: "store the musicnn vector of item \(item)").affectedRows
-                        try db.query("UPDATE items SET metadata = metadata || $2 WHERE id = $1", [item, PostgresJSONB(metadata)],
-                                     purpose: "store the musicnn tags of item \(item)")
-                        try dequeue()
-                        try db.execute("RELEASE SAVEPOINT item", purpose: "finish storing item \(item)")
-                    } catch {
-                        try db.execute("ROLLBACK TO SAVEPOINT item", purpose: "undo storing item \(item)")
-                        tally.skipped.append((item, "cannot store its embedding: \(error)"))
-                        passedOver.append(item)
-                    }
-                }
-                return claimed.rowCount
+        return try EmbeddingWorker(db: db, model: set.id).run(batchSize: batchSize, progress: progress) { item in
+            let found = try db.query("""
+                SELECT a.source_path, a.content_sha256,
+                       EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1 AND e.item_id = a.item_id) AS embedded
+                FROM audio_features a WHERE a.item_id = $2
+                """, [set.id, item], purpose: "find the audio file of item \(item)")
+            // Its audio row gone since it was queued, or embedded already (by an earlier run).
+            guard let track = found.first, try !track.bool("embedded") else { return .nothingToDo }
+            let outputs: MusicnnTrackEmbedding
+            do {
+                outputs = try Self.embedIngestedFile(path: try track.string("source_path"), sha256: try track.bytes("content_sha256"),
+                                                      with: embedder, threads: threadsPerTrack)
+            } catch {
+                return .skip("\(error)")
             }
-            if claimedCount == 0 { return tally }
-            progress(claimedCount)
+            return .store(vector: outputs.mean(set.layer), metadata: try Self.tagMetadata(outputs.mean(.tags), model: set.model, prefix: prefix))
         }
     }
 
@@ -161,7 +123,7 @@ public struct MusicnnCatalog {
 
     /// All of `timbre content embed --model musicnn-…`: the set (created on first use), every
     /// ingested track without a vector in it queued, and `jobs` workers on their own connections
-    /// (`connect`) claiming from the queue until it is empty. One embedder (the checkpoint is read
+    /// (`connect`) claiming from the work queue until it is empty. One embedder (the checkpoint is read
     /// once) serves every worker; each worker's track spreads its patches over the cores left to it.
     public static func run(model: MusicnnModelName, layer: MusicnnLayer, weightsDirectory: String, jobs: Int, batchSize: Int,
                            connect: @escaping @Sendable () throws -> PostgresConnection,

@@ -14,7 +14,7 @@ public enum MovieLensFixture {
     public static func load(directory: String = directory) throws -> RatingMatrix {
         let path = directory + "/ml-100k.inter"
         guard FileManager.default.fileExists(atPath: path) else {
-            throw EvaluationError("MovieLens-100K not found at \(path): run scripts/fetch-movielens and set TIMBRE_ML100K_DIR to the folder it prints")
+            throw TestData.TestDataMissing(description: "MovieLens-100K not found at \(path): run scripts/fetch-movielens and set TIMBRE_ML100K_DIR to the folder it prints")
         }
         return try RatingMatrix.read(ratingsFile: path, layout: .atomic)
     }

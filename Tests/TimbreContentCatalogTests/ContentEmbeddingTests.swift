@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimbreAudio
 import TimbreAudioCatalog
+import TimbreContentCatalog
 import TimbreCatalog
 import TimbreContent
 import TimbreCore
@@ -47,9 +48,9 @@ struct ContentEmbeddingTests {
 
         // Two workers, one track per claim, on their own connections.
         let url = catalog.url
-        let tallies = try concurrentChunks(2, chunksPerCore: 1) { range in
-            range.map { _ in Result { try ContentCatalog(db: try PostgresConnection(url: url)).embed(with: stored, batchSize: 1) } }
-        }.flatMap { $0 }.map { try $0.get() }
+        let tallies = try onThreads(2) { _ in
+            Result { try ContentCatalog(db: try PostgresConnection(url: url)).embed(with: stored, batchSize: 1) }
+        }.map { try $0.get() }
         var total = EmbeddingTally()
         for t in tallies { total.add(t) }
         #expect(total.embedded == 4)
@@ -74,8 +75,12 @@ struct ContentEmbeddingTests {
             #expect(try row.float("label_probability") == expected.probabilities[expected.label])
         }
 
-        // Only the short track stays queued, and a rerun reports it again and stores nothing.
-        #expect(try catalog.count("embedding_queue") == 1)
+        // Nothing is left unfinished; only the short track failed, with its reason. A rerun queues
+        // it again, reports it again and stores nothing.
+        let queue = WorkQueue.embedding(model: id)
+        #expect(try WorkQueue.unfinishedCount(queue, in: catalog.db) == 0)
+        let failed = try WorkQueue.failures(queue, in: catalog.db)
+        #expect(failed.map(\.key) == total.skipped.map { String($0.item) } && failed.map(\.error) == total.skipped.map(\.reason))
         #expect(try contents.enqueueMissing(model: id) == 1)
         let again = try contents.embed(with: stored)
         #expect(again.embedded == 0 && again.skipped.count == 1)
@@ -104,22 +109,18 @@ struct ContentEmbeddingTests {
         let stored = try contents.model()
         try contents.enqueueMissing(model: stored.id)
 
-        // Another worker holds two tracks' queue rows (as a worker in the middle of its batch does).
-        let holder = try PostgresConnection(url: catalog.url)
-        try holder.execute("BEGIN")
-        let held = try holder.execute("""
-            SELECT item_id FROM embedding_queue WHERE item_id IN (SELECT item_id FROM audio_features WHERE n_frames > 200)
-            ORDER BY item_id LIMIT 2 FOR UPDATE
-            """)
-        #expect(held.rowCount == 2)
+        // Another worker holds two long tracks' keys (as a worker in the middle of its batch does).
+        let heldIDs = Set(try catalog.db.query("SELECT item_id::text AS item FROM audio_features WHERE n_frames > 200 ORDER BY item_id LIMIT 2")
+            .map { try $0.string("item") })
+        let holder = try WorkQueue(WorkQueue.embedding(model: stored.id), db: try PostgresConnection(url: catalog.url), within: Array(heldIDs))
+        #expect(Set(try holder.claim(limit: 5)) == heldIDs && heldIDs.count == 2)
         let first = try ContentCatalog(db: try PostgresConnection(url: catalog.url)).embed(with: stored)
         #expect(first.embedded == 2)
-        let embedded = try catalog.db.query("SELECT item_id FROM item_embeddings ORDER BY item_id").map { try $0.int64("item_id") }
-        let heldIDs = Set(try held.map { try $0.int64("item_id") })
+        let embedded = try catalog.db.query("SELECT item_id::text AS item FROM item_embeddings ORDER BY item_id").map { try $0.string("item") }
         #expect(embedded.allSatisfy { !heldIDs.contains($0) })
 
         // The holder dies without writing: its tracks are free again.
-        try holder.execute("ROLLBACK")
+        try holder.rollback()
         let second = try contents.embed(with: stored)
         #expect(second.embedded == 2)
         #expect(try catalog.count("item_embeddings") == 4)

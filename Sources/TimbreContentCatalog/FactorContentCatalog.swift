@@ -1,5 +1,6 @@
 import Foundation
 import TimbreAudio
+import TimbreAudioCatalog
 import TimbreCatalog
 import TimbreContent
 import TimbreCore
@@ -135,9 +136,9 @@ public struct FactorContentCatalog {
                                            source: try sortedJSON(["producer": Self.strategyName]))
         return try ContentCatalog(db: db).embedQueued(model: id, batchSize: batchSize, progress: progress) { mfcc, configuration in
             guard let described = model.describe(mfcc, configuration: configuration) else {
-                return .failure(.init(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable"))
+                return .skip(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable")
             }
-            return .success(.init(vector: described.factors))
+            return .store(vector: described.factors)
         }
     }
 }
