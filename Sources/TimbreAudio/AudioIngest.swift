@@ -83,6 +83,13 @@ public struct IngestSummary: Sendable {
     public var failures: [IngestFailure] = []
     public var audioSeconds = 0.0
     public var finished: Int { stored + alreadyStored + failures.count }
+
+    /// The failures split into those of files not `known` to fail (new: they decide the exit
+    /// status) and those that failed in an earlier run too (listed, not counted again).
+    public func failures(knownToFail known: some Collection<String>) -> (new: [IngestFailure], known: [IngestFailure]) {
+        let known = Set(known)
+        return (failures.filter { !known.contains($0.path) }, failures.filter { known.contains($0.path) })
+    }
 }
 
 /// Analyses files on several threads and hands each track to a store as soon as it is done, so a

@@ -28,7 +28,9 @@ extension AudioCommand {
             split the work; a killed worker's file returns to the queue.
 
             EXIT STATUS
-              0 if every file was stored or already present, 1 if any failed.
+              0 if every file was stored, already present, or failed in the previous run too (those are \
+              listed as known failures), 1 if a file failed that had not failed before (or a path could \
+              not be read as a regular file).
             """
         )
 
@@ -56,7 +58,7 @@ extension AudioCommand {
             let files = scan.files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             guard !files.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: ", "))") }
             // Fail fast on a missing or unmigrated catalog before starting workers.
-            try CatalogIngestQueue.enqueue(files, in: try catalog.connect())
+            let knownFailures = try CatalogIngestQueue.enqueue(files, in: try catalog.connect())
             let catalog = catalog
             let progress = ProgressReporter("ingest", total: files.count, unit: "tracks")
             var summary = try IngestPipeline(configuration: features.mfccConfiguration, workerCount: jobs, timeLimit: .seconds(timeLimit))
@@ -67,19 +69,23 @@ extension AudioCommand {
                                                          summary.audioSeconds / 3600 / progress.elapsed, summary.failures.count))
                      })
             progress.finish()
-            for failure in summary.failures { note("failed: \(failure.reason)") }
-            // Skipped paths count as failures: the exit status says something was not ingested.
+            let (newFailures, knownFailed) = summary.failures(knownToFail: knownFailures.keys)
+            for failure in newFailures { note("failed: \(failure.reason)") }
+            for failure in knownFailed { note("failed again (known from an earlier run): \(failure.reason)") }
+            // Skipped paths count as new failures: they are in no queue, so nothing remembers them.
             summary.total += scan.skipped.count
             summary.failures += scan.skipped
+            let fresh = newFailures + scan.skipped
             let elsewhere = summary.total - summary.finished
             print("\(summary.total) files: \(summary.stored) stored, \(summary.alreadyStored) already in the catalog, "
-                  + "\(summary.failures.count) failed" + (elsewhere > 0 ? ", \(elsewhere) taken by other workers" : "")
+                  + "\(fresh.count) failed" + (knownFailed.isEmpty ? "" : ", \(knownFailed.count) known to fail (failed in an earlier run too)")
+                  + (elsewhere > 0 ? ", \(elsewhere) taken by other workers" : "")
                   + "; \(String(format: "%.2f", summary.audioSeconds / 3600)) audio-hours analysed")
             if !summary.failures.isEmpty {
                 let kinds = Dictionary(grouping: summary.failures, by: \.kind).map { "\($0.value.count) \($0.key)" }.sorted()
                 print("failures: " + kinds.joined(separator: ", "))
-                throw ExitCode(1)
             }
+            if !fresh.isEmpty { throw ExitCode(1) }
         }
     }
 }
