@@ -11,20 +11,11 @@ public struct CatalogIngestQueue: IngestQueue {
     private let db: PostgresConnection
 
     /// Adds `files` to the queue (marking them to do again if an earlier run finished them: the
-    /// content hash then decides quickly whether there is anything to analyse). Returns the files
-    /// whose last run failed, with that run's reason: a rerun that fails them again reports them as
-    /// known, not as new failures.
-    @discardableResult
-    public static func enqueue(_ files: [String], in db: PostgresConnection) throws -> [String: String] {
+    /// content hash then decides quickly whether there is anything to analyse).
+    public static func enqueue(_ files: [String], in db: PostgresConnection) throws {
         try db.transaction {
             try db.execute("CREATE TEMP TABLE ingest_batch (path text PRIMARY KEY) ON COMMIT DROP")
             try db.copyRows("COPY ingest_batch FROM STDIN", Array(Set(files))) { [$0] }
-            let failed = try db.execute("""
-                SELECT q.path, q.error FROM audio_ingest_queue q JOIN ingest_batch b ON b.path = q.path
-                WHERE q.finished_at IS NOT NULL AND q.error IS NOT NULL
-                """)
-            var known: [String: String] = [:]
-            for r in 0..<failed.rowCount { if let path = failed.string(r, 0) { known[path] = failed.string(r, 1) ?? "" } }
             // In path order: two runs enqueueing the same files at once then lock the rows in one
             // order and one waits for the other. In each run's own order they deadlocked
             // (KilledWorkerTests starts two ingests together).
@@ -32,8 +23,19 @@ public struct CatalogIngestQueue: IngestQueue {
                 INSERT INTO audio_ingest_queue (path) SELECT path FROM ingest_batch ORDER BY path COLLATE "C"
                 ON CONFLICT (path) DO UPDATE SET finished_at = NULL, error = NULL, enqueued_at = now()
                 """)
-            return known
         }
+    }
+
+    /// The files among `files` whose last ingest failed, with that run's reason. Read before
+    /// `enqueue` (which clears the reasons): a rerun that fails them again reports them as known,
+    /// not as new failures.
+    public static func knownFailures(_ files: [String], in db: PostgresConnection) throws -> [String: String] {
+        // Every failed row, filtered here: failures are few, the batch may be large.
+        let rows = try db.execute("SELECT path, error FROM audio_ingest_queue WHERE finished_at IS NOT NULL AND error IS NOT NULL")
+        let batch = Set(files)
+        var known: [String: String] = [:]
+        for r in 0..<rows.rowCount { if let path = rows.string(r, 0), batch.contains(path) { known[path] = rows.string(r, 1) ?? "" } }
+        return known
     }
 
     /// One worker's view of the queue, restricted to `files` (this run's batch): its own

@@ -58,7 +58,9 @@ extension AudioCommand {
             let files = scan.files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             guard !files.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: ", "))") }
             // Fail fast on a missing or unmigrated catalog before starting workers.
-            let knownFailures = try CatalogIngestQueue.enqueue(files, in: try catalog.connect())
+            let db = try catalog.connect()
+            let knownFailures = try CatalogIngestQueue.knownFailures(files, in: db)
+            try CatalogIngestQueue.enqueue(files, in: db)
             let catalog = catalog
             let progress = ProgressReporter("ingest", total: files.count, unit: "tracks")
             var summary = try IngestPipeline(configuration: features.mfccConfiguration, workerCount: jobs, timeLimit: .seconds(timeLimit))
