@@ -152,29 +152,69 @@ public struct BiasedMF: Strategy {
 
         func solve(columns: some Collection<Int32>, values: some Collection<Float>, against other: [Float], mean: Float,
                    _ s: inout Scratch) -> [Float] {
-            let w = factors + 1, otherRows = other.count / w
-            s.features.removeAll(keepingCapacity: true)
-            s.targets.removeAll(keepingCapacity: true)
-            for (c, v) in zip(columns, values) where c >= 0 && Int(c) < otherRows {
-                let row = Int(c) * w
-                s.targets.append(v - mean - other[row])
-                s.features.append(1)
-                s.features.append(contentsOf: other[row + 1..<row + w])
-            }
-            let n = s.targets.count
+            let w = factors + 1
+            let n = assemble(columns: columns, values: values, against: other, mean: mean, &s)
             guard n > 0 else { return [Float](repeating: 0, count: w) }
-            // A = ZᵀZ + diag(n·λ_b, λ or n·λ, …) (upper triangle, row-major), b = Zᵀt.
+            // b = Zᵀt.
             s.features.withUnsafeBufferPointer { z in
-                s.gram.withUnsafeMutableBufferPointer { a in BLAS.gramUpper(z.baseAddress!, rows: n, columns: w, into: a.baseAddress!) }
                 s.targets.withUnsafeBufferPointer { t in
                     s.rhs.withUnsafeMutableBufferPointer { b in
                         BLAS.multiply(z.baseAddress!, rows: n, columns: w, transposeA: true, by: t.baseAddress!, rows: n, columns: 1, into: b.baseAddress!)
                     }
                 }
             }
+            solveInPlace(&s)
+            return s.rhs
+        }
+
+        /// The row's part of the other side's row `target` ([bias, f]): [1, f]·x, where x is the
+        /// solve above, split over the row's entries. x = A⁻¹ Σ_j z_j t_j is linear in the targets
+        /// t_j = v_j − μ − bias_j, so entry j's term is t_j (A⁻¹ [1, f])·z_j (A is symmetric), and
+        /// the terms add up to [1, f]·x. Entries out of range of `other` are left out, as in the solve.
+        public func terms(columns: some Collection<Int32>, values: some Collection<Float>, against other: [Float], mean: Float,
+                          onto target: ArraySlice<Float>) -> [(item: Int32, term: Float)] {
+            let w = factors + 1
+            var s = Scratch(width: w)
+            let n = assemble(columns: columns, values: values, against: other, mean: mean, &s)
+            guard n > 0 else { return [] }
+            s.rhs = [1] + target.dropFirst()
+            solveInPlace(&s)
+            return (0..<n).map { e in
+                var dot: Float = 0
+                for k in 0..<w { dot += s.rhs[k] * s.features[e * w + k] }
+                return (s.columns[e], s.targets[e] * dot)
+            }
+        }
+
+        /// Fills the scratch with the row's in-range entries (Z's rows [1, f_c], targets, columns)
+        /// and A = ZᵀZ + diag(n·λ_b, λ or n·λ, …) (upper triangle, row-major); returns n.
+        func assemble(columns: some Collection<Int32>, values: some Collection<Float>, against other: [Float], mean: Float,
+                      _ s: inout Scratch) -> Int {
+            let w = factors + 1, otherRows = other.count / w
+            s.features.removeAll(keepingCapacity: true)
+            s.targets.removeAll(keepingCapacity: true)
+            s.columns.removeAll(keepingCapacity: true)
+            for (c, v) in zip(columns, values) where c >= 0 && Int(c) < otherRows {
+                let row = Int(c) * w
+                s.targets.append(v - mean - other[row])
+                s.columns.append(c)
+                s.features.append(1)
+                s.features.append(contentsOf: other[row + 1..<row + w])
+            }
+            let n = s.targets.count
+            guard n > 0 else { return 0 }
+            s.features.withUnsafeBufferPointer { z in
+                s.gram.withUnsafeMutableBufferPointer { a in BLAS.gramUpper(z.baseAddress!, rows: n, columns: w, into: a.baseAddress!) }
+            }
             s.gram[0] += Float(n) * biasRegularisation
             let factorWeight = countScaled ? Float(n) * regularisation : regularisation
             for k in 1..<w { s.gram[k * w + k] += factorWeight }
+            return n
+        }
+
+        /// rhs ← A⁻¹ rhs, leaving A's Cholesky factor in `gram`.
+        func solveInPlace(_ s: inout Scratch) {
+            let w = factors + 1
             do {
                 try s.gram.withUnsafeMutableBufferPointer { a in
                     try s.rhs.withUnsafeMutableBufferPointer { b in try BLAS.solvePositiveDefinite(a.baseAddress!, n: w, b.baseAddress!) }
@@ -183,7 +223,6 @@ public struct BiasedMF: Strategy {
                 // With λ > 0 the matrix is positive definite; a failure means non-finite inputs.
                 preconditionFailure("biased-mf: ridge solve failed: \(error)")
             }
-            return s.rhs
         }
 
         struct Scratch {
@@ -203,6 +242,7 @@ public struct BiasedMF: Strategy {
 
             var features: [Float] = []
             var targets: [Float] = []
+            var columns: [Int32] = []
             var gram: [Float]
             var rhs: [Float]
             init(width: Int) {

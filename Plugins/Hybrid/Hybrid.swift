@@ -257,3 +257,25 @@ func normalise(_ scores: inout [Float], _ kind: Hybrid.Normalisation) -> Float? 
     }
     return lowest
 }
+
+extension Hybrid.Model {
+    /// The components' explanations mixed by their weights: a rated item's share is
+    /// Σ_c w_c·share_c / Σ_c w_c over every component. A component that cannot explain (nil, e.g.
+    /// popularity) leaves its weight unattributed, so the shares add up to the weight of the
+    /// components that can (with item-kNN and popularity at weight 0.1: 0.9). Nil when none can.
+    public func explain(_ user: UserProfile, item: Int32, limit: Int) -> [Contribution]? {
+        let total = components.reduce(Float(0)) { $0 + $1.weight }
+        var shares: [Int32: Float] = [:]
+        var explained = false
+        for c in components {
+            // Every term of the component (a profile has at most that many), cut after mixing.
+            guard let own = c.model.explain(user, item: item, limit: user.items.count) else { continue }
+            explained = true
+            for contribution in own { shares[contribution.item, default: 0] += c.weight * contribution.share / total }
+        }
+        guard explained else { return nil }
+        var best = BestItems(capacity: limit)
+        for (j, share) in shares { best.offer(j, share) }
+        return best.sorted().map { Contribution(item: $0.item, share: $0.score) }
+    }
+}

@@ -135,12 +135,7 @@ public struct IALS: Strategy {
         /// same normal equations a training user half-step solves, so a training user gets the
         /// row a final exact user step would give them. Nil when no profile item is known.
         public func userFactors(_ user: UserProfile) -> [Float]? {
-            let itemCount = interacted.count
-            var columns: [Int32] = [], confidences: [Float] = []
-            for (item, value) in zip(user.items, user.ratings) where item >= 0 && Int(item) < itemCount && interacted[Int(item)] {
-                columns.append(item)
-                confidences.append(confidence.confidence(value))
-            }
+            let (columns, confidences) = observedCells(user)
             guard !columns.isEmpty else { return nil }
             var x = [Float](repeating: 0, count: factors)
             let solver = RowSolver(factors: factors)
@@ -159,6 +154,18 @@ public struct IALS: Strategy {
                 }
             }
             return x
+        }
+
+        /// The profile's items with training interactions and their confidences: the cells the
+        /// fold-in solves from.
+        func observedCells(_ user: UserProfile) -> (columns: [Int32], confidences: [Float]) {
+            let itemCount = interacted.count
+            var columns: [Int32] = [], confidences: [Float] = []
+            for (item, value) in zip(user.items, user.ratings) where item >= 0 && Int(item) < itemCount && interacted[Int(item)] {
+                columns.append(item)
+                confidences.append(confidence.confidence(value))
+            }
+            return (columns, confidences)
         }
 
         /// x_u · y_i for every item with training interactions; −inf for the rest, and for every
@@ -321,14 +328,22 @@ final class RowSolver {
     /// x ← the exact solution, by Cholesky (LAPACK sposv) of the assembled k × k system.
     func exact(_ observed: ObservedRow, fixed y: UnsafePointer<Float>, gram g: UnsafePointer<Float>,
                    into x: UnsafeMutablePointer<Float>) throws {
+        let k = self.k
+        for a in 0..<k { x[a] = 0 }
+        for n in 0..<observed.count { axpy(observed.confidences[n], y + Int(observed.columns[n]) * k, x, k) }
+        try solveSystem(observed, fixed: y, gram: g, into: x)
+    }
+
+    /// x ← A⁻¹ x for the row's system A = G + Σ (c_i − 1) y_i y_iᵀ (x holds the right-hand side).
+    /// `exact` solves it for b = Σ c_i y_i; an explanation solves it for an item's factors.
+    func solveSystem(_ observed: ObservedRow, fixed y: UnsafePointer<Float>, gram g: UnsafePointer<Float>,
+                     into x: UnsafeMutablePointer<Float>) throws {
         let k = self.k, s = scratch + 3 * k
         s.update(from: g, count: k * k)
-        for a in 0..<k { x[a] = 0 }
         for n in 0..<observed.count {
             let yi = y + Int(observed.columns[n]) * k, c = observed.confidences[n]
             // Upper triangle only: sposv reads no more.
             for a in 0..<k { axpyTail((c - 1) * yi[a], yi, s + a * k, from: a, k) }
-            axpy(c, yi, x, k)
         }
         try BLAS.solvePositiveDefinite(s, n: k, x)
     }

@@ -83,6 +83,14 @@ public struct IngestSummary: Sendable {
     public var failures: [IngestFailure] = []
     public var audioSeconds = 0.0
     public var finished: Int { stored + alreadyStored + failures.count }
+
+    /// Files that had failed in an earlier run (set by the caller that knows, e.g. the catalog's
+    /// queue): when they fail again they are listed, not counted as this run's failures.
+    public var knownToFail: Set<String> = []
+    /// This run's new failures: they decide the exit status.
+    public var newFailures: [IngestFailure] { failures.filter { !knownToFail.contains($0.path) } }
+    /// Files that failed again, as in an earlier run.
+    public var failedAgain: [IngestFailure] { failures.filter { knownToFail.contains($0.path) } }
 }
 
 /// Analyses files on several threads and hands each track to a store as soon as it is done, so a

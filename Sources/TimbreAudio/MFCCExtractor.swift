@@ -136,6 +136,16 @@ public final class MFCCExtractor {
                              values: values)
     }
 
+    /// The level, in this extractor's mel dB (power_to_db, ref 1), of the strongest band of a
+    /// full-scale (amplitude 1) 1 kHz sine: the 0 dBFS a plot measures against, so two tracks'
+    /// spectrograms share one scale. (The band gain depends on frequency under Slaney's area
+    /// normalisation: a full-scale sine elsewhere reads a few dB off 0.)
+    public func fullScaleReferenceDB() -> Float {
+        let rate = Double(configuration.sampleRate)
+        let sine = (0..<configuration.sampleRate).map { Float(sin(2 * Double.pi * 1000 * Double($0) / rate)) }
+        return melSpectrogramDB(sine).values.max() ?? 0
+    }
+
     /// MFCCs, coefficientCount × frames (rows are coefficients).
     public func mfcc(_ samples: [Float]) -> FeatureMatrix {
         let floor = melDBBandMajor(samples)

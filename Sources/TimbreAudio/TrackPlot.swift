@@ -1,17 +1,26 @@
 import Foundation
 
-/// Draws a track as a waveform above its mel spectrogram (dB), with a colour bar and a time axis
-/// in seconds.
+/// Draws a track as a waveform above its mel spectrogram, with a colour bar and a time axis in
+/// seconds. Both are on absolute scales, so two plots compare: the waveform spans full scale (±1,
+/// ticked at ±1, ±0.5 and 0, with the peak in dBFS in its label), never stretched to the track's
+/// own peak (a near-silent file then looks silent); the spectrogram is in dBFS, 0 being the
+/// strongest band of a full-scale 1 kHz sine (`MFCCExtractor.fullScaleReferenceDB`), coloured over
+/// a fixed `floorDBFS`…0 range (louder bands take the top colour).
 public struct TrackPlot: Sendable {
     public var width = 1200
     public var waveformHeight = 150
     public var spectrogramHeight = 380
+    /// The bottom of the colour scale, dBFS.
+    public var floorDBFS: Float = -90
 
     public init() {}
 
     private let left = 70, right = 100, top = 34, gap = 36, bottom = 44
 
-    public func render(samples: [Float], sampleRate: Int, melDB: FeatureMatrix, filterbank: MelFilterbank, title: String) -> RGBImage {
+    /// `melDB` as `MFCCExtractor.melSpectrogramDB` gives it; `referenceDB` the level that is 0 dBFS
+    /// (`MFCCExtractor.fullScaleReferenceDB()` of the same extractor).
+    public func render(samples: [Float], sampleRate: Int, melDB: FeatureMatrix, referenceDB: Float, filterbank: MelFilterbank,
+                       title: String) -> RGBImage {
         let height = top + waveformHeight + gap + spectrogramHeight + bottom
         var image = RGBImage(width: width, height: height)
         let plotWidth = width - left - right
@@ -23,31 +32,39 @@ public struct TrackPlot: Sendable {
         let waveTop = top
         let middle = waveTop + waveformHeight / 2
         image.fill(x: left, y: middle, width: plotWidth, height: 1, grid)
-        let peak = max(samples.lazy.map { abs($0) }.max() ?? 0, 1e-6)
+        let samplePeak = samples.lazy.map { abs($0) }.max() ?? 0
+        // Full scale, not the track's peak: louder than ±1 (clipping) is drawn at the edge.
+        let peak: Float = 1
+        for (value, label) in [(1, "1"), (0.5, "0.5"), (0, "0"), (-0.5, "-0.5"), (-1, "-1")] as [(Float, String)] {
+            let y = middle - Int(Float(waveformHeight / 2 - 2) * value)
+            image.fill(x: left - 5, y: y, width: 5, height: 1, ink)
+            image.text(label, x: left - 8 - 6 * label.count, y: y - 3, ink)
+        }
         samples.withUnsafeBufferPointer { signal in
             for column in 0..<plotWidth {
                 let from = signal.count * column / plotWidth, to = max(from + 1, signal.count * (column + 1) / plotWidth)
                 guard from < signal.count else { break }
                 var low: Float = 0, high: Float = 0
                 for i in from..<min(to, signal.count) { low = min(low, signal[i]); high = max(high, signal[i]) }
-                let y0 = middle - Int(Float(waveformHeight / 2 - 2) * high / peak)
-                let y1 = middle - Int(Float(waveformHeight / 2 - 2) * low / peak)
+                let y0 = middle - Int(Float(waveformHeight / 2 - 2) * min(high, peak) / peak)
+                let y1 = middle - Int(Float(waveformHeight / 2 - 2) * max(low, -peak) / peak)
                 image.fill(x: left + column, y: y0, width: 1, height: max(1, y1 - y0 + 1), RGB(31, 119, 180))
             }
         }
         image.frame(x: left, y: waveTop, width: plotWidth, height: waveformHeight, ink)
-        image.text("waveform", x: 8, y: waveTop + 2, ink)
+        image.text("waveform", x: 8, y: waveTop - 14, ink)
+        let peakText = samplePeak > 0 ? String(format: "peak %.1f dbfs", 20 * log10(Double(samplePeak))) : "silent"
+        image.text(peakText, x: left + 80, y: waveTop - 14, ink)
 
         // Mel spectrogram: lowest band at the bottom, nearest-neighbour scaling.
         let specTop = waveTop + waveformHeight + gap
-        let values = melDB.values
-        let highest = values.max() ?? 0, lowest = values.min() ?? -80
-        let range = max(highest - lowest, 1e-3)
+        let highest: Float = 0, lowest = floorDBFS
+        let range = highest - lowest
         for row in 0..<spectrogramHeight {
             let band = (melDB.rowCount - 1) - row * melDB.rowCount / spectrogramHeight
             for column in 0..<plotWidth {
                 let frame = min(melDB.columnCount - 1, column * melDB.columnCount / plotWidth)
-                let level = (melDB[band, frame] - lowest) / range
+                let level = (melDB[band, frame] - referenceDB - lowest) / range
                 image[left + column, specTop + row] = Colormap.magma(level)
             }
         }
@@ -84,7 +101,7 @@ public struct TrackPlot: Sendable {
             image.fill(x: barX, y: specTop + row, width: barWidth, height: 1, Colormap.magma(level))
         }
         image.frame(x: barX, y: specTop, width: barWidth, height: spectrogramHeight, ink)
-        image.text("dB", x: barX, y: specTop - 14, ink)
+        image.text("dbfs", x: barX, y: specTop - 14, ink)
         var db = (highest / 10).rounded(.down) * 10
         while db >= lowest {
             let y = specTop + Int((highest - db) / range * Float(spectrogramHeight - 1))

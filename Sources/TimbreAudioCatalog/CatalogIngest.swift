@@ -18,7 +18,8 @@ public struct CatalogIngest: Sendable {
     }
 
     /// Ingests every audio file under `paths` (see `IngestPipeline.scan`). What the scan skipped
-    /// counts among the failures, so a summary without failures means everything is stored.
+    /// counts among the failures, so a summary without failures means everything is stored; files
+    /// whose last ingest failed too are marked `knownToFail` (listed, not counted as new).
     /// Progress (tracks, audio-hours per second, failures) goes to stderr when it is a terminal.
     /// Throws `AudioError.invalidArgument` when there is no file at all, before anything is queued.
     public func run(paths: [String], allFiles: Bool = false) throws -> IngestSummary {
@@ -29,8 +30,11 @@ public struct CatalogIngest: Sendable {
             throw AudioError.invalidArgument("no audio files found in \(paths.joined(separator: ", "))"
                                              + scan.skipped.map { " (\($0.reason))" }.joined())
         }
-        // Fails fast on a missing or unmigrated catalog, before workers start.
-        try CatalogIngestQueue.enqueue(files, in: try connect())
+        // Fails fast on a missing or unmigrated catalog, before workers start. What failed last
+        // time is read before `enqueue` clears it.
+        let db = try connect()
+        let knownToFail = try CatalogIngestQueue.knownFailures(files, in: db)
+        try CatalogIngestQueue.enqueue(files, in: db)
         let connect = connect
         let progress = ProgressReporter("ingest", total: files.count, unit: "tracks")
         var summary = try pipeline.run(files: files, makeStore: { AudioCatalogStore(db: try connect()) },
@@ -40,6 +44,8 @@ public struct CatalogIngest: Sendable {
                                                                            summary.audioSeconds / 3600 / progress.elapsed, summary.failures.count))
                                        })
         progress.finish()
+        summary.knownToFail = Set(knownToFail.keys)
+        // Skipped paths count as new failures: they are in no queue, so nothing remembers them.
         summary.total += scan.skipped.count
         summary.failures += scan.skipped
         return summary

@@ -16,6 +16,17 @@ public struct CatalogIngestQueue: IngestQueue {
         try WorkQueue.enqueue(files, queue: WorkQueue.audioIngest, in: db)
     }
 
+    /// The files among `files` whose last ingest failed, with that run's reason. Read before
+    /// `enqueue` (which clears the reasons): a rerun that fails them again reports them as known,
+    /// not as new failures.
+    public static func knownFailures(_ files: [String], in db: PostgresConnection) throws -> [String: String] {
+        // Every failure of the queue, filtered here: failures are few, the batch may be large.
+        let batch = Set(files)
+        var known: [String: String] = [:]
+        for (path, error) in try WorkQueue.failures(WorkQueue.audioIngest, in: db) where batch.contains(path) { known[path] = error }
+        return known
+    }
+
     /// One worker's view of the queue on its own connection, restricted to `files` (this run's
     /// batch: other runs may be ingesting other folders).
     public init(db: PostgresConnection, files: [String]) throws {

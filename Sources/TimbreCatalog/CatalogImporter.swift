@@ -19,6 +19,11 @@ public struct ImportSummary: Sendable, Equatable, Codable {
     /// Plays files skipped because a file with the same SHA-256 was imported before, each with
     /// when and under which path.
     public var alreadyImported: [String] = []
+    /// External ids of the users and items that a ratings or plays file named and the catalog
+    /// lacked, created bare (no attributes, no title): a typo in a file makes a phantom item, so
+    /// the summary names them. Items and users of --items/--users files are not listed here.
+    public var createdUsers: [String] = []
+    public var createdItems: [String] = []
 
     public init() {}
 }
@@ -37,6 +42,9 @@ public struct CatalogImporter: Sendable {
     public var scale: RatingScale
     /// How the files' bytes are read (invalid UTF-8 is an error unless `.latin1`).
     public var encoding: TextEncoding = .utf8
+    /// Refuse a ratings or plays line whose item is neither in the items file nor in the catalog
+    /// (with an items file that is always so), instead of creating the item bare.
+    public var noNewItems = false
 
     /// Key of the transaction-scoped advisory lock every import takes: imports that share new users
     /// or items would otherwise deadlock on each other's uncommitted unique keys (each waits for a
@@ -76,15 +84,16 @@ public struct CatalogImporter: Sendable {
 
         return try db.transaction {
             try db.query("SELECT pg_advisory_xact_lock($1)", [Self.importLockKey], purpose: "wait for other imports")
-            if let items {
+            if items != nil || noNewItems {
                 // An item must be in the items file or already in the catalog.
-                var known = Set(items.map(\.id))
+                var known = Set(items?.map(\.id) ?? [])
                 try db.copyOutBinary("SELECT external_id FROM items", purpose: "load the catalog's item ids") { known.insert(try $0.text()) }
                 let lines = [(ratingsFile, ratings?.map { (item: $0.item, line: $0.line) }),
                              (playsFile, plays?.records.map { (item: $0.item, line: $0.line) })]
                 for case let (file?, lines?) in lines {
                     if let bad = lines.first(where: { !known.contains($0.item) }) {
-                        throw InputFileError(file: file, line: bad.line, "item \(bad.item) is not in \(itemsFile!) nor in the catalog")
+                        throw InputFileError(file: file, line: bad.line, itemsFile.map { "item \(bad.item) is not in \($0) nor in the catalog" }
+                                             ?? "item \(bad.item) is not in the catalog (--no-new-items; import it with --items first)")
                     }
                 }
             }
@@ -195,14 +204,20 @@ extension PostgresConnection {
     /// Creates the users and items a staging table (`user_ext`, `item_ext`) names that the
     /// catalog lacks, with empty attributes, as ratings import always has.
     func addUsersAndItems(of stage: String, to summary: inout ImportSummary) throws {
-        summary.usersAdded += try execute("""
+        let users = try execute("""
             INSERT INTO users (external_id) SELECT DISTINCT user_ext FROM \(stage) ORDER BY 1
-            ON CONFLICT (external_id) DO NOTHING
-            """, purpose: "add the users of \(stage)").affectedRows
-        summary.itemsAdded += try execute("""
+            ON CONFLICT (external_id) DO NOTHING RETURNING external_id
+            """, purpose: "add the users of \(stage)")
+        let items = try execute("""
             INSERT INTO items (external_id) SELECT DISTINCT item_ext FROM \(stage) ORDER BY 1
-            ON CONFLICT (external_id) DO NOTHING
-            """, purpose: "add the items of \(stage)").affectedRows
+            ON CONFLICT (external_id) DO NOTHING RETURNING external_id
+            """, purpose: "add the items of \(stage)")
+        let createdUsers = try users.map { try $0.string("external_id") }
+        let createdItems = try items.map { try $0.string("external_id") }
+        summary.usersAdded += createdUsers.count
+        summary.itemsAdded += createdItems.count
+        summary.createdUsers += createdUsers
+        summary.createdItems += createdItems
         if summary.usersAdded + summary.itemsAdded > 0 { try execute("ANALYZE users, items", purpose: "analyse users and items") }
     }
 

@@ -44,6 +44,18 @@ public struct OutputFileError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(path): cannot write: \(reason)" }
 }
 
+/// Refuses, before any long work, an output path whose folder is missing or not a folder: the
+/// write at the end would fail only after it (`evaluate --plot nodir/x.svg` ran the whole
+/// evaluation first).
+public func checkOutputFolder(of path: String) throws(OutputFileError) {
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    switch FileKind.of(folder) {
+    case .directory: return
+    case .unavailable(let reason): throw OutputFileError(path: path, "the folder \(folder) cannot be used: \(reason)")
+    case let kind: throw OutputFileError(path: path, "\(folder) is \(kind), not a folder")
+    }
+}
+
 /// The one way Timbre writes an output file (plots, models, exports): the bytes go to a temporary
 /// file in the target's folder, are flushed, and the temporary file is renamed over the target.
 /// A reader never sees half a file and a failure leaves the old one. A target that is a symbolic

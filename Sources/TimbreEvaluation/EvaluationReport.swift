@@ -237,19 +237,29 @@ public struct EvaluationReport: Codable, Sendable {
         """
         for (p, name) in names.enumerated() {
             let x0 = panelW * Double(p % columns), y0 = 30 + panelH * Double(p / columns)
-            let plotTop = y0 + 22, plotBottom = y0 + panelH - 20, plotLeft = x0 + 40, plotRight = x0 + panelW - 10
-            let ms = strategies.map { $0.metric(name) }
-            let top = max(ms.compactMap { $0?.upper }.max() ?? 1, 1e-9) * 1.1
-            func y(_ v: Double) -> Double { plotBottom - (plotBottom - plotTop) * max(0, min(v, top)) / top }
+            // A strategy without a finite value for the metric (e.g. no rating predictions) is "not
+            // applicable": marked so, never drawn as a bar of height zero.
+            let ms = strategies.map { $0.metric(name).flatMap { $0.value.isFinite ? $0 : nil } }
+            let axis = Self.axisTop(name, highest: ms.compactMap { $0.map { max($0.value, $0.upper) } }.max())
+            let ticks = [0.0, axis / 2, axis].map { String(format: "%.3g", $0) }
+            // The labels sit right-aligned left of the axis: leave room for the longest (≈ 6.5 px a
+            // character at 11 px), so none runs past the panel's edge.
+            let labelRoom = 6.5 * Double(ticks.map(\.count).max() ?? 1) + 10
+            let plotTop = y0 + 22, plotBottom = y0 + panelH - 20, plotLeft = x0 + labelRoom, plotRight = x0 + panelW - 10
+            func y(_ v: Double) -> Double { plotBottom - (plotBottom - plotTop) * max(0, min(v, axis)) / axis }
             svg += "<text x=\"\(x0 + panelW / 2)\" y=\"\(y0 + 14)\" text-anchor=\"middle\" font-weight=\"bold\">\(esc(name))</text>\n"
             svg += "<line x1=\"\(plotLeft)\" y1=\"\(plotBottom)\" x2=\"\(plotRight)\" y2=\"\(plotBottom)\" stroke=\"#333\"/>\n"
             svg += "<line x1=\"\(plotLeft)\" y1=\"\(plotTop)\" x2=\"\(plotLeft)\" y2=\"\(plotBottom)\" stroke=\"#333\"/>\n"
-            for tick in [0.0, top / 2, top] {
-                svg += "<text x=\"\(plotLeft - 4)\" y=\"\(y(tick) + 4)\" text-anchor=\"end\">\(String(format: "%.3g", tick))</text>\n"
+            for (tick, label) in zip([0.0, axis / 2, axis], ticks) {
+                svg += "<text x=\"\(plotLeft - 4)\" y=\"\(y(tick) + 4)\" text-anchor=\"end\">\(label)</text>\n"
             }
             let slot = (plotRight - plotLeft) / Double(max(strategies.count, 1))
             for (s, m) in ms.enumerated() {
-                guard let m else { continue }
+                guard let m else {
+                    let cx = plotLeft + slot * (Double(s) + 0.5)
+                    svg += "<text x=\"\(cx)\" y=\"\(plotBottom - 6)\" text-anchor=\"middle\" fill=\"#888\" font-style=\"italic\" class=\"not-applicable\">n/a</text>\n"
+                    continue
+                }
                 let bx = plotLeft + slot * Double(s) + slot * 0.15, bw = slot * 0.7, cx = bx + bw / 2
                 svg += "<rect x=\"\(bx)\" y=\"\(y(m.value))\" width=\"\(bw)\" height=\"\(plotBottom - y(m.value))\" fill=\"\(colours[s % colours.count])\"/>\n"
                 svg += "<line x1=\"\(cx)\" y1=\"\(y(m.lower))\" x2=\"\(cx)\" y2=\"\(y(m.upper))\" stroke=\"black\"/>\n"
@@ -267,5 +277,13 @@ public struct EvaluationReport: Codable, Sendable {
             svg += "<text x=\"30\" y=\"\(yy + 11)\">\(esc(legend))</text>\n"
         }
         return svg + "</svg>\n"
+    }
+
+    /// The top of a metric panel's axis: 10 % above the highest value or interval end, but a
+    /// proportion (every metric except the rating errors RMSE and MAE) never past 1, so a chart
+    /// does not suggest NDCG above 1 (an interval that reaches past 1 is cut at the axis).
+    public static func axisTop(_ metric: String, highest: Double?) -> Double {
+        let top = max(highest ?? 1, 1e-9) * 1.1
+        return metric == "RMSE" || metric == "MAE" ? top : min(top, 1)
     }
 }

@@ -108,12 +108,13 @@ extension AudioCommand {
 extension AudioCommand {
     struct Plot: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Draw a track: waveform above its mel spectrogram (dB), with colour bar and time axis.",
+            abstract: "Draw a track: waveform (full scale) above its mel spectrogram (dBFS), with colour bar and time axis.",
             discussion: """
             Decodes FILE (22 050 Hz mono, as for MFCCs) and writes a PNG (libpng): the waveform \
-            (min/max per pixel column) on top, below it the 128-band Slaney mel power spectrogram in \
-            dB (librosa's power_to_db, 80 dB range) with a magma colour bar, frequency ticks in Hz and a \
-            time axis in seconds.
+            (min/max per pixel column) on a full-scale ±1 axis with its peak in dBFS on top, below it the \
+            128-band Slaney mel power spectrogram in dBFS (0 = the strongest band of a full-scale 1 kHz \
+            sine; colours from -90 to 0 dBFS, the same for every file, so two plots compare) with a magma \
+            colour bar, frequency ticks in Hz and a time axis in seconds.
 
             EXAMPLE
               timbre audio plot song.ogg --out song.png --duration 60
@@ -145,7 +146,8 @@ extension AudioCommand {
                 + String(format: "  %.1f s, %d Hz, %d ch, %@", audio.sourceDuration, audio.sourceSampleRate,
                          audio.sourceChannelCount, audio.sourceFormat.description)
             let image = plot.render(samples: audio.samples, sampleRate: audio.sampleRate,
-                                    melDB: extractor.melSpectrogramDB(audio.samples), filterbank: extractor.filterbank, title: title)
+                                    melDB: extractor.melSpectrogramDB(audio.samples), referenceDB: extractor.fullScaleReferenceDB(),
+                                    filterbank: extractor.filterbank, title: title)
             try PNGWriter().write(image, to: out)
         }
     }

@@ -28,7 +28,9 @@ extension AudioCommand {
             split the work; a killed worker's file returns to the queue.
 
             EXIT STATUS
-              0 if every file was stored or already present, 1 if any failed.
+              0 if every file was stored, already present, or failed in the previous run too (those are \
+              listed as known failures), 1 if a file failed that had not failed before (or a path could \
+              not be read as a regular file).
             """
         )
 
@@ -53,16 +55,19 @@ extension AudioCommand {
             let catalog = catalog
             let pipeline = IngestPipeline(configuration: features.mfccConfiguration, workerCount: jobs, timeLimit: .seconds(timeLimit))
             let summary = try CatalogIngest(pipeline: pipeline, connect: { try catalog.connect() }).run(paths: paths, allFiles: allFiles)
-            for failure in summary.failures { note("failed: \(failure.reason)") }
+            let fresh = summary.newFailures, knownFailed = summary.failedAgain
+            for failure in fresh { note("failed: \(failure.reason)") }
+            for failure in knownFailed { note("failed again (known from an earlier run): \(failure.reason)") }
             let elsewhere = summary.total - summary.finished
             print("\(summary.total) files: \(summary.stored) stored, \(summary.alreadyStored) already in the catalog, "
-                  + "\(summary.failures.count) failed" + (elsewhere > 0 ? ", \(elsewhere) taken by other workers" : "")
+                  + "\(fresh.count) failed" + (knownFailed.isEmpty ? "" : ", \(knownFailed.count) known to fail (failed in an earlier run too)")
+                  + (elsewhere > 0 ? ", \(elsewhere) taken by other workers" : "")
                   + "; \(String(format: "%.2f", summary.audioSeconds / 3600)) audio-hours analysed")
             if !summary.failures.isEmpty {
                 let kinds = Dictionary(grouping: summary.failures, by: \.kind).map { "\($0.value.count) \($0.key)" }.sorted()
                 print("failures: " + kinds.joined(separator: ", "))
-                throw ExitCode(1)
             }
+            if !fresh.isEmpty { throw ExitCode(1) }
         }
     }
 }

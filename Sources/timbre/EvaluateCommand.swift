@@ -82,6 +82,7 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var tuning: TuningArguments
 
     func validate() throws {
+        if let plot { try checkOutputFolder(of: plot) }
         if let folds { try requireInRange(folds, "--folds", 2...SplitSpec.maxFolds) }
         try requireInRange(cutoff, "-n", 1...maxListLength)
         if let relevantAtLeast, !relevantAtLeast.isFinite {

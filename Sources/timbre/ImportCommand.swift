@@ -24,7 +24,8 @@ struct ImportCommand: ParsableCommand {
             fields, a rating that is not a number or lies outside --scale, an item missing from \
             --items and from the catalog) stops the import with the file and line number, and nothing \
             is imported. Importing the same files again changes nothing. Users and items a ratings or plays \
-            file names that the catalog lacks are created (counted as added in the summary).
+            file names that the catalog lacks are created bare and named in the summary ("created items: …"); \
+            --no-new-items refuses such an item instead, naming the file and line.
             """)
 
     @OptionGroup var catalog: CatalogOptions
@@ -50,7 +51,10 @@ struct ImportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Allowed rating range, lowest:highest.", valueName: "lo:hi"))
     var scale: String = "0.5:5"
 
-    @Option(help: "Output format of the summary: table or json.")
+    @Flag(help: "Refuse a ratings or plays line whose item is neither in --items nor in the catalog (default: create it bare).")
+    var noNewItems = false
+
+    @Option(help: "Output format of the summary: table, json or csv (field,value rows; one row per created user or item).")
     var format: OutputFormat = .table
 
     func validate() throws {
@@ -65,19 +69,40 @@ struct ImportCommand: ParsableCommand {
         var importer = CatalogImporter(ratingsFile: ratings, playsFile: plays, itemsFile: items, usersFile: users,
                                        layout: layout, scale: RatingScale(scale)!)
         importer.encoding = encoding
+        importer.noNewItems = noNewItems
         let start = Date()
         let summary = try importer.run(db, progress: ProgressReporter("importing", total: nil, unit: "rows"))
         let seconds = Date().timeIntervalSince(start)
         switch format {
         case .json: try printJSON(summary)
-        default:
+        case .csv:
+            print("field,value")
+            let counts: [(String, Int)] = [("users_added", summary.usersAdded), ("users_updated", summary.usersUpdated),
+                                           ("items_added", summary.itemsAdded), ("items_updated", summary.itemsUpdated),
+                                           ("ratings_added", summary.ratingsAdded), ("ratings_updated", summary.ratingsUpdated),
+                                           ("plays_added", summary.playsAdded), ("play_lines_added", summary.playRowsAdded),
+                                           ("play_pairs_added", summary.playPairsAdded), ("play_pairs_grown", summary.playPairsUpdated)]
+            for (field, value) in counts { print("\(field),\(value)") }
+            for id in summary.createdUsers { print("created_user,\(csvField(id))") }
+            for id in summary.createdItems { print("created_item,\(csvField(id))") }
+            for skipped in summary.alreadyImported { print("skipped,\(csvField(skipped))") }
+        case .table:
             print("""
                 users added \(summary.usersAdded), updated \(summary.usersUpdated); items added \(summary.itemsAdded), updated \(summary.itemsUpdated); \
                 ratings added \(summary.ratingsAdded), updated \(summary.ratingsUpdated)\
                 \(plays == nil ? "" : "; plays added \(summary.playsAdded) (\(summary.playRowsAdded) lines), pairs added \(summary.playPairsAdded), grown \(summary.playPairsUpdated)") \
                 (\(String(format: "%.2f", seconds)) s)
                 """)
+            for (kind, ids) in [("users", summary.createdUsers), ("items", summary.createdItems)] where !ids.isEmpty {
+                print("created \(kind) named only by the ratings or plays file (no title or attributes): \(listed(ids))")
+            }
             for skipped in summary.alreadyImported { print("skipped \(skipped)") }
         }
+    }
+
+    /// The first ids and how many more (a first import creates every user; the JSON and CSV list all).
+    func listed(_ ids: [String]) -> String {
+        let shown = 20
+        return ids.prefix(shown).joined(separator: ", ") + (ids.count > shown ? " … and \(ids.count - shown) more (--format json lists all)" : "")
     }
 }

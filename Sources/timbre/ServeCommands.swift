@@ -65,16 +65,18 @@ extension ServeCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time `serve --stdio` through a pipe against the same requests served in-process.",
             discussion: """
-                Starts `timbre serve --stdio` as a child process on the catalog, sends --requests requests \
-                (the catalog's users in turn, -n items each) keeping --window outstanding, and reports \
-                requests per second and the latency percentiles, next to the in-process service's \
-                throughput on the same requests (all cores, no JSON, no pipe) as the reference. Build with -c release.
+                For each strategy spec given (default: item-knn:mode=implicit and ease), starts \
+                `timbre serve --stdio --strategy SPEC` as a child process on the catalog, sends --requests \
+                requests (the catalog's users in turn, -n items each) keeping --window outstanding, and \
+                reports requests per second and the latency percentiles, next to the in-process service's \
+                throughput on the same requests (all cores, no JSON, no pipe) as the reference. The specs \
+                are arguments, not --strategy: that option belongs to `serve` itself. Build with -c release.
                 """)
 
         @OptionGroup var catalog: CatalogOptions
         @OptionGroup var feedback: FeedbackOptions
-        @Option(help: ArgumentHelp("Strategy spec.", valueName: "spec"))
-        var strategy = "item-knn:mode=implicit"
+        @Argument(help: ArgumentHelp("Strategy specs to measure, one after the other.", valueName: "spec"))
+        var strategies: [String] = ["item-knn:mode=implicit", "ease"]
         @Option(help: "Requests to send.")
         var requests = 20_000
         @Option(help: "Requests outstanding at once (an app's concurrency).")
@@ -84,8 +86,22 @@ extension ServeCommand {
         @Option(help: "Output format: table or json.")
         var format: OutputFormat = .table
 
+        struct Report: Encodable { let strategy: String; let stream: StreamMeasurement; let inProcessPerSecond: Double; let ratio: Double }
+
         func run() throws {
             let db = try catalog.connect()
+            let reports = try strategies.map { try measure($0, db: db) }
+            if format == .json { return try printJSON(reports) }
+            for report in reports {
+                let m = report.stream
+                print(String(format: "%@: %d requests through the pipe (window %d): %.0f users/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms, %d errors",
+                             report.strategy, m.requests, m.window, m.requestsPerSecond, m.p50Milliseconds, m.p99Milliseconds, m.maxMilliseconds, m.errors))
+                print(String(format: "  in-process service (same requests, %d cores): %.0f users/s; pipe / in-process = %.2f",
+                             availableCores, report.inProcessPerSecond, report.ratio))
+            }
+        }
+
+        func measure(_ strategy: String, db: PostgresConnection) throws -> Report {
             let choice = try StrategyChoice(strategy)
             let service = try RecommenderService(db: db, ratings: true, feedback: feedback.kind, defaultStrategy: choice, log: note)
             _ = try service.model(choice)
@@ -106,13 +122,7 @@ extension ServeCommand {
             if let kind = feedback.kind { arguments += ["--feedback", kind.rawValue] }
             let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
             let m = try measureStream(executable: executable, arguments: arguments, lines: lines, window: window)
-            struct Report: Encodable { let strategy: String; let stream: StreamMeasurement; let inProcessPerSecond: Double; let ratio: Double }
-            let report = Report(strategy: strategy, stream: m, inProcessPerSecond: inProcess, ratio: m.requestsPerSecond / inProcess)
-            if format == .json { return try printJSON(report) }
-            print(String(format: "%@: %d requests through the pipe (window %d): %.0f users/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms, %d errors",
-                         strategy, m.requests, m.window, m.requestsPerSecond, m.p50Milliseconds, m.p99Milliseconds, m.maxMilliseconds, m.errors))
-            print(String(format: "in-process service (same requests, %d cores): %.0f users/s; pipe / in-process = %.2f",
-                         availableCores, inProcess, report.ratio))
+            return Report(strategy: strategy, stream: m, inProcessPerSecond: inProcess, ratio: m.requestsPerSecond / inProcess)
         }
     }
 }

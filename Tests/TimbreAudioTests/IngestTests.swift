@@ -61,7 +61,8 @@ final class MemoryStore: AudioFeatureStore, Sendable {
         let audio = try AudioDecoder().decode(path: Fixtures.path("wesnoth-battle.ogg"))
         let extractor = try MFCCExtractor()
         let image = TrackPlot().render(samples: audio.samples, sampleRate: audio.sampleRate,
-                                       melDB: extractor.melSpectrogramDB(audio.samples), filterbank: extractor.filterbank, title: "test")
+                                       melDB: extractor.melSpectrogramDB(audio.samples), referenceDB: extractor.fullScaleReferenceDB(),
+                                       filterbank: extractor.filterbank, title: "test")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("plot-\(UUID().uuidString).png").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try PNGWriter().write(image, to: path)

@@ -213,6 +213,7 @@ struct ServeCommandTests {
             #"{"id": 5, "user": "ann", "n": 3, "min-duration": 30, "max-per": ["album=1"]}"#,
             #"{"id": 6, "user": "ann", "n": 1, "strategy": "item-knn:mode=implicit", "explain": true}"#,
             #"{"id": 7, "user": "ann", "n": 0}"#,
+            #"{"id": 8, "user": "bob", "n": 1, "strategy": "ease:lambda=1", "explain": 5}"#,
         ]
         let run = try TestData.runTimbre(["serve", "--stdio", "--strategy", "popularity", "--database", catalog.url],
                                          input: requests.joined(separator: "\n") + "\n")
@@ -222,7 +223,7 @@ struct ServeCommandTests {
             return fields
         }
         try #require(answers.count == requests.count)
-        #expect(answers.map { $0["id"] } == [.number(1), nil, .string("x"), .number(4), .number(5), .number(6), .number(7)])
+        #expect(answers.map { $0["id"] } == [.number(1), nil, .string("x"), .number(4), .number(5), .number(6), .number(7), .number(8)])
         func items(_ k: Int) -> [String] {
             guard case let .array(entries)? = answers[k]["items"] else { return [] }
             return entries.compactMap { if case let .object(e) = $0, case let .string(id)? = e["item"] { id } else { nil } }
@@ -240,6 +241,17 @@ struct ServeCommandTests {
         }
         #expect(because["item"] == .string("1") && because["share"] == .number(1))
         #expect(answers[6]["error"]?.scalarText?.contains("n' must be") == true)
+        // ease explains with every term of bob's three rated items: their shares add up to 1.
+        guard case let .array(easeEntries)? = answers[7]["items"], case let .object(top)? = easeEntries.first,
+              case let .array(terms)? = top["explanation"] else {
+            Issue.record("no ease explanation in \(answers[7])"); return
+        }
+        let shares = terms.compactMap { term -> (String, Double)? in
+            guard case let .object(t) = term, case let .string(item)? = t["item"], case let .number(share)? = t["share"] else { return nil }
+            return (item, share)
+        }
+        #expect(shares.count == 3 && Set(shares.map(\.0)) == ["1", "2", "4"])
+        #expect(abs(shares.reduce(0) { $0 + $1.1 } - 1) < 1e-5)
     }
 
     @Test func recommendListsItemsAndReadsPublishedLists() throws {
