@@ -130,8 +130,8 @@ struct Evaluate: ParsableCommand {
         }
         // Default: every registered strategy (those that use item embeddings only when there are some, below).
         var chosen: [StrategyUnderTest] = strategies.isEmpty
-            ? try registeredStrategies.names.map { try .registered($0, in: registeredStrategies) }
-            : try strategies.map { try .parse(tuned ? SearchSpace.parse($0).name : $0, in: registeredStrategies) }
+            ? try hostStrategies.names.map { try .registered($0, in: hostStrategies) }
+            : try strategies.map { try .parse(tuned ? SearchSpace.parse($0).name : $0, in: hostStrategies) }
         let needsEmbeddings = chosen.contains { $0.strategy.usesItemEmbeddings }
         let data: TrainingData
         var embeddingModel: Int64?
@@ -158,7 +158,7 @@ struct Evaluate: ParsableCommand {
         if tuned {
             let comparison = TunedComparison(tuning: try tuning.tuning(evaluation, cutoff: cutoff))
             let outcome = try comparison.run(strategies.isEmpty ? chosen.map(\.name) : strategies, data: data, dataset: dataset,
-                                             registry: registeredStrategies) { label, total in ProgressReporter(label, total: total, unit: "trials") }
+                                             registry: hostStrategies) { label, total in ProgressReporter(label, total: total, unit: "trials") }
             (report, records) = (outcome.report, outcome.records)
         } else {
             report = try splitsFrom.map {
