@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "TimbreServingTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreServing", "TimbreStrategies", "ItemKNN", "Content", "TimbreTestSupport"]),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreTestSupport"]),
         // Loads the example plugin that scripts/test builds into the test process (hence the export).
-        .testTarget(name: "TimbrePluginTests", dependencies: ["TimbreStrategyKit", "TimbreStrategies", "TimbreCatalog", "TimbreServing",
+        .testTarget(name: "TimbrePluginTests", dependencies: ["TimbreStrategyKit", "TimbreStrategies", "Popularity", "TimbreCatalog", "TimbreServing",
                                                               "TimbreEvaluation", "TimbreTestSupport"],
                     linkerSettings: exportsKitToPlugins),
     ] + strategies

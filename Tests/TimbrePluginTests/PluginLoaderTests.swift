@@ -1,9 +1,12 @@
 import Foundation
 import Testing
+import TimbreCatalog
 import TimbreEvaluation
+import TimbreServing
 import TimbreStrategies
 import TimbreStrategyKit
 import TimbreTestSupport
+import Popularity
 
 /// A random 30 × 20 interaction matrix.
 func interactions(seed: UInt64) throws -> RatingMatrix {
@@ -43,7 +46,6 @@ struct NamedLikeEASE: Strategy {
     init(parameters: Parameters) {}
     func fit(_ data: TrainingData) -> Popularity.Model { Popularity.Model(counts: []) }
 }
-import Popularity
 
 struct PluginLoaderTests {
     /// The example loads, and its types are the host's: the plugin's object is of this build's
@@ -192,4 +194,74 @@ struct PluginLoaderTests {
         let unknown = try TestData.runTimbre(["evaluate", "--ratings", ratings, "--strategy", "rp3beta"])
         #expect(unknown.status != 0 && unknown.err.contains("no strategy named 'rp3beta'"))
     }
+}
+
+/// Two users, four items, small enough that any strategy trains in milliseconds.
+func pluginCatalog() throws -> TestCatalog {
+    let catalog = try TestCatalog()
+    try catalog.db.execute("""
+        INSERT INTO users (external_id) VALUES ('ann'), ('bob'), ('cat');
+        INSERT INTO items (external_id, title) VALUES ('1', 'One'), ('2', 'Two'), ('3', 'Three'), ('4', 'Four');
+        INSERT INTO ratings (user_id, item_id, value)
+        SELECT u.id, i.id, 4 FROM users u JOIN items i ON (u.external_id, i.external_id) IN
+            (('ann', '1'), ('bob', '1'), ('bob', '2'), ('cat', '2'), ('cat', '3'));
+        """)
+    return catalog
+}
+
+@Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
+struct PluginModelTests {
+    /// A served plugin model records its plugin; a service without the plugin refuses the
+    /// strategy naming the plugin, and a strategy of that name from other code never gets it.
+    @Test func storedModelsRecordThePluginAndNeedItLoaded() throws {
+        let catalog = try pluginCatalog()
+        let withPlugin = try PluginLoader.registry(adding: [try ExamplePlugin.folder])
+        let choice = try StrategyChoice("rp3beta", parameters: ["beta=0"])
+        let served = try RecommenderService(db: catalog.db, ratings: false, defaultStrategy: choice, registry: withPlugin)
+            .recommend(RecommendationRequest(user: "ann", n: 2))
+        // ann has 1; 1 → bob → 2 is the only walk, so 2 comes first.
+        #expect(served.items.first?.item == "2")
+        let row = try catalog.db.query("SELECT id::text, plugin, plugin_version FROM trained_models WHERE strategy = 'rp3beta'")
+        #expect(row.rowCount == 1 && row.string(0, 1) == "TimbreRP3beta" && row.string(0, 2) == "1.0.0")
+        let model = Int64(row.string(0, 0)!)!
+
+        let without = try RecommenderService(db: catalog.db, ratings: false, defaultStrategy: choice, registry: registeredStrategies)
+        #expect(throws: PluginNotLoadedError(strategy: "rp3beta", plugin: PluginIdentity(name: "TimbreRP3beta", version: "1.0.0"), model: model)) {
+            try without.recommend(RecommendationRequest(user: "ann", n: 2))
+        }
+
+        // Another plugin's "rp3beta" (here: the built-in popularity under that name) trains its own model.
+        struct Impostor: Strategy {
+            static let name = "rp3beta"
+            static let summary = "not the plugin's"
+            static let parameters = RP3betaSettings.specs
+            init(parameters: Parameters) {}
+            func fit(_ data: TrainingData) -> Popularity.Model { Popularity(parameters: Parameters()).fit(data) }
+        }
+        let other = try registeredStrategies.adding([Impostor.self], from: PluginIdentity(name: "Other", version: "2"))
+        _ = try RecommenderService(db: catalog.db, ratings: false, defaultStrategy: choice, registry: other)
+            .recommend(RecommendationRequest(user: "ann", n: 2))
+        #expect(try catalog.count("trained_models") == 2)
+    }
+
+    /// The CLI end to end: train with --plugins records it, recommend without it is refused with the plugin's name.
+    @Test func cliRecommendsWithThePluginAndRefusesWithoutIt() throws {
+        let catalog = try pluginCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        let folder = try ExamplePlugin.folder
+        let trained = try TestData.runTimbre(["train", "--plugins", folder, "--database", catalog.url, "--strategy", "rp3beta"])
+        #expect(trained.status == 0, "\(trained.err)")
+        let listed = try TestData.runTimbre(["--plugins", folder, "recommend", "--database", catalog.url, "--user", "ann", "--strategy", "rp3beta",
+                                             "--format", "csv"])
+        #expect(listed.status == 0 && listed.out.split(separator: "\n").dropFirst().first?.hasPrefix("1,2,") == true, "\(listed.out) \(listed.err)")
+        let refused = try TestData.runTimbre(["recommend", "--database", catalog.url, "--user", "ann", "--strategy", "rp3beta"])
+        #expect(refused.status != 0 && refused.err.contains("plugin TimbreRP3beta 1.0.0") && refused.out.isEmpty, "\(refused.err)")
+    }
+}
+
+/// The example's settings, for a test strategy that must resolve the same parameters.
+enum RP3betaSettings {
+    static let specs = [
+        ParameterSpec("alpha", .double(1), ""), ParameterSpec("beta", .double(0.5), ""), ParameterSpec("k", .int(100), ""),
+    ]
 }
