@@ -251,6 +251,7 @@ struct PluginModelTests {
         let folder = try ExamplePlugin.folder
         let trained = try TestData.runTimbre(["train", "--plugins", folder, "--database", catalog.url, "--strategy", "rp3beta"])
         #expect(trained.status == 0, "\(trained.err)")
+        #expect(try catalog.db.storedModels(strategy: "rp3beta").map(\.plugin) == ["TimbreRP3beta 1.0.0"])
         let listed = try TestData.runTimbre(["--plugins", folder, "recommend", "--database", catalog.url, "--user", "ann", "--strategy", "rp3beta",
                                              "--format", "csv"])
         #expect(listed.status == 0 && listed.out.split(separator: "\n").dropFirst().first?.hasPrefix("1,2,") == true, "\(listed.out) \(listed.err)")
