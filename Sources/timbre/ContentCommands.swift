@@ -4,6 +4,7 @@ import TimbreAudio
 import TimbreAudioCatalog
 import TimbreContent
 import TimbreCore
+import TimbreMusicnn
 import TimbreNeural
 
 /// `timbre content …`: the MFCC → LSTM content model.
@@ -258,11 +259,22 @@ extension ContentCommand {
             its batch, which a worker running then or later (a rerun) takes. A rerun embeds only what \
             is missing. Tracks the model cannot read (shorter than 3 s, analysed with other MFCC \
             settings, unreadable) are reported by item id with the reason and skipped.
+
+            --model musicnn-msd|musicnn-mtt stores the pretrained musicnn network's embedding \
+            instead (layer --layer, default penultimate; set name musicnn-mtt etc., kind \
+            audio-model) and each track's tags in its metadata (musicnn_mtt_tags: top 5; \
+            musicnn_mtt_tag_probabilities: all 50). It decodes each track's file again from the \
+            ingested path; a file gone or changed since ingest is reported for that track. \
+            Details: docs/musicnn.md.
             """
         )
 
-        @Option(help: "Content model id in trained_models (default: the newest content model).")
-        var model: Int64?
+        @Option(help: "Content model id in trained_models (default: the newest content model), or musicnn-msd / musicnn-mtt for the pretrained musicnn network (see `timbre audio embed`).")
+        var model: String?
+        @Option(help: "With a musicnn model: the layer stored, penultimate (200), mean_pool (753), max_pool (753) or tags (50).")
+        var layer: String?
+        @Option(help: "With a musicnn model: the folder printed by scripts/fetch-musicnn (default: $TIMBRE_MUSICNN_DIR or ~/.cache/timbre/musicnn).")
+        var weights: String?
         @Option(name: .customLong("jobs"), help: "Worker threads, each with its own connection.")
         var jobs = 1
         @Option(name: .customLong("batch-size"), help: "Tracks claimed per transaction.")
@@ -274,6 +286,27 @@ extension ContentCommand {
         func validate() throws {
             try requireInRange(jobs, "--jobs", 1...256)
             try requireInRange(batchSize, "--batch-size", 1...65_536)
+            _ = try chosenModel()
+        }
+
+        enum ChosenModel {
+            case content(Int64?)
+            case musicnn(MusicnnModelName, MusicnnLayer)
+        }
+
+        func chosenModel() throws -> ChosenModel {
+            guard let model, !model.allSatisfy(\.isNumber) else {
+                guard layer == nil && weights == nil else { throw ValidationError("--layer and --weights go with --model musicnn-msd or musicnn-mtt") }
+                return .content(try model.map { text in
+                    guard let id = Int64(text), id > 0 else { throw ValidationError("--model \(text): not a content model id") }
+                    return id
+                })
+            }
+            do {
+                return .musicnn(try MusicnnModelName(parsing: model), try MusicnnLayer(parsing: layer ?? MusicnnLayer.penultimate.rawValue))
+            } catch {
+                throw ValidationError("--model/--layer: \(error.description); --model also takes a content model id")
+            }
         }
 
         struct Report: Encodable {
@@ -286,8 +319,14 @@ extension ContentCommand {
         }
 
         func run() throws {
+            let stored: StoredContentModel
+            switch try chosenModel() {
+            case let .musicnn(name, layer):
+                return try runMusicnn(name, layer: layer)
+            case let .content(id):
+                stored = try ContentCatalog(db: try catalog.connect()).model(id: id)
+            }
             let db = try catalog.connect()
-            let stored = try ContentCatalog(db: db).model(id: model)
             let pending = try ContentCatalog(db: db).enqueueMissing(model: stored.id)
             let progress = ProgressReporter("embed", total: pending, unit: "tracks")
             let started = Date()

@@ -1,0 +1,238 @@
+import Foundation
+import TimbreAudio
+import TimbreCatalog
+import TimbreCore
+import TimbreMusicnn
+
+/// One musicnn embedding set in the catalog: which checkpoint, which layer, and the
+/// `trained_models` row standing for it (its id is the set's id in `item_embeddings`).
+public struct MusicnnSet: Sendable, Equatable {
+    public let id: Int64
+    public let model: MusicnnModelName
+    public let layer: MusicnnLayer
+    /// The set's name, what `--embedding-model NAME` takes: `musicnn-msd`, `musicnn-mtt-max_pool`, ….
+    public var name: String { MusicnnCatalog.setName(model: model, layer: layer) }
+}
+
+/// The catalog side of musicnn (`timbre content embed --model musicnn-msd|musicnn-mtt`): every
+/// ingested track's embedding from the pretrained network, stored as an embedding set of kind
+/// audio-model that `content`, `--like`, the hybrid and the bridge use like any other, and the
+/// track's 50 tag probabilities in its item metadata.
+///
+/// Unlike the LSTM, musicnn needs the audio itself, not the stored MFCC sequence: each track is
+/// decoded again from the path `audio ingest` recorded, checked against the content hash stored
+/// then (a file that is gone or changed is reported for that track and the batch goes on), and
+/// resampled once, straight from its own rate to musicnn's 16 kHz.
+///
+/// Metadata written per track (one key pair per checkpoint, so both can coexist):
+/// - `musicnn_<msd|mtt>_tags`: the five most probable tags, most probable first — a JSON array,
+///   so `content embed-metadata musicnn_mtt_tags` makes multi-hot vectors of them and rules can
+///   filter on them;
+/// - `musicnn_<msd|mtt>_tag_probabilities`: every tag's probability (mean over the track's 3 s
+///   patches, like `timbre audio embed --layer tags`), an object tag → probability.
+public struct MusicnnCatalog {
+    public static let strategyName = "musicnn"
+    /// How many tags go into `musicnn_<model>_tags`.
+    public static let topTagCount = 5
+    private let db: PostgresConnection
+
+    public init(db: PostgresConnection) { self.db = db }
+
+    public static func setName(model: MusicnnModelName, layer: MusicnnLayer) -> String {
+        layer == .penultimate ? model.rawValue : "\(model.rawValue)-\(layer.rawValue)"
+    }
+
+    /// `musicnn_msd` or `musicnn_mtt`: the prefix of the metadata keys this checkpoint writes.
+    public static func metadataPrefix(_ model: MusicnnModelName) -> String {
+        model == .msd ? "musicnn_msd" : "musicnn_mtt"
+    }
+
+    /// The set for (`model`, `layer`): the same trained_models row on every run (so reruns add only
+    /// missing tracks), created and registered on first use. Concurrent first runs take a lock so
+    /// they agree on one row.
+    public func set(model: MusicnnModelName, layer: MusicnnLayer) throws -> MusicnnSet {
+        struct Parameters: Encodable { var model: String; var layer: String }
+        struct Source: Encodable { var producer: String; var model: String; var layer: String; var weights: String }
+        let parameters = try sortedJSON(Parameters(model: model.rawValue, layer: layer.rawValue))
+        return try db.transaction {
+            try db.query("SELECT pg_advisory_xact_lock(hashtext('timbre musicnn set ' || $1))", [parameters])
+            let found = try db.query("""
+                SELECT min(id)::text FROM trained_models WHERE strategy = $1 AND parameters = $2::jsonb
+                """, [Self.strategyName, parameters])
+            let id: Int64
+            if let existing = found.string(0, 0).flatMap(Int64.init) {
+                id = existing
+            } else {
+                // The weights are not copied into the catalog: the checkpoint (fetched and checked
+                // by scripts/fetch-musicnn) is named instead.
+                let weights = "musicnn==0.1.0 wheel, \(model.checkpointFolder)"
+                id = try db.insertTrainedModel(strategy: Self.strategyName, parameters: parameters,
+                                               trainedOn: try sortedJSON(["weights": weights]), state: [])
+                try EmbeddingSetStore(db).register(
+                    model: id, name: Self.setName(model: model, layer: layer), kind: .audioModel, dimension: layer.width,
+                    source: try sortedJSON(Source(producer: Self.strategyName, model: model.rawValue, layer: layer.rawValue, weights: weights)))
+            }
+            return MusicnnSet(id: id, model: model, layer: layer)
+        }
+    }
+
+    /// Queues every ingested track without a vector in `set`; returns how many are queued for it.
+    @discardableResult
+    public func enqueueMissing(_ set: MusicnnSet) throws -> Int {
+        try ContentCatalog(db: db).enqueueMissing(model: set.id)
+    }
+
+    /// Embeds queued tracks of `set` (see `enqueueMissing`) until none is left, claiming batches of
+    /// queue rows with FOR UPDATE SKIP LOCKED exactly as `ContentCatalog.embed` does (any number of
+    /// workers on their own connections split the queue; a killed worker's batch rolls back and
+    /// stays queued). Each track's vector, its tags in the item's metadata and the removal of its
+    /// queue row are written in the claiming transaction. Tracks that cannot be embedded (file
+    /// gone or changed since ingest, undecodable, shorter than one 3 s patch) are skipped with
+    /// their reason, stay queued (a rerun reports them again) and are not claimed again by this
+    /// worker. `threadsPerTrack` spreads one track's patches over threads; with several workers, 1.
+    public func embed(_ set: MusicnnSet, with embedder: MusicnnEmbedder, batchSize: Int = 4, threadsPerTrack: Int = 1,
+                      progress: (Int) -> Void = { _ in }) throws -> EmbeddingTally {
+        precondition(batchSize >= 1 && threadsPerTrack >= 1)
+        precondition(embedder.model == set.model, "the embedder's checkpoint must be the set's")
+        var tally = EmbeddingTally()
+        var passedOver: [Int64] = []
+        let setID = Array(String(set.id).utf8)
+        let prefix = Self.metadataPrefix(set.model)
+        while true {
+            let claimedCount = try db.transaction { () throws -> Int in
+                let claimed = try db.query("""
+                    SELECT q.item_id, a.source_path, a.content_sha256,
+                           EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = q.model_id AND e.item_id = q.item_id)
+                    FROM embedding_queue q LEFT JOIN audio_features a ON a.item_id = q.item_id
+                    WHERE q.model_id = $1::text::bigint AND q.item_id <> ALL ($2::text::bigint[])
+                    ORDER BY q.item_id LIMIT $3::text::integer
+                    FOR UPDATE OF q SKIP LOCKED
+                    """, binary: [setID, Array(postgresArrayLiteral(passedOver).utf8), Array(String(batchSize).utf8)],
+                    resultsBinary: true)
+                for row in 0..<claimed.rowCount {
+                    let item = claimed.binaryInteger(row, 0)!
+                    let itemID = Array(String(item).utf8)
+                    func dequeue() throws {
+                        try db.query("DELETE FROM embedding_queue WHERE model_id = $1::text::bigint AND item_id = $2::text::bigint",
+                                     binary: [setID, itemID])
+                    }
+                    // Its audio row gone since it was queued, or embedded already (by an earlier run): nothing to do.
+                    guard let pathBytes = claimed.bytes(row, 1), claimed.bytes(row, 3) == [0] else { try dequeue(); continue }
+                    let path = String(decoding: pathBytes, as: UTF8.self)
+                    let outputs: MusicnnTrackEmbedding
+                    do {
+                        outputs = try Self.embedIngestedFile(path: path, sha256: claimed.bytes(row, 2)!, with: embedder,
+                                                              threads: threadsPerTrack)
+                    } catch {
+                        tally.skipped.append((item, "\(error)"))
+                        passedOver.append(item)
+                        continue
+                    }
+                    let tags = outputs.mean(.tags)
+                    let metadata = try Self.tagMetadata(tags, model: set.model, prefix: prefix)
+                    // A failed write spoils only this item, not the batch.
+                    try db.execute("SAVEPOINT item")
+                    do {
+                        tally.embedded += try db.query("""
+                            INSERT INTO item_embeddings (model_id, item_id, vector)
+                            VALUES ($1::text::bigint, $2::text::bigint, $3::text::real[])
+                            ON CONFLICT (model_id, item_id) DO NOTHING
+                            """, binary: [setID, itemID, Array(postgresArrayLiteral(outputs.mean(set.layer)).utf8)]).affectedRows
+                        try db.query("UPDATE items SET metadata = metadata || $2::text::jsonb WHERE id = $1::text::bigint",
+                                     binary: [itemID, Array(metadata.utf8)])
+                        try dequeue()
+                        try db.execute("RELEASE SAVEPOINT item")
+                    } catch {
+                        try db.execute("ROLLBACK TO SAVEPOINT item")
+                        tally.skipped.append((item, "cannot store its embedding: \(error)"))
+                        passedOver.append(item)
+                    }
+                }
+                return claimed.rowCount
+            }
+            if claimedCount == 0 { return tally }
+            progress(claimedCount)
+        }
+    }
+
+    /// What `run` did: the set, the tracks embedded now, and those skipped with their reason.
+    public struct Run: Sendable {
+        public let set: MusicnnSet
+        public let tally: EmbeddingTally
+        public let seconds: Double
+    }
+
+    /// All of `timbre content embed --model musicnn-…`: the set (created on first use), every
+    /// ingested track without a vector in it queued, and `jobs` workers on their own connections
+    /// (`connect`) claiming from the queue until it is empty. One embedder (the checkpoint is read
+    /// once) serves every worker; each worker's track spreads its patches over the cores left to it.
+    public static func run(model: MusicnnModelName, layer: MusicnnLayer, weightsDirectory: String, jobs: Int, batchSize: Int,
+                           connect: @escaping @Sendable () throws -> PostgresConnection,
+                           progress: ((_ total: Int) -> ProgressReporter)? = nil) throws -> Run {
+        precondition(jobs >= 1)
+        let embedder = try MusicnnEmbedder(model: model, weightsDirectory: weightsDirectory)
+        let catalog = MusicnnCatalog(db: try connect())
+        let set = try catalog.set(model: model, layer: layer)
+        let pending = try catalog.enqueueMissing(set)
+        let reporter = progress?(pending)
+        let started = Date()
+        let threadsPerTrack = max(1, availableCores / jobs)
+        let tallies = onThreads(jobs) { _ in
+            Result {
+                try MusicnnCatalog(db: try connect()).embed(set, with: embedder, batchSize: batchSize, threadsPerTrack: threadsPerTrack) {
+                    reporter?.advance(by: $0)
+                }
+            }
+        }
+        reporter?.finish()
+        var tally = EmbeddingTally()
+        for t in tallies { tally.add(try t.get()) }
+        return Run(set: set, tally: tally, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Why an ingested track's audio cannot be read again.
+    public struct AudioUnavailable: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// The musicnn outputs of the file `audio ingest` read at `path`, provided it still holds the
+    /// same bytes (`sha256`).
+    static func embedIngestedFile(path: String, sha256: [UInt8], with embedder: MusicnnEmbedder, threads: Int) throws -> MusicnnTrackEmbedding {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw AudioUnavailable(path: path, reason: "the file is gone; its MFCC sequence is stored, but musicnn needs the audio "
+                                   + "(ingest the track again from where it is now)")
+        }
+        guard try SHA256.digest(ofFile: path) == sha256 else {
+            throw AudioUnavailable(path: path, reason: "the file changed since it was ingested (its SHA-256 differs); "
+                                   + "ingest it again to embed the new audio as its own item")
+        }
+        return try embedder.embed(path: path, workers: threads)
+    }
+
+    /// The metadata object for a track's mean tag probabilities (see the type's comment).
+    static func tagMetadata(_ probabilities: [Float], model: MusicnnModelName, prefix: String) throws -> String {
+        let names = model.tags
+        let top = probabilities.indices.sorted { (probabilities[$0], $1) > (probabilities[$1], $0) }.prefix(topTagCount).map { names[$0] }
+        struct Entry: Encodable {
+            var top: [String]
+            var all: [String: Double]
+            let prefix: String
+            struct Key: CodingKey {
+                var stringValue: String
+                init(stringValue: String) { self.stringValue = stringValue }
+                var intValue: Int? { nil }
+                init?(intValue: Int) { nil }
+            }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encode(top, forKey: Key(stringValue: prefix + "_tags"))
+                try container.encode(all, forKey: Key(stringValue: prefix + "_tag_probabilities"))
+            }
+        }
+        // Probabilities as the Float they are (not its widened binary expansion).
+        let all = Dictionary(uniqueKeysWithValues: zip(names, probabilities.map { Double("\($0)")! }))
+        return try sortedJSON(Entry(top: Array(top), all: all, prefix: prefix))
+    }
+}
