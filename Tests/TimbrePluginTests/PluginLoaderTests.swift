@@ -188,6 +188,12 @@ struct PluginLoaderTests {
         #expect(evaluated.status == 0, "\(evaluated.err)")
         #expect(evaluated.out.contains("\"rp3beta"))
 
+        // TIMBRE_PLUGIN_PATH alone (a missing folder beside it is refused by name).
+        let fromPath = try TestData.runTimbre(["strategies"], environment: ["TIMBRE_PLUGIN_PATH": "/nonexistent-a:" + folder])
+        #expect(fromPath.status != 0 && fromPath.err.contains("plugin /nonexistent-a: no such file or folder"))
+        let fromPathOnly = try TestData.runTimbre(["strategies", "--format", "json"], environment: ["TIMBRE_PLUGIN_PATH": folder])
+        #expect(fromPathOnly.status == 0 && fromPathOnly.out.contains("\"rp3beta\""), "\(fromPathOnly.err)")
+
         let notes = try TestData.file("libnotes" + PluginLoader.libraryExtension, "text\n")
         let refused = try TestData.runTimbre(["--plugins", notes, "strategies"])
         #expect(refused.status != 0 && refused.err.contains("not a shared library") && refused.out.isEmpty)
