@@ -66,7 +66,7 @@ struct PluginLoaderTests {
 
         let m = try interactions(seed: 11)
         let (strategy, parameters) = try registry.make("rp3beta", overrides: ["alpha": "0.8", "beta": "0.3", "k": "0"])
-        #expect(parameters.double("alpha") == 0.8)
+        #expect(parameters.values["alpha"] == .double(0.8) && parameters.values["k"] == .int(0))
         let model = try strategy.fitAny(TrainingData(ratings: m))
         let decoded = try registry.decodeModel(of: type, encodeModel(model, of: type))
         for u in Int32(0)..<5 {

@@ -16,20 +16,19 @@ import TimbreStrategyKit
 public struct RP3beta: Strategy {
     public static let name = "rp3beta"
     public static let summary = "Random walk item × item model with popularity penalty (Paudel et al. 2017 RP3β), plugin example"
-    public static let parameters = [
-        ParameterSpec("alpha", .double(1), "exponent on the transition probabilities", range: 0...5),
-        ParameterSpec("beta", .double(0.5), "exponent of the popularity each item's weight is divided by", range: 0...5),
-        ParameterSpec("k", .int(100), "neighbours kept per item (0: all)", range: 0...1_000_000),
-    ]
+    public static let alpha = Setting("alpha", default: 1.0, range: 0...5, help: "exponent on the transition probabilities")
+    public static let beta = Setting("beta", default: 0.5, range: 0...5, help: "exponent of the popularity each item's weight is divided by")
+    public static let k = Setting("k", default: 100, range: 0...1_000_000, help: "neighbours kept per item (0: all)")
+    public static let parameters = [alpha.spec, beta.spec, k.spec]
 
     let alpha: Double
     let beta: Double
     let k: Int
 
-    public init(parameters: Parameters) throws {
-        alpha = parameters.double("alpha")
-        beta = parameters.double("beta")
-        k = parameters.int("k")
+    public init(parameters p: Parameters) {
+        alpha = p[Self.alpha]
+        beta = p[Self.beta]
+        k = p[Self.k]
     }
 
     public func fit(_ data: TrainingData) throws -> Model {
