@@ -11,11 +11,13 @@ func entries(_ folder: String) -> [String] {
 let notCatalog = entries("").filter { $0 != "Sources" && $0 != "sql" }
     + entries("Sources").filter { $0 != "TimbreCatalog" }.map { "Sources/" + $0 }
 
-/// A strategy is one target under Plugins/<Name>, built against TimbreStrategyKit like an
-/// out-of-tree plugin (and whatever else it needs).
-/// Registering it with the host is one line in Plugins/Registry/RegisteredStrategies.swift.
+/// A strategy is one target under Plugins/<Name>, depending on TimbreCore (what TimbreStrategyKit
+/// re-exports to out-of-tree plugins; not on the kit target itself: SwiftPM recompiles a target
+/// when a direct dependency's module changes, and the re-exporting kit's module is not rewritten
+/// when TimbreCore's is, which left built-ins compiled against an older TimbreCore) and whatever
+/// else it needs. Registering it with the host is one line in Plugins/Registry/RegisteredStrategies.swift.
 func strategy(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
-    .target(name: name, dependencies: ["TimbreStrategyKit"] + extra, path: "Plugins/\(name)")
+    .target(name: name, dependencies: ["TimbreCore"] + extra, path: "Plugins/\(name)")
 }
 
 /// Strategy plugins (Examples/StrategyPlugin) link the kit's dynamic library only to be built: a
@@ -114,7 +116,7 @@ let package = Package(
         .testTarget(name: "TimbreServingTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreServing", "TimbreStrategies", "ItemKNN", "Content", "TimbreTestSupport"]),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreTestSupport"]),
         // Loads the example plugin that scripts/test builds into the test process (hence the export).
-        .testTarget(name: "TimbrePluginTests", dependencies: ["TimbreStrategyKit", "TimbreStrategies", "Popularity", "TimbreCatalog", "TimbreServing",
+        .testTarget(name: "TimbrePluginTests", dependencies: ["TimbreCore", "TimbreStrategyKit", "TimbreStrategies", "Popularity", "TimbreCatalog", "TimbreServing",
                                                               "TimbreEvaluation", "TimbreTestSupport"],
                     linkerSettings: exportsKitToPlugins),
     ] + strategies
