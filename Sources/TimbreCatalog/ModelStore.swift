@@ -69,28 +69,28 @@ extension PostgresConnection {
     /// Adds a row to trained_models (JSON texts for `parameters` and `trainedOn`) and returns its id.
     public func insertTrainedModel(strategy: String, parameters: String, trainedOn: String, state: [UInt8],
                                    plugin: PluginIdentity? = nil) throws -> Int64 {
-        let result = try query("""
+        try query("""
             INSERT INTO trained_models (strategy, parameters, trained_on, state, code_version, plugin, plugin_version)
-            VALUES ($1, $2::text::jsonb, $3::text::jsonb, $4, $5, $6, $7) RETURNING id::text
-            """, binary: [Array(strategy.utf8), Array(parameters.utf8), Array(trainedOn.utf8), state, Array(TimbreVersion.string.utf8),
-                          plugin.map { Array($0.name.utf8) }, plugin.map { Array($0.version.utf8) }])
-        return Int64(result.string(0, 0)!)!
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+            """, [strategy, PostgresJSONB(parameters), PostgresJSONB(trainedOn), state, TimbreVersion.string, plugin?.name, plugin?.version],
+            purpose: "store a trained \(strategy) model").scalar(Int64.self)
     }
 
     /// The plugin of the newest stored model of `strategy`, if a plugin's strategy made it: what
     /// to name when `strategy` is not loaded.
     public func storedPlugin(strategy: String) throws -> (model: Int64, plugin: PluginIdentity)? {
         let rows = try query("""
-            SELECT id::text, plugin, plugin_version FROM trained_models WHERE strategy = $1 AND plugin IS NOT NULL
+            SELECT id, plugin, plugin_version FROM trained_models WHERE strategy = $1 AND plugin IS NOT NULL
             ORDER BY created_at DESC, id DESC LIMIT 1
-            """, [strategy])
-        guard rows.rowCount == 1 else { return nil }
-        return (Int64(rows.string(0, 0)!)!, PluginIdentity(name: rows.string(0, 1)!, version: rows.string(0, 2)!))
+            """, [strategy], purpose: "find the plugin of stored \(strategy) models")
+        guard let row = rows.first else { return nil }
+        return (try row.int64("id"), PluginIdentity(name: try row.string("plugin"), version: try row.string("plugin_version")))
     }
 
     /// Whether the server refuses writes: a hot standby (streaming replica), or read-only by default.
     public func isReadOnly() throws -> Bool {
-        try query("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean").string(0, 0) == "t"
+        try query("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean",
+                  purpose: "check whether the server is read-only").scalar(Bool.self)
     }
 
     /// Fits `instance` on the catalog's current ratings or play totals (`feedback`; nil: what the
@@ -141,20 +141,22 @@ extension PostgresConnection {
                             embeddingModel: Int64? = nil, registry: StrategyRegistry) throws -> StoredModel? {
         let plugin = registry.plugin(of: strategy.name)
         let result = try query("""
-            SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'), trained_on->>'embedding_model', plugin_version FROM trained_models
-            WHERE strategy = $1 AND parameters = $2::text::jsonb AND (trained_on->>'embedding_model') IS NOT DISTINCT FROM $3::text
-              AND ($3::text IS NULL OR trained_on->>'embedding_state' = \(Self.embeddingStateSQL.replacingOccurrences(of: "$1", with: "$3")))
-              AND coalesce(trained_on->>'feedback', 'ratings') = $4 AND plugin IS NOT DISTINCT FROM $5::text
+            SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') AS created,
+                   (trained_on->>'embedding_model')::bigint AS embedding_model, plugin_version
+            FROM trained_models
+            WHERE strategy = $1 AND parameters = $2 AND (trained_on->>'embedding_model')::bigint IS NOT DISTINCT FROM $3
+              AND ($3 IS NULL OR trained_on->>'embedding_state' = \(Self.embeddingStateSQL.replacingOccurrences(of: "$1", with: "$3")))
+              AND coalesce(trained_on->>'feedback', 'ratings') = $4 AND plugin IS NOT DISTINCT FROM $5
             ORDER BY created_at DESC, id DESC LIMIT 1
-            """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8), embeddingModel.map { Array(String($0).utf8) },
-                          Array(feedback.rawValue.utf8), plugin.map { Array($0.name.utf8) }],
-            resultsBinary: true)
-        guard result.rowCount == 1 else { return nil }
-        let id = result.binaryInteger(0, 0)!
-        let created = String(decoding: result.bytes(0, 2)!, as: UTF8.self)
-        let embeddingModel = result.bytes(0, 3).flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
-        let storedPlugin = plugin.flatMap { p in result.bytes(0, 4).map { PluginIdentity(name: p.name, version: String(decoding: $0, as: UTF8.self)) } }
-        var reader = ModelReader(result.bytes(0, 1)!)
+            """, [strategy.name, PostgresJSONB(parameters.json), embeddingModel, feedback.rawValue, plugin?.name],
+            purpose: "find the newest stored \(strategy.name) model")
+        guard let row = result.first else { return nil }
+        let id = try row.int64("id")
+        let created = try row.string("created")
+        let embeddingModel = try row.optionalInt64("embedding_model")
+        let storedVersion = try row.optionalString("plugin_version")
+        let storedPlugin = plugin.flatMap { p in storedVersion.map { PluginIdentity(name: p.name, version: $0) } }
+        var reader = ModelReader(try row.bytes("state"))
         do {
             switch try reader.read(UInt32.self) {
             case Self.envelopeMarker: break

@@ -227,9 +227,12 @@ struct PluginModelTests {
             .recommend(RecommendationRequest(user: "ann", n: 2))
         // ann has 1; 1 → bob → 2 is the only walk, so 2 comes first.
         #expect(served.items.first?.item == "2")
-        let row = try catalog.db.query("SELECT id::text, plugin, plugin_version FROM trained_models WHERE strategy = 'rp3beta'")
-        #expect(row.rowCount == 1 && row.string(0, 1) == "TimbreRP3beta" && row.string(0, 2) == "1.0.0")
-        let model = Int64(row.string(0, 0)!)!
+        let rows = try catalog.db.query("SELECT id, plugin, plugin_version FROM trained_models WHERE strategy = 'rp3beta'",
+                                        purpose: "read the stored rp3beta model")
+        #expect(rows.count == 1)
+        let row = try #require(rows.first)
+        #expect(try row.string("plugin") == "TimbreRP3beta" && row.string("plugin_version") == "1.0.0")
+        let model = try row.int64("id")
 
         let without = try RecommenderService(db: catalog.db, ratings: false, defaultStrategy: choice, registry: registeredStrategies)
         #expect(throws: PluginNotLoadedError(strategy: "rp3beta", plugin: PluginIdentity(name: "TimbreRP3beta", version: "1.0.0"), model: model)) {
