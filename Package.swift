@@ -1,11 +1,19 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// A strategy is one target under Plugins/<Name>, depending on TimbreCore (and whatever else it needs).
-/// Registering it with the host is one line in Plugins/Registry/RegisteredStrategies.swift.
+/// A strategy is one target under Plugins/<Name>, depending on TimbreCore (what TimbreStrategyKit
+/// re-exports to out-of-tree plugins; not on the kit target itself: SwiftPM recompiles a target
+/// when a direct dependency's module changes, and the re-exporting kit's module is not rewritten
+/// when TimbreCore's is, which left built-ins compiled against an older TimbreCore) and whatever
+/// else it needs. Registering it with the host is one line in Plugins/Registry/RegisteredStrategies.swift.
 func strategy(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
     .target(name: name, dependencies: ["TimbreCore"] + extra, path: "Plugins/\(name)")
 }
+
+/// Strategy plugins (Examples/StrategyPlugin) link the kit's dynamic library only to be built: a
+/// process that loads them must export its own kit symbols, so theirs bind to the host's copy
+/// when opened and Swift types (the Strategy protocol, model conformances) are one across both.
+let exportsKitToPlugins: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]
 
 let strategies: [Target] = [
     strategy("Popularity"),
@@ -31,6 +39,8 @@ let package = Package(
         .library(name: "TimbreStrategies", targets: ["TimbreStrategies"]),
         .library(name: "TimbreAudio", targets: ["TimbreAudio"]),
         .library(name: "TimbreContent", targets: ["TimbreContent"]),
+        // What a strategy plugin builds against (Examples/StrategyPlugin); dynamic, see exportsKitToPlugins.
+        .library(name: "TimbreStrategyKit", type: .dynamic, targets: ["TimbreStrategyKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,6 +56,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "TimbreCore"),
+        .target(name: "TimbreStrategyKit", dependencies: ["TimbreCore"]),
         .target(name: "TimbreAudio", dependencies: ["TimbreCore", "CSndFile", "CFFTW", "CSoxr", "CPNG", "COpenSSL"]),
         // Ingest's storage: TimbreAudio's AudioFeatureStore on the catalog's PostgresConnection.
         .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog"]),
@@ -79,13 +90,13 @@ let package = Package(
                           path: "Benchmarks/AudioBridgeBench"),
         .executableTarget(name: "CatalogBench", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation", "TimbreTestSupport"],
                           path: "Benchmarks/CatalogBench"),
-        .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },
+        .target(name: "TimbreStrategies", dependencies: ["TimbreCore", "TimbreStrategyKit"] + strategies.map { .target(name: $0.name) },
                 path: "Plugins/Registry"),
         .executableTarget(name: "timbre", dependencies: [
             "TimbreCore", "TimbreCatalog", "TimbreStrategies", "TimbreEvaluation", "TimbreAudio", "TimbreAudioCatalog", "TimbreContentCatalog", "TimbreContent", "TimbreServing",
             "TimbreMusicnn",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], linkerSettings: exportsKitToPlugins),
 
         .testTarget(name: "TimbreCoreTests", dependencies: ["TimbreCore", "TimbreStrategies"]),
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], exclude: ["Fixtures"]),
@@ -101,5 +112,9 @@ let package = Package(
         .target(name: "TimbreTestSupport", dependencies: ["TimbreCatalog", "TimbreEvaluation"], path: "Tests/Support"),
         .testTarget(name: "TimbreServingTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreServing", "TimbreStrategies", "ItemKNN", "Content", "TimbreTestSupport"]),
         .testTarget(name: "TimbreCatalogTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation", "TimbreStrategies", "TimbreTestSupport"]),
+        // Loads the example plugin that scripts/test builds into the test process (hence the export).
+        .testTarget(name: "TimbrePluginTests", dependencies: ["TimbreCore", "TimbreStrategyKit", "TimbreStrategies", "Popularity", "TimbreCatalog", "TimbreServing",
+                                                              "TimbreEvaluation", "TimbreTestSupport"],
+                    linkerSettings: exportsKitToPlugins),
     ] + strategies
 )

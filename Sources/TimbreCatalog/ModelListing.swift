@@ -12,6 +12,8 @@ public struct StoredModelSummary: Sendable, Codable, Equatable {
     public let createdAt: String
     /// The embedding set it made, if it made one (content models, metadata vectors …).
     public let embeddingSet: String?
+    /// The plugin whose strategy made it, as "name version" (nil: a built-in).
+    public var plugin: String? = nil
 }
 
 extension PostgresConnection {
@@ -19,14 +21,15 @@ extension PostgresConnection {
     public func storedModels(strategy: String? = nil) throws -> [StoredModelSummary] {
         try query("""
             SELECT m.id, m.strategy, m.parameters::text AS parameters, m.trained_on::text AS trained_on,
-                   octet_length(m.state) AS bytes, to_char(m.created_at, 'YYYY-MM-DD HH24:MI:SS') AS created, s.name AS embedding_set
+                   octet_length(m.state) AS bytes, to_char(m.created_at, 'YYYY-MM-DD HH24:MI:SS') AS created, s.name AS embedding_set,
+                   m.plugin || ' ' || m.plugin_version AS plugin
             FROM trained_models m LEFT JOIN embedding_sets s ON s.model_id = m.id
             WHERE $1 IS NULL OR m.strategy = $1
             ORDER BY m.id DESC
             """, [strategy], purpose: "list the stored models").map { row in
             StoredModelSummary(id: try row.int64("id"), strategy: try row.string("strategy"), parameters: try row.string("parameters"),
                                trainedOn: try row.string("trained_on"), bytes: try row.int("bytes"), createdAt: try row.string("created"),
-                               embeddingSet: try row.optionalString("embedding_set"))
+                               embeddingSet: try row.optionalString("embedding_set"), plugin: try row.optionalString("plugin"))
         }
     }
 }

@@ -11,6 +11,23 @@ public struct DuplicateStrategyError: Error, CustomStringConvertible, Equatable 
     public var description: String { "a strategy named '\(name)' is registered already" }
 }
 
+/// The plugin a strategy came from (see TimbreStrategyKit): recorded with each model of it, so a
+/// model is never served by other code than made it, and a missing plugin is named.
+public struct PluginIdentity: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let name: String
+    public let version: String
+    /// The library it was loaded from (empty for a plugin known only from a stored model).
+    public let file: String
+
+    public init(name: String, version: String, file: String = "") {
+        self.name = name
+        self.version = version
+        self.file = file
+    }
+
+    public var description: String { "\(name) \(version)" + (file.isEmpty ? "" : " (\(file))") }
+}
+
 /// A strategy built from other registered strategies, named by spec in its string parameters (the
 /// hybrid blender). A plugin cannot import the registry table (the table imports every plugin),
 /// so the registry hands itself over: `StrategyRegistry.make` calls `init(parameters:registry:)`
@@ -37,6 +54,8 @@ extension ComposedStrategy {
 /// the one place that names concrete strategies is Plugins/Registry.
 public struct StrategyRegistry: Sendable {
     public private(set) var strategies: [any Strategy.Type]
+    /// Strategy name → the plugin it came from; built-ins have none.
+    public private(set) var plugins: [String: PluginIdentity] = [:]
     /// Composed strategies met on the way here; bounds specs that nest too deep.
     private var depth = 0
     public static let maximumNesting = 4
@@ -48,16 +67,21 @@ public struct StrategyRegistry: Sendable {
 
     private init(empty: Void) { strategies = [] }
 
-    /// This table with `more` appended; a name already taken (or taken twice in `more`) is refused.
-    public func adding(_ more: [any Strategy.Type]) throws -> StrategyRegistry {
+    /// This table with `more` appended (from `plugin`, if they come from one); a name already
+    /// taken (or taken twice in `more`) is refused.
+    public func adding(_ more: [any Strategy.Type], from plugin: PluginIdentity? = nil) throws -> StrategyRegistry {
         var seen = Set(names)
         for s in more where !seen.insert(s.name).inserted {
             throw DuplicateStrategyError(name: s.name)
         }
         var grown = self
         grown.strategies += more
+        if let plugin { for s in more { grown.plugins[s.name] = plugin } }
         return grown
     }
+
+    /// The plugin `name` came from, or nil for a built-in (or unknown) strategy.
+    public func plugin(of name: String) -> PluginIdentity? { plugins[name] }
 
     public var names: [String] { strategies.map { $0.name } }
 

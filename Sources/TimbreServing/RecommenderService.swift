@@ -114,7 +114,7 @@ public final class RecommenderService: @unchecked Sendable {
         defer { dbLock.unlock() }
         // Another request may have loaded it while this one waited for the connection.
         if !retrain, let loaded = cacheLock.withLock({ models[choice.key] }) { return loaded }
-        let s = try choice.resolve(registry)
+        let s = try choice.resolve(registry, catalog: db)
         let embeddingModel = s.instance.usesItemEmbeddings ? try db.embeddingModel(choice.embeddings, for: EmbeddingUse(strategy: s.type.name, parameters: s.parameters)) : nil
         let resolved = StrategySpec(name: s.type.name, parameters: s.parameters).description + "\u{1}" + (embeddingModel.map(String.init) ?? "")
         if !retrain, let loaded = cacheLock.withLock({ byResolvedSpec[resolved] }) {
@@ -130,7 +130,8 @@ public final class RecommenderService: @unchecked Sendable {
             }
             let start = Date()
             let trained = try db.trainAndSave(s.instance, parameters: s.parameters,
-                                              embeddings: embeddingModel.map(EmbeddingChoice.model) ?? EmbeddingChoice.none, feedback: state.feedback)
+                                              embeddings: embeddingModel.map(EmbeddingChoice.model) ?? EmbeddingChoice.none, feedback: state.feedback,
+                                              plugin: registry.plugin(of: s.type.name))
             let with = trained.embeddingModel.map { " with the item embeddings of model #\($0)" } ?? ""
             log(String(format: "trained %@%@ in %.2f s; saved as model #%lld", s.type.name, with, Date().timeIntervalSince(start), trained.id))
             stored = trained

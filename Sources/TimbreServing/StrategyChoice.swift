@@ -36,6 +36,16 @@ public struct StrategyChoice: Sendable, Equatable {
         return (type(of: instance), instance, parameters)
     }
 
+    /// `resolve`, except that a strategy this registry lacks but whose stored models came from a
+    /// plugin is refused naming that plugin (`PluginNotLoadedError`), not as an unknown name.
+    public func resolve(_ registry: StrategyRegistry, catalog db: PostgresConnection) throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
+        do { return try resolve(registry) }
+        catch let unknown as UnknownStrategyError where unknown.name == spec.name {
+            guard let (model, plugin) = try db.storedPlugin(strategy: spec.name) else { throw unknown }
+            throw PluginNotLoadedError(strategy: spec.name, plugin: plugin, model: model)
+        }
+    }
+
     /// Identifies the choice for caching models: equal keys, same model.
     var key: String { spec.description + "\u{1}" + embeddings.description }
 }

@@ -39,9 +39,11 @@ struct StrategyOptions: ParsableArguments {
         try StrategyChoice(strategy, parameters: parameters, embeddings: embeddings.choice)
     }
 
-    /// The strategy alone (its embeddings are chosen separately, e.g. by `train`).
-    func resolve() throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
-        try StrategyChoice(strategy, parameters: parameters).resolve()
+    /// The strategy alone (its embeddings are chosen separately, e.g. by `train`); with `catalog`,
+    /// a strategy whose plugin is not loaded is named as such.
+    func resolve(catalog: PostgresConnection? = nil) throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
+        let choice = try StrategyChoice(strategy, parameters: parameters)
+        return try catalog.map { try choice.resolve(hostStrategies, catalog: $0) } ?? choice.resolve(hostStrategies)
     }
 }
 

@@ -122,7 +122,7 @@ struct Evaluate: ParsableCommand {
         }
         let spec = SplitSpec(method, seed: seed ?? 0)
         let source: EvaluationRequest.Source = try ratings.map { .ratingsFile($0) } ?? .catalog(try catalog.connect())
-        let service = CatalogEvaluation(registry: registeredStrategies)
+        let service = CatalogEvaluation(registry: hostStrategies)
         if let exportSplits {
             let manifest = try service.exportSplits(of: source, split: spec, feedback: feedback.kind, to: exportSplits)
             note("wrote \(manifest.folds.count) folds (\(spec)) to \(exportSplits)")

@@ -183,14 +183,14 @@ struct ModelsCommand: ParsableCommand {
             switch format {
             case .json: try printJSON(models)
             case .csv:
-                print("id,strategy,parameters,trained_on,bytes,created_at,embedding_set")
+                print("id,strategy,parameters,trained_on,bytes,created_at,embedding_set,plugin")
                 for m in models {
                     print([String(m.id), csvField(m.strategy), csvField(m.parameters), csvField(m.trainedOn), String(m.bytes), m.createdAt,
-                           csvField(m.embeddingSet ?? "")].joined(separator: ","))
+                           csvField(m.embeddingSet ?? ""), csvField(m.plugin ?? "")].joined(separator: ","))
                 }
             case .table:
-                print(renderTable(["id", "strategy", "parameters", "trained on", "bytes", "created", "embeddings"], models.map { m in
-                    [String(m.id), m.strategy, m.parameters, m.trainedOn, String(m.bytes), m.createdAt, m.embeddingSet ?? ""]
+                print(renderTable(["id", "strategy", "parameters", "trained on", "bytes", "created", "embeddings", "plugin"], models.map { m in
+                    [String(m.id), m.strategy, m.parameters, m.trainedOn, String(m.bytes), m.createdAt, m.embeddingSet ?? "", m.plugin ?? ""]
                 }, rightAligned: [0, 4]))
             }
         }

@@ -107,7 +107,8 @@ struct RecommendCommand: ParsableCommand {
     func run() throws {
         let db = try catalog.connect()
         let choice = try strategy.choice(embeddings)
-        let service = try RecommenderService(db: db, ratings: usersFile != nil, feedback: feedback.kind, defaultStrategy: choice, log: note)
+        let service = try RecommenderService(db: db, ratings: usersFile != nil, feedback: feedback.kind, defaultStrategy: choice,
+                                             registry: hostStrategies, log: note)
         let rules = try ruleOptions.rules(service.directory)
         if retrain { _ = try service.model(choice, retrain: true) }
         if let usersFile {
@@ -185,7 +186,8 @@ struct PublishCommand: ParsableCommand {
         let db = try catalog.connect()
         let choice = try strategy.choice(embeddings)
         let start = Date()
-        let service = try RecommenderService(db: db, ratings: true, feedback: feedback.kind, defaultStrategy: choice, log: note)
+        let service = try RecommenderService(db: db, ratings: true, feedback: feedback.kind, defaultStrategy: choice,
+                                             registry: hostStrategies, log: note)
         let publisher = Publisher(db: db, service: service)
         let progress = ProgressReporter("recommending", total: service.state.snapshot!.ratings.userCount, unit: "users")
         let report = try publisher.publish(choice, name: name, n: n, rules: try ruleOptions.rules(service.directory),

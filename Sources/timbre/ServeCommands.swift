@@ -45,7 +45,8 @@ struct ServeCommand: ParsableCommand {
         guard stdio else { throw ValidationError("give --stdio (requests on standard input, answers on standard output)") }
         let db = try catalog.connect()
         let choice = try strategy.map { try StrategyChoice($0, parameters: parameters, embeddings: embeddings.choice) }
-        let service = try RecommenderService(db: db, ratings: true, feedback: feedback.kind, defaultStrategy: choice, log: note)
+        let service = try RecommenderService(db: db, ratings: true, feedback: feedback.kind, defaultStrategy: choice,
+                                             registry: hostStrategies, log: note)
         // Load (or train) the default model before the first request, so it does not pay for it.
         if let choice { _ = try service.model(choice) }
         // Answers ready together go out in one write.
@@ -103,7 +104,8 @@ extension ServeCommand {
 
         func measure(_ strategy: String, db: PostgresConnection) throws -> Report {
             let choice = try StrategyChoice(strategy)
-            let service = try RecommenderService(db: db, ratings: true, feedback: feedback.kind, defaultStrategy: choice, log: note)
+            let service = try RecommenderService(db: db, ratings: true, feedback: feedback.kind, defaultStrategy: choice,
+                                             registry: hostStrategies, log: note)
             _ = try service.model(choice)
             let users = service.state.snapshot!.ratings.users.ids
             guard !users.isEmpty else { throw ValidationError("the catalog has no users") }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import TimbreStrategies
 
 @main
 struct Timbre: ParsableCommand {
@@ -15,6 +17,10 @@ struct Timbre: ParsableCommand {
               timbre import --ratings ml-100k.inter --items ml-100k.item --users ml-100k.user
               timbre strategies
               timbre recommend --user 196 -n 10 --strategy bias
+
+            Strategy plugins (see Examples/StrategyPlugin) load at start from every --plugins DIR (or \
+            library file; repeatable, anywhere on the command line) and every folder of TIMBRE_PLUGIN_PATH \
+            (colon-separated); a plugin that cannot be used stops timbre with the reason.
             """,
         subcommands: [
             DatabaseCommand.self,
@@ -35,4 +41,15 @@ struct Timbre: ParsableCommand {
             EmbeddingsCommand.self,
         ]
     )
+
+    /// Loads the plugins, then runs the command line without its --plugins options.
+    static func main() {
+        do {
+            let (arguments, paths) = try extractPluginPaths(Array(CommandLine.arguments.dropFirst()))
+            hostStrategies = try PluginLoader.registry(adding: paths + PluginLoader.environmentFolders())
+            main(arguments)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -105,8 +105,9 @@ public enum TestData {
 
     /// Runs the built `timbre` binary (with `input` as its standard input, if given); returns exit
     /// status, stdout and stderr.
-    public static func runTimbre(_ arguments: [String], input: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let run = try TimbreProcess(arguments, input: input).wait()
+    public static func runTimbre(_ arguments: [String], input: String? = nil,
+                                 environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let run = try TimbreProcess(arguments, input: input, environment: environment).wait()
         return (run.status, run.out, run.err)
     }
 }

@@ -7,8 +7,9 @@ public final class TimbreProcess {
     private let directory: URL
     private let outURL: URL, errURL: URL
 
-    /// Starts `timbre arguments`, with `input` as its standard input if given.
-    public init(_ arguments: [String], input: String? = nil) throws {
+    /// Starts `timbre arguments`, with `input` as its standard input if given, and `environment`
+    /// on top of this process's.
+    public init(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timbre")
         let fromSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build/debug/timbre")
@@ -16,6 +17,7 @@ public final class TimbreProcess {
         guard let binary else { throw TestData.TestDataMissing(description: "the timbre binary is not built (swift build)") }
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         // Files, not pipes: a child filling one pipe while we drain the other would deadlock.
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
