@@ -17,6 +17,12 @@ import TimbreNeural
 /// squared error of the predicted rows on a seeded `validation` share of the warm items, then
 /// refits on every warm item.
 ///
+/// Ridge shrinks predicted rows towards the mean row, so a new item scores like an average warm
+/// item and seldom reaches a top-N among warm favourites. `calibrate=spread` widens the map around
+/// the mean row by the factor s that makes the predicted rows' deviations from the mean match the
+/// true rows' in norm on the same validation items (s² = Σ‖y − ȳ‖² / Σ‖ŷ − ȳ‖²): s is fitted on
+/// training data only, and widening is W → sW, so stored maps and later embeddings get it too.
+///
 /// `target=popularity` is the non-personalised baseline: ridge from content to log(1 + number of
 /// interactions); warm items keep their own log popularity, new items get the prediction, every
 /// user gets the same order. `base` is not fitted then.
@@ -30,10 +36,16 @@ public struct Bridge: ComposedStrategy {
                                help: "ridge penalty λ ≥ 0 on the centred features, or auto (chosen on the validation items from \(ridgeGrid.map { String($0) }.joined(separator: ", ")) × the features' mean variance × warm items)")
     public static let validation = Setting("validation", default: 0.2, range: 0.05...0.5, help: "share of the warm items held out to choose λ (ridge=auto)")
     public static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "seed of the validation items")
-    public static let parameters = [base.spec, target.spec, ridge.spec, validation.spec, seed.spec]
+    public static let calibrate = Setting("calibrate", default: Calibration.none,
+                                   help: "spread: widen predicted rows around the mean row so their deviations match the validation items' true rows in norm")
+    public static let parameters = [base.spec, target.spec, ridge.spec, validation.spec, seed.spec, calibrate.spec]
 
     public enum Target: String, CaseIterable, Sendable, SettingChoice {
         case factors, popularity
+    }
+
+    public enum Calibration: String, CaseIterable, Sendable, SettingChoice {
+        case none, spread
     }
 
     /// Relative penalties tried by ridge=auto: a decade apart, wide enough for one-hot genre
@@ -46,6 +58,7 @@ public struct Bridge: ComposedStrategy {
     let ridge: Double?
     let validation: Double
     let seed: UInt64
+    let calibration: Calibration
 
     public init(parameters: Parameters, registry: StrategyRegistry) throws {
         target = parameters[Self.target]
@@ -60,6 +73,7 @@ public struct Bridge: ComposedStrategy {
         }
         validation = parameters[Self.validation]
         seed = UInt64(parameters[Self.seed])
+        calibration = parameters[Self.calibrate]
         guard target == .factors else { base = nil; return }
         do {
             let (strategy, resolved) = try registry.make(try StrategySpec.parse(parameters[Self.base]))
@@ -120,15 +134,14 @@ public struct Bridge: ComposedStrategy {
             for i in picked { out += source[i * width..<(i + 1) * width] }
             return out
         }
-        let lambda: Double
-        if let ridge {
-            lambda = ridge
-        } else {
-            lambda = try chooseRidge(learnt, gather: { gather(table.vectors, d, $0) }, targets: { gather(rows, width, $0) },
-                                     dimension: d, width: width)
+        var lambda = ridge ?? 0, spread = 1.0
+        if ridge == nil || calibration == .spread {
+            (lambda, spread) = try validate(learnt, gather: { gather(table.vectors, d, $0) }, targets: { gather(rows, width, $0) },
+                                            dimension: d, width: width)
         }
-        let map = try RidgeMap(inputs: gather(table.vectors, d, learnt), targets: gather(rows, width, learnt),
-                               count: learnt.count, inputDimension: d, outputDimension: width, lambda: lambda)
+        let fullMap = try RidgeMap(inputs: gather(table.vectors, d, learnt), targets: gather(rows, width, learnt),
+                                   count: learnt.count, inputDimension: d, outputDimension: width, lambda: lambda)
+        let map = calibration == .spread ? fullMap.widened(by: spread) : fullMap
         // Warm items keep their own rows; new items with an embedding get predicted ones, computed
         // here for every embedding the host loaded.
         let newItems = (0..<items).filter { !warm[$0] && table.present[$0] }
@@ -142,11 +155,13 @@ public struct Bridge: ComposedStrategy {
         return Model(base: fitted, target: target, map: map, rows: combined, scorable: scorable)
     }
 
-    /// λ from the grid with the least squared error of the predicted rows on a seeded share of the
-    /// items, the rest fitting the map; grid values are relative to tr(XᵀX) of the fitting items'
-    /// centred features over their dimension (so the choice does not depend on the features' scale).
-    func chooseRidge(_ items: [Int], gather: ([Int]) -> [Float], targets: ([Int]) -> [Float],
-                     dimension d: Int, width: Int) throws -> Double {
+    /// On a seeded share of the items (the rest fitting the map): λ for the full fit (the fixed
+    /// `ridge`, or from the grid by the least squared error of the predicted rows; grid values are
+    /// relative to tr(XᵀX) of the fitting items' centred features over their dimension, so the
+    /// choice does not depend on the features' scale) and the spread of the held-out items' true
+    /// rows over their predicted rows at that λ (`RidgeMap.spread`).
+    func validate(_ items: [Int], gather: ([Int]) -> [Float], targets: ([Int]) -> [Float],
+                  dimension d: Int, width: Int) throws -> (lambda: Double, spread: Double) {
         var order = items
         var g = SeededGenerator(seed: seed)
         g.shuffle(&order)
@@ -155,16 +170,19 @@ public struct Bridge: ComposedStrategy {
         let x = gather(train), y = targets(train)
         let scale = RidgeMap.meanVariance(x, count: train.count, dimension: d) * Double(train.count)
         let testX = gather(test), testY = targets(test)
-        var best: (error: Double, lambda: Double)?
-        for relative in Self.ridgeGrid {
-            let lambda = relative * max(scale, .leastNormalMagnitude)
+        // λ scales with the item count as the data term grows: the final map fits on every warm item.
+        let growth = Double(items.count) / Double(train.count)
+        let candidates = ridge.map { [$0 / growth] } ?? Self.ridgeGrid.map { $0 * max(scale, .leastNormalMagnitude) }
+        var best: (error: Double, lambda: Double, spread: Double)?
+        for lambda in candidates {
             let map = try RidgeMap(inputs: x, targets: y, count: train.count, inputDimension: d, outputDimension: width, lambda: lambda)
             let predicted = map.predict(testX, count: test.count)
             let error = zip(predicted, testY).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-            if best == nil || error < best!.error { best = (error, lambda) }
+            if best == nil || error < best!.error {
+                best = (error, lambda, RidgeMap.spread(predicted: predicted, truth: testY, mean: map.outputMean))
+            }
         }
-        // The final map fits on every warm item: scale λ with the item count as the data term grows.
-        return best!.lambda * Double(items.count) / Double(train.count)
+        return (ridge ?? best!.lambda * growth, best!.spread)
     }
 
     struct FittedBase: Sendable {
@@ -320,6 +338,37 @@ public struct RidgeMap: Sendable, Equatable {
             }
         }
         return out
+    }
+
+    /// The same map with its deviations from the mean row scaled by `factor`:
+    /// ŷ = ȳ + factor · Wᵀ(x − x̄).
+    public func widened(by factor: Double) -> RidgeMap {
+        RidgeMap(inputDimension: inputDimension, outputDimension: outputDimension, lambda: lambda, inputMean: inputMean,
+                 outputMean: outputMean, weights: weights.map { $0 * Float(factor) })
+    }
+
+    private init(inputDimension: Int, outputDimension: Int, lambda: Double, inputMean: [Float], outputMean: [Float], weights: [Float]) {
+        self.inputDimension = inputDimension
+        self.outputDimension = outputDimension
+        self.lambda = lambda
+        self.inputMean = inputMean
+        self.outputMean = outputMean
+        self.weights = weights
+    }
+
+    /// s = √(Σ‖y − ȳ‖² / Σ‖ŷ − ȳ‖²) over rows of `predicted` and `truth` (each a multiple of
+    /// mean.count values): the widening that gives the predicted rows' deviations from `mean` the
+    /// true rows' norm. 1 when the predictions do not deviate (nothing to widen).
+    public static func spread(predicted: [Float], truth: [Float], mean: [Float]) -> Double {
+        precondition(predicted.count == truth.count && !mean.isEmpty && predicted.count % mean.count == 0)
+        var truthNorm = 0.0, predictedNorm = 0.0
+        for (k, (p, t)) in zip(predicted, truth).enumerated() {
+            let m = Double(mean[k % mean.count])
+            truthNorm += (Double(t) - m) * (Double(t) - m)
+            predictedNorm += (Double(p) - m) * (Double(p) - m)
+        }
+        guard predictedNorm > 0 else { return 1 }
+        return (truthNorm / predictedNorm).squareRoot()
     }
 
     static func columnMeans(_ rows: [Float], count: Int, dimension d: Int) -> [Float] {

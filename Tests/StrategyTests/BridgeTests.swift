@@ -31,6 +31,21 @@ import TimbreStrategies
         let stiff = try RidgeMap(inputs: [1, 0, 0, 1, 1, 1], targets: [1, 2, 4], count: 3, inputDimension: 2, outputDimension: 1, lambda: 1e6)
         #expect(abs(stiff.predict([0, 0], count: 1)[0] - 7.0 / 3) < 1e-3)
     }
+
+    /// The λ = 2 map above (W = (1, 0.5), ȳ = (3, 1)) on its own items x = 0, 1, 2: true deviations
+    /// from ȳ are (−2, −1), (0, 0), (2, 1), Σ‖·‖² = 10; predicted ones (−1, −0.5), (0, 0), (1, 0.5),
+    /// Σ = 2.5; s = √(10 / 2.5) = 2. Widened by 2, at x = 3: (3 + 2·2, 1 + 2·1) = (7, 3), which is here
+    /// the unshrunk λ = 0 fit (W = (2, 1)).
+    @Test func spreadWidensDeviationsToTheTrueNormByHand() throws {
+        let map = try RidgeMap(inputs: [0, 1, 2], targets: [1, 0, 3, 1, 5, 2], count: 3, inputDimension: 1, outputDimension: 2, lambda: 2)
+        let s = RidgeMap.spread(predicted: map.predict([0, 1, 2], count: 3), truth: [1, 0, 3, 1, 5, 2], mean: map.outputMean)
+        #expect(abs(s - 2) < 1e-5, "\(s)")
+        let wide = map.widened(by: s)
+        #expect(zip(wide.predict([3], count: 1), [7, 3]).allSatisfy { abs($0 - $1) < 1e-4 }, "\(wide.predict([3], count: 1))")
+        #expect(wide.outputMean == map.outputMean && wide.inputMean == map.inputMean)
+        // Predictions without deviation have nothing to widen.
+        #expect(RidgeMap.spread(predicted: [3, 1, 3, 1], truth: [1, 0, 5, 2], mean: [3, 1]) == 1)
+    }
 }
 
 /// Two genres, one-hot embeddings: users of genre A use the first `warm` items of genre A, users
@@ -107,8 +122,29 @@ private func scores(_ model: any TrainedModel, _ profile: UserProfile, items: In
         #expect(abs(p0[16] - meanA) < 1e-4, "\(p0[16]) vs \(meanA)")
     }
 
+    /// A stiff fixed λ shrinks the predicted popularity of new items towards the warm mean;
+    /// calibrate=spread widens the map by one factor s > 1 (fitted on the validation items) and
+    /// leaves warm items and the mean row alone.
+    @Test func spreadCalibrationWidensNewItemsOnly() throws {
+        let data = try twoGenres()
+        let items = data.ratings.itemCount
+        func fit(_ spec: String) throws -> Bridge.Model {
+            let (bridge, _) = try registeredStrategies.make(try StrategySpec.parse(spec))
+            return try #require(try bridge.fitAny(data) as? Bridge.Model)
+        }
+        let plain = try fit("bridge:target=popularity,ridge=20"), wide = try fit("bridge:target=popularity,ridge=20,calibrate=spread")
+        #expect(plain.map.outputMean == wide.map.outputMean)
+        let s = Double(wide.map.weights[0] / plain.map.weights[0])
+        #expect(s > 1.5, "spread \(s)")
+        #expect(abs(Double(wide.map.weights[1] / plain.map.weights[1]) - s) < 1e-4)
+        let p = scores(plain, data.ratings.profile(of: 0), items: items), w = scores(wide, data.ratings.profile(of: 0), items: items)
+        #expect(Array(p[..<16]) == Array(w[..<16]))
+        let mean = Double(plain.map.outputMean[0])
+        for i in 16..<items { #expect(abs((Double(w[i]) - mean) - s * (Double(p[i]) - mean)) < 1e-4, "item \(i)") }
+    }
+
     @Test func settingsAndMissingEmbeddingsAreRefused() throws {
-        for spec in ["bridge:ridge=-1", "bridge:ridge=lots", "bridge:base=popularity", "bridge:base=nothing", "bridge:validation=0.9", "bridge:target=audio"] {
+        for spec in ["bridge:ridge=-1", "bridge:ridge=lots", "bridge:base=popularity", "bridge:base=nothing", "bridge:validation=0.9", "bridge:target=audio", "bridge:calibrate=wide"] {
             #expect(throws: ParameterError.self, "\(spec)") { try registeredStrategies.make(try StrategySpec.parse(spec)) }
         }
         let data = try twoGenres()
