@@ -90,8 +90,8 @@ public struct MusicnnNetwork: Sendable {
     /// about 85 M (docs/musicnn.md, Speed).
     struct SpectralConvolution: Sendable {
         var block: Convolution
-        /// Per bin b: the 14 × 408 matrix that maps [Re x(t..t+6) | Im x(t..t+6)] to [Re y | Im y]
-        /// (the conjugate kernel spectrum, since the layer correlates), scaled by 1/96 so FFTW's
+        /// Per bin b: the 14 × 408 matrix that maps [Re x(t..t+6) | Im x(t..t+6)] to ŷ, each filter's
+        /// real and imaginary part side by side (the conjugate kernel spectrum, since the layer correlates), scaled by 1/96 so FFTW's
         /// unnormalised inverse gives y itself.
         var kernelSpectra: [Float]
 
@@ -113,10 +113,10 @@ public struct MusicnnNetwork: Sendable {
                         im /= Double(n)
                         // ŷ = x̂ · conj(k̂): Re ŷ = Re x̂ Re k̂ + Im x̂ Im k̂, Im ŷ = Im x̂ Re k̂ − Re x̂ Im k̂.
                         let base = b * 2 * h * 2 * f
-                        spectra[base + i * 2 * f + c] = Float(re)
-                        spectra[base + i * 2 * f + f + c] = Float(-im)
-                        spectra[base + (h + i) * 2 * f + c] = Float(im)
-                        spectra[base + (h + i) * 2 * f + f + c] = Float(re)
+                        spectra[base + i * 2 * f + 2 * c] = Float(re)
+                        spectra[base + i * 2 * f + 2 * c + 1] = Float(-im)
+                        spectra[base + (h + i) * 2 * f + 2 * c] = Float(im)
+                        spectra[base + (h + i) * 2 * f + 2 * c + 1] = Float(re)
                     }
                 }
             }
@@ -418,7 +418,7 @@ final class MusicnnWorkspace {
         // The temporal blocks' im2col (the timbral ones run in the frequency domain).
         let columnCount = chunk * bands * 128
         let productCount = chunk * bands * 51
-        inverseFFT = try BatchedInverseRealFFT(size: bands, rows: Self.spectralChunk, columns: 204, rowStride: 2 * 204, imaginaryOffset: 204)
+        inverseFFT = try BatchedInverseRealFFT(size: bands, rows: Self.spectralChunk, columns: 204, rowStride: 2 * 204)
         sizes = [(frames + 6) * bands, bands * Self.temporalStride, columnCount, productCount,
                  (frames + 6) * 2 * MusicnnNetwork.bandBins, Self.spectralChunk * 14,
                  (frames + 6) * MusicnnNetwork.frontWidth] + Array(repeating: (frames + 6) * MusicnnNetwork.midFilters, count: 3)
