@@ -19,10 +19,10 @@ func strategy(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
 
 let strategies: [Target] = [
     strategy("Popularity"),
-    strategy("Bias"),
-    strategy("UserKNN", ["Neighbourhood"]),
-    strategy("ItemKNN", ["Neighbourhood"]),
-    strategy("Content", ["Neighbourhood"]),
+    strategy("Bias", ["TimbreBaselines"]),
+    strategy("UserKNN", ["Neighbourhood", "TimbreBaselines"]),
+    strategy("ItemKNN", ["Neighbourhood", "TimbreBaselines"]),
+    strategy("Content", ["TimbreBaselines"]),
     strategy("Hybrid"),
     strategy("EASE", ["TimbreNeural"]),
     strategy("IALS", ["TimbreNeural", "LatentFactors"]),
@@ -62,10 +62,13 @@ let package = Package(
         // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
         .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ", "COpenSSL"], path: ".",
                 exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
-        // Similarity, centring and scratch code shared by the neighbourhood strategies.
-        .target(name: "Neighbourhood", dependencies: ["TimbreCore", "Bias"], path: "Plugins/Neighbourhood"),
+        // Code strategies share lives in libraries under Sources/, never in a strategy: no plugin
+        // depends on another plugin. The bias baseline, rating centres and feedback modes:
+        .target(name: "TimbreBaselines", dependencies: ["TimbreCore"]),
+        // Similarity, pair sums and settings shared by the neighbourhood strategies.
+        .target(name: "Neighbourhood", dependencies: ["TimbreCore", "TimbreBaselines"], path: "Sources/Neighbourhood"),
         // Profile fingerprints, Hogwild buffers and scoring shared by the latent-factor strategies.
-        .target(name: "LatentFactors", dependencies: ["TimbreCore"], path: "Plugins/LatentFactors"),
+        .target(name: "LatentFactors", dependencies: ["TimbreCore"], path: "Sources/LatentFactors"),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreCore"]),
         // The MFCC → LSTM content model's numerical core.
         .target(name: "TimbreNeural", dependencies: ["TimbreCore", "COpenBLAS"]),
@@ -96,7 +99,7 @@ let package = Package(
         .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
         .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies"]),
-        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors", "Bridge"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "TimbreBaselines", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors", "Bridge"]),
         // A private migrated schema per test, test data locations, running the built CLI.
         .target(name: "TimbreTestSupport", dependencies: ["TimbreCatalog", "TimbreEvaluation"], path: "Tests/Support"),
         .testTarget(name: "TimbreServingTests", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreServing", "TimbreStrategies", "ItemKNN", "Content", "TimbreTestSupport"]),

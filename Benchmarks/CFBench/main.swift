@@ -201,7 +201,7 @@ func synthetic(users: Int, items: Int, ratings: Int, sample: Int) throws {
 func factors() throws {
     let m = try MovieLensFixture.load()
     print("MovieLens-100K: \(m.userCount) users, \(m.itemCount) items, \(m.ratingCount) ratings; \(availableCores) cores\n")
-    let specs = ["ease", "ials", "ials-lenskit=ials:regularization=0.1,iterations=10",
+    let specs = ["ease", "ials", "ials-lenskit=ials:regularisation=0.1,iterations=10",
                  "user-knn-implicit=user-knn:mode=implicit,similarity=cosine,centring=none,k=50,shrinkage=0,amplification=4"]
     let run = try Evaluation(split: holdout, options: EvaluationOptions(ratingMetrics: false))
         .run(m, strategies: try specs.map(strategy), dataset: "ml-100k")

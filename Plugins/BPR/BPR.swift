@@ -14,29 +14,35 @@ import TimbreCore
 public struct BPR: Strategy {
     public static let name = "bpr"
     public static let summary = "Bayesian personalised ranking (Rendle 2009): factors and item biases by SGD over sampled (user, positive, negative) triples"
-    public static let parameters = [
-        ParameterSpec("factors", .int(64), "latent dimensions", range: 1...1024),
-        ParameterSpec("epochs", .int(60), "passes; each draws as many triples as there are training interactions", range: 1...10_000),
-        ParameterSpec("learning-rate", .double(0.03), "SGD step size", range: 1e-9...1),
-        ParameterSpec("regularisation", .double(0.01), "L2 weight on the factors and biases a step touches", range: 0...1e9),
-        ParameterSpec("negatives", .string("uniform"), "how the other item of a triple is drawn: uniform over items, or in proportion to their interactions",
-                      choices: ["uniform", "popularity"]),
-        ParameterSpec("play-weight", .string("log"), "with play counts, a positive's weight: 1 + ln(count), or 1", choices: ["log", "none"]),
-        ParameterSpec("fold-in-epochs", .int(30), "serving a new or changed profile: SGD passes over its items with the item factors fixed", range: 1...10_000),
-        ParameterSpec("seed", .int(0), "initial factors and triple sampling", range: 0...4_294_967_295),
-        ParameterSpec("threads", .int(0), "training shards, each on its own thread; 0 = one per core; only 1 is bit-for-bit reproducible", range: 0...1024),
-    ]
+    public static let factors = Setting("factors", default: 64, range: 1...1024, help: "latent dimensions")
+    public static let epochs = Setting("epochs", default: 60, range: 1...10_000, help: "passes; each draws as many triples as there are training interactions")
+    public static let learningRate = Setting("learning-rate", default: 0.03, above: 0, atMost: 1, help: "SGD step size")
+    public static let regularisation = Setting("regularisation", default: 0.01, range: 0...1e9, help: "L2 weight on the factors and biases a step touches")
+    public static let negatives = Setting("negatives", default: Negatives.uniform,
+                                   help: "how the other item of a triple is drawn: uniform over items, or in proportion to their interactions")
+    public static let playWeight = Setting("play-weight", default: PlayWeight.log, help: "with play counts, a positive's weight: 1 + ln(count), or 1")
+    public static let foldInEpochs = Setting("fold-in-epochs", default: 30, range: 1...10_000,
+                                      help: "serving a new or changed profile: SGD passes over its items with the item factors fixed")
+    public static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "initial factors and triple sampling")
+    public static let threads = Setting("threads", default: 0, range: 0...1024,
+                                 help: "training shards, each on its own thread; 0 = one per core; only 1 is bit-for-bit reproducible")
+    public static let parameters = [factors.spec, epochs.spec, learningRate.spec, regularisation.spec, negatives.spec, playWeight.spec,
+                                    foldInEpochs.spec, seed.spec, threads.spec]
 
+    public enum Negatives: String, CaseIterable, SettingChoice { case uniform, popularity }
+    public enum PlayWeight: String, CaseIterable, SettingChoice { case log, none }
+
+    /// The settings as the fit uses them; defaults are the declared settings'.
     public struct Settings: Sendable, Equatable {
-        public var factors = 64
-        public var epochs = 60
-        public var learningRate: Float = 0.03
-        public var regularisation: Float = 0.01
-        public var popularityNegatives = false
-        public var logPlayWeight = true
-        public var foldInEpochs = 30
-        public var seed: UInt64 = 0
-        public var threads = 0
+        public var factors = BPR.factors.defaultValue
+        public var epochs = BPR.epochs.defaultValue
+        public var learningRate = Float(BPR.learningRate.defaultValue)
+        public var regularisation = Float(BPR.regularisation.defaultValue)
+        public var popularityNegatives = BPR.negatives.defaultValue == .popularity
+        public var logPlayWeight = BPR.playWeight.defaultValue == .log
+        public var foldInEpochs = BPR.foldInEpochs.defaultValue
+        public var seed = UInt64(BPR.seed.defaultValue)
+        public var threads = BPR.threads.defaultValue
 
         public init() {}
     }
@@ -45,26 +51,17 @@ public struct BPR: Strategy {
 
     public init(settings: Settings) { self.settings = settings }
 
-    public init(parameters p: Parameters) throws {
+    public init(parameters p: Parameters) {
         var s = Settings()
-        s.factors = p.int("factors")
-        s.epochs = p.int("epochs")
-        let rate = p.double("learning-rate"), regularisation = p.double("regularisation")
-        s.popularityNegatives = p.string("negatives") == "popularity"
-        s.logPlayWeight = p.string("play-weight") == "log"
-        s.foldInEpochs = p.int("fold-in-epochs")
-        s.threads = p.int("threads")
-        let seed = p.int("seed")
-        guard (1...1024).contains(s.factors) else { throw ParameterError("bpr: factors must be in 1…1024, got \(s.factors)") }
-        guard (1...10_000).contains(s.epochs) else { throw ParameterError("bpr: epochs must be in 1…10000, got \(s.epochs)") }
-        guard rate > 0, rate <= 1 else { throw ParameterError("bpr: learning-rate must be in (0, 1], got \(rate)") }
-        guard regularisation >= 0 else { throw ParameterError("bpr: regularisation must be ≥ 0, got \(regularisation)") }
-        guard (1...10_000).contains(s.foldInEpochs) else { throw ParameterError("bpr: fold-in-epochs must be in 1…10000, got \(s.foldInEpochs)") }
-        guard (0...1024).contains(s.threads) else { throw ParameterError("bpr: threads must be in 0…1024 (0 = one per core), got \(s.threads)") }
-        guard seed >= 0 else { throw ParameterError("bpr: seed must be ≥ 0, got \(seed)") }
-        s.learningRate = Float(rate)
-        s.regularisation = Float(regularisation)
-        s.seed = UInt64(seed)
+        s.factors = p[Self.factors]
+        s.epochs = p[Self.epochs]
+        s.learningRate = Float(p[Self.learningRate])
+        s.regularisation = Float(p[Self.regularisation])
+        s.popularityNegatives = p[Self.negatives] == .popularity
+        s.logPlayWeight = p[Self.playWeight] == .log
+        s.foldInEpochs = p[Self.foldInEpochs]
+        s.threads = p[Self.threads]
+        s.seed = UInt64(p[Self.seed])
         settings = s
     }
 
@@ -338,15 +335,15 @@ public struct BPR: Strategy {
 
         public init(decoding reader: inout ModelReader) throws {
             var s = Settings()
-            s.factors = try BPR.storedSetting("factors", try reader.read(Int64.self))
+            s.factors = try BPR.storedSetting(BPR.factors, try reader.read(Int64.self))
             s.epochs = Int(try reader.read(Int64.self))
             s.learningRate = try reader.read()
             s.regularisation = try reader.read()
             s.popularityNegatives = try reader.read(UInt8.self) != 0
             s.logPlayWeight = try reader.read(UInt8.self) != 0
-            s.foldInEpochs = try BPR.storedSetting("fold-in-epochs", try reader.read(Int64.self))
+            s.foldInEpochs = try BPR.storedSetting(BPR.foldInEpochs, try reader.read(Int64.self))
             s.seed = try reader.read()
-            s.threads = try BPR.storedSetting("threads", try reader.read(Int64.self))
+            s.threads = try BPR.storedSetting(BPR.threads, try reader.read(Int64.self))
             settings = s
             userFactors = try reader.read()
             itemFactors = try reader.read()

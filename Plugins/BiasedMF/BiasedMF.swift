@@ -21,29 +21,35 @@ import TimbreNeural
 public struct BiasedMF: Strategy {
     public static let name = "biased-mf"
     public static let summary = "Matrix factorisation with user and item biases by ALS, averaged over Gibbs samples; rating predictions"
-    public static let parameters = [
-        ParameterSpec("factors", .int(16), "latent dimensions", range: 1...1024),
-        ParameterSpec("iterations", .int(20), "ALS sweeps (users then items) before sampling", range: 1...1000),
-        ParameterSpec("regularisation", .double(8), "L2 weight λ on the factors", range: 1e-9...1e9),
-        ParameterSpec("regularisation-scaling", .string("constant"), "λ as given, or times the row's rating count (ALS-WR)",
-                      choices: ["constant", "count"]),
-        ParameterSpec("bias-regularisation", .double(0.02), "L2 weight on the biases, times the row's rating count", range: 1e-9...1e9),
-        ParameterSpec("samples", .int(100), "Gibbs sweeps after the ALS fit, each a member whose predictions are averaged; 0 = the ALS fit alone", range: 0...1000),
-        ParameterSpec("noise-scale", .double(1.2), "sampling: the posterior's noise σ as a multiple of the ALS fit's training RMSE", range: 1e-9...100),
-        ParameterSpec("members", .int(1), "independent fits (seeds seed, seed+1, …) whose predictions are averaged", range: 1...64),
-        ParameterSpec("seed", .int(0), "initial item factors and sampling", range: 0...4_294_967_295),
-    ]
+    public static let factors = Setting("factors", default: 16, range: 1...1024, help: "latent dimensions")
+    public static let iterations = Setting("iterations", default: 20, range: 1...1000, help: "ALS sweeps (users then items) before sampling")
+    public static let regularisation = Setting("regularisation", default: 8.0, above: 0, atMost: 1e9, help: "L2 weight λ on the factors")
+    public static let regularisationScaling = Setting("regularisation-scaling", default: RegularisationScaling.constant,
+                                               help: "λ as given, or times the row's rating count (ALS-WR)")
+    public static let biasRegularisation = Setting("bias-regularisation", default: 0.02, above: 0, atMost: 1e9,
+                                            help: "L2 weight on the biases, times the row's rating count")
+    public static let samples = Setting("samples", default: 100, range: 0...1000,
+                                 help: "Gibbs sweeps after the ALS fit, each a member whose predictions are averaged; 0 = the ALS fit alone")
+    public static let noiseScale = Setting("noise-scale", default: 1.2, above: 0, atMost: 100,
+                                    help: "sampling: the posterior's noise σ as a multiple of the ALS fit's training RMSE")
+    public static let members = Setting("members", default: 1, range: 1...64, help: "independent fits (seeds seed, seed+1, …) whose predictions are averaged")
+    public static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "initial item factors and sampling")
+    public static let parameters = [factors.spec, iterations.spec, regularisation.spec, regularisationScaling.spec, biasRegularisation.spec,
+                                    samples.spec, noiseScale.spec, members.spec, seed.spec]
 
+    public enum RegularisationScaling: String, CaseIterable, SettingChoice { case constant, count }
+
+    /// The settings as the fit uses them; defaults are the declared settings'.
     public struct Settings: Sendable, Equatable {
-        public var factors = 16
-        public var iterations = 20
-        public var regularisation: Float = 8
-        public var countScaledRegularisation = false
-        public var biasRegularisation: Float = 0.02
-        public var members = 1
-        public var samples = 100
-        public var noiseScale: Float = 1.2
-        public var seed: UInt64 = 0
+        public var factors = BiasedMF.factors.defaultValue
+        public var iterations = BiasedMF.iterations.defaultValue
+        public var regularisation = Float(BiasedMF.regularisation.defaultValue)
+        public var countScaledRegularisation = BiasedMF.regularisationScaling.defaultValue == .count
+        public var biasRegularisation = Float(BiasedMF.biasRegularisation.defaultValue)
+        public var members = BiasedMF.members.defaultValue
+        public var samples = BiasedMF.samples.defaultValue
+        public var noiseScale = Float(BiasedMF.noiseScale.defaultValue)
+        public var seed = UInt64(BiasedMF.seed.defaultValue)
 
         public init() {}
     }
@@ -52,27 +58,17 @@ public struct BiasedMF: Strategy {
 
     public init(settings: Settings) { self.settings = settings }
 
-    public init(parameters p: Parameters) throws {
+    public init(parameters p: Parameters) {
         var s = Settings()
-        s.factors = p.int("factors")
-        s.iterations = p.int("iterations")
-        s.members = p.int("members")
-        s.countScaledRegularisation = p.string("regularisation-scaling") == "count"
-        s.samples = p.int("samples")
-        let noiseScale = p.double("noise-scale")
-        guard (0...1000).contains(s.samples) else { throw ParameterError("biased-mf: samples must be in 0…1000, got \(s.samples)") }
-        guard noiseScale > 0, noiseScale <= 100 else { throw ParameterError("biased-mf: noise-scale must be in (0, 100], got \(noiseScale)") }
-        s.noiseScale = Float(noiseScale)
-        let regularisation = p.double("regularisation"), biasRegularisation = p.double("bias-regularisation"), seed = p.int("seed")
-        guard (1...1024).contains(s.factors) else { throw ParameterError("biased-mf: factors must be in 1…1024, got \(s.factors)") }
-        guard (1...1000).contains(s.iterations) else { throw ParameterError("biased-mf: iterations must be in 1…1000, got \(s.iterations)") }
-        guard regularisation > 0 else { throw ParameterError("biased-mf: regularisation must be > 0, got \(regularisation)") }
-        guard biasRegularisation > 0 else { throw ParameterError("biased-mf: bias-regularisation must be > 0, got \(biasRegularisation)") }
-        guard (1...64).contains(s.members) else { throw ParameterError("biased-mf: members must be in 1…64, got \(s.members)") }
-        guard seed >= 0 else { throw ParameterError("biased-mf: seed must be ≥ 0, got \(seed)") }
-        s.regularisation = Float(regularisation)
-        s.biasRegularisation = Float(biasRegularisation)
-        s.seed = UInt64(seed)
+        s.factors = p[Self.factors]
+        s.iterations = p[Self.iterations]
+        s.regularisation = Float(p[Self.regularisation])
+        s.countScaledRegularisation = p[Self.regularisationScaling] == .count
+        s.biasRegularisation = Float(p[Self.biasRegularisation])
+        s.members = p[Self.members]
+        s.samples = p[Self.samples]
+        s.noiseScale = Float(p[Self.noiseScale])
+        s.seed = UInt64(p[Self.seed])
         settings = s
     }
 
@@ -80,10 +76,8 @@ public struct BiasedMF: Strategy {
         let m = data.ratings
         let mean = m.globalMean
         let members = (0..<settings.members).flatMap { fitMember(m, mean: mean, seed: settings.seed &+ UInt64($0)) }
-        let values = m.byUser.values
         let fingerprints = (0..<Int32(m.userCount)).map { LatentFactors.fingerprint(items: m.byUser.columns($0), values: m.byUser.values($0)) }
-        return Model(settings: settings, mean: mean, members: members, fingerprints: fingerprints,
-                     lowest: values.min() ?? mean, highest: values.max() ?? mean)
+        return Model(settings: settings, mean: mean, members: members, fingerprints: fingerprints)
     }
 
     /// One ALS fit from `seed`; with `samples` > 0, that many Gibbs sweeps started from it instead,
@@ -245,22 +239,19 @@ public struct BiasedMF: Strategy {
         public let members: [Member]
         /// Per training user: the fingerprint of the ratings their stored rows were solved from.
         let fingerprints: [UInt64]
-        /// The rating scale seen in training; predictions are clipped to it.
-        let lowest: Float
-        let highest: Float
+        /// Version 2: the training scale predictions were clipped to (version 1) is gone; hosts clip.
+        public static let formatVersion: UInt32 = 2
 
-        public static let formatVersion: UInt32 = 1
+        public var scoresAreRatings: Bool { true }
 
         var width: Int { settings.factors + 1 }
         var itemCount: Int { members[0].items.count / width }
 
-        init(settings: Settings, mean: Float, members: [Member], fingerprints: [UInt64], lowest: Float, highest: Float) {
+        init(settings: Settings, mean: Float, members: [Member], fingerprints: [UInt64]) {
             self.settings = settings
             self.mean = mean
             self.members = members
             self.fingerprints = fingerprints
-            self.lowest = lowest
-            self.highest = highest
         }
 
         var ridge: Ridge {
@@ -278,7 +269,7 @@ public struct BiasedMF: Strategy {
             return members.map { ridge.solve(columns: user.items, values: user.ratings, against: $0.items, mean: mean) }
         }
 
-        /// Unclipped μ + b_u + b_i + p_u·q_i, averaged over members, for every item.
+        /// μ + b_u + b_i + p_u·q_i, averaged over members, for every item.
         public func score(_ user: UserProfile, into scores: inout [Float]) {
             let rows = userRows(user)
             for i in 0..<itemCount { scores[i] = estimate(rows, item: i) }
@@ -290,7 +281,7 @@ public struct BiasedMF: Strategy {
 
         func predict(_ rows: [[Float]], item: Int32) -> Float? {
             guard item >= 0, Int(item) < itemCount else { return nil }
-            return min(max(estimate(rows, item: Int(item)), lowest), highest)
+            return estimate(rows, item: Int(item))
         }
 
         /// The members' mean estimate for one item (one summation order for scores and predictions).
@@ -319,8 +310,6 @@ public struct BiasedMF: Strategy {
             writer.write(settings.noiseScale)
             writer.write(settings.seed)
             writer.write(mean)
-            writer.write(lowest)
-            writer.write(highest)
             writer.write(fingerprints)
             writer.write(Int64(members.count))
             for member in members {
@@ -331,18 +320,16 @@ public struct BiasedMF: Strategy {
 
         public init(decoding reader: inout ModelReader) throws {
             var s = Settings()
-            s.factors = try BiasedMF.storedSetting("factors", try reader.read(Int64.self))
+            s.factors = try BiasedMF.storedSetting(BiasedMF.factors, try reader.read(Int64.self))
             s.iterations = Int(try reader.read(Int64.self))
             s.regularisation = try reader.read()
             s.biasRegularisation = try reader.read()
             s.countScaledRegularisation = try reader.read(UInt8.self) != 0
-            s.members = try BiasedMF.storedSetting("members", try reader.read(Int64.self))
-            s.samples = try BiasedMF.storedSetting("samples", try reader.read(Int64.self))
+            s.members = try BiasedMF.storedSetting(BiasedMF.members, try reader.read(Int64.self))
+            s.samples = try BiasedMF.storedSetting(BiasedMF.samples, try reader.read(Int64.self))
             s.noiseScale = try reader.read()
             s.seed = try reader.read()
             mean = try reader.read()
-            lowest = try reader.read()
-            highest = try reader.read()
             fingerprints = try reader.read()
             let count = try reader.read(Int64.self)
             guard s.factors >= 1, count >= 1, count == s.members * max(s.samples, 1) else {

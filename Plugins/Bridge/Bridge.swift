@@ -23,17 +23,16 @@ import TimbreNeural
 public struct Bridge: ComposedStrategy {
     public static let name = "bridge"
     public static let summary = "Cold-start bridge: ridge regression from item embeddings to a factor model's item factors, new items scored with predicted factors (van den Oord et al. 2013)"
-    public static let parameters = [
-        ParameterSpec("base", .string("ials(factors=64)"), "factor model whose item factors are predicted, a strategy spec (ials, bpr)"),
-        ParameterSpec("target", .string(Target.factors.rawValue),
-                      "what the content predicts: the base model's item factors, or log popularity (a non-personalised baseline)",
-                      choices: Target.allCases.map(\.rawValue)),
-        ParameterSpec("ridge", .string("auto"), "ridge penalty λ ≥ 0 on the centred features, or auto (chosen on the validation items from \(ridgeGrid.map { String($0) }.joined(separator: ", ")) × the features' mean variance × warm items)"),
-        ParameterSpec("validation", .double(0.2), "share of the warm items held out to choose λ (ridge=auto)", range: 0.05...0.5),
-        ParameterSpec("seed", .int(0), "seed of the validation items"),
-    ]
+    public static let base = Setting("base", default: "ials(factors=64)", help: "factor model whose item factors are predicted, a strategy spec (ials, bpr)")
+    public static let target = Setting("target", default: Target.factors,
+                                help: "what the content predicts: the base model's item factors, or log popularity (a non-personalised baseline)")
+    public static let ridge = Setting("ridge", default: "auto",
+                               help: "ridge penalty λ ≥ 0 on the centred features, or auto (chosen on the validation items from \(ridgeGrid.map { String($0) }.joined(separator: ", ")) × the features' mean variance × warm items)")
+    public static let validation = Setting("validation", default: 0.2, range: 0.05...0.5, help: "share of the warm items held out to choose λ (ridge=auto)")
+    public static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "seed of the validation items")
+    public static let parameters = [base.spec, target.spec, ridge.spec, validation.spec, seed.spec]
 
-    public enum Target: String, CaseIterable, Sendable {
+    public enum Target: String, CaseIterable, Sendable, SettingChoice {
         case factors, popularity
     }
 
@@ -49,8 +48,8 @@ public struct Bridge: ComposedStrategy {
     let seed: UInt64
 
     public init(parameters: Parameters, registry: StrategyRegistry) throws {
-        target = Target(rawValue: parameters.string("target"))!
-        let ridgeText = parameters.string("ridge")
+        target = parameters[Self.target]
+        let ridgeText = parameters[Self.ridge]
         if ridgeText == "auto" {
             ridge = nil
         } else {
@@ -59,11 +58,11 @@ public struct Bridge: ComposedStrategy {
             }
             ridge = value
         }
-        validation = parameters.double("validation")
-        seed = UInt64(truncatingIfNeeded: parameters.int("seed"))
+        validation = parameters[Self.validation]
+        seed = UInt64(parameters[Self.seed])
         guard target == .factors else { base = nil; return }
         do {
-            let (strategy, resolved) = try registry.make(try StrategySpec.parse(parameters.string("base")))
+            let (strategy, resolved) = try registry.make(try StrategySpec.parse(parameters[Self.base]))
             guard type(of: strategy).hasItemFactors else {
                 throw ParameterError("'\(type(of: strategy).name)' has no item factors (factor models: ials, bpr)")
             }
@@ -76,9 +75,9 @@ public struct Bridge: ComposedStrategy {
     /// The base spec in full, so two spellings of one configuration are one stored model.
     public static func canonical(_ parameters: Parameters, registry: StrategyRegistry) throws -> Parameters {
         do {
-            let spec = try StrategySpec.parse(parameters.string("base"))
+            let spec = try StrategySpec.parse(parameters[base])
             let (_, resolved) = try registry.make(spec)
-            return parameters.setting("base", to: .string(StrategySpec(name: spec.name, parameters: resolved).description))
+            return parameters.setting(base, to: StrategySpec(name: spec.name, parameters: resolved).description)
         } catch {
             throw ParameterError("bridge: base: \(error)")
         }
@@ -180,8 +179,9 @@ public struct Bridge: ComposedStrategy {
         }
         var fitted: FittedBase?
         if target == .factors {
-            let (name, parameters) = (try reader.read(String.self), try reader.read(Parameters.self))
+            let name = try reader.read(String.self)
             let strategy = try registry.named(name)
+            let parameters = try reader.read(parametersOf: strategy)
             guard let model = try registry.decodeModel(of: strategy, from: &reader) as? any ItemFactorModel else {
                 throw ModelDecodingError(description: "bridge: the base model of '\(name)' has no item factors")
             }

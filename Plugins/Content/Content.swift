@@ -1,4 +1,4 @@
-import Neighbourhood
+import TimbreBaselines
 import TimbreCore
 
 /// Content-based ranking from item embeddings (the audio model's vectors, genre vectors, …).
@@ -13,23 +13,19 @@ import TimbreCore
 public struct Content: Strategy {
     public static let name = "content"
     public static let summary = "Content-based: cosine between each item's embedding and the user's profile of rated items' embeddings"
-    public static let parameters = [
-        ParameterSpec("mode", .string(FeedbackMode.implicit.rawValue),
-                      "implicit: every rated item pulls the profile towards it; explicit: weighted by rating − the user's mean, so disliked items push it away",
-                      choices: FeedbackMode.allCases.map(\.rawValue)),
-        ParameterSpec("k", .int(20), "most similar rated items averaged for one rating prediction", range: 1...100_000),
-        ParameterSpec("min-similarity", .double(0), "items averaged for a prediction must have a cosine above this", range: 0...1),
-    ]
+    public static let mode = Setting("mode", default: FeedbackMode.implicit,
+                                     help: "implicit: every rated item pulls the profile towards it; explicit: weighted by rating − the user's mean, so disliked items push it away")
+    public static let k = Setting("k", default: 20, range: 1...100_000, help: "most similar rated items averaged for one rating prediction")
+    public static let minSimilarity = Setting("min-similarity", default: 0.0, range: 0...1,
+                                              help: "items averaged for a prediction must have a cosine above this (1: none is)")
+    public static let parameters = [mode.spec, k.spec, minSimilarity.spec]
 
     let mode: FeedbackMode
     let k: Int
     let minSimilarity: Float
 
-    public init(parameters p: Parameters) throws {
-        guard let mode = FeedbackMode(rawValue: p.string("mode")) else { throw ParameterError("content: bad mode '\(p.string("mode"))'") }
-        self.init(mode: mode, k: p.int("k"), minSimilarity: Float(p.double("min-similarity")))
-        guard k >= 1 else { throw ParameterError("content: k must be ≥ 1") }
-        guard minSimilarity >= 0, minSimilarity < 1 else { throw ParameterError("content: min-similarity must be in [0, 1)") }
+    public init(parameters p: Parameters) {
+        self.init(mode: p[Self.mode], k: p[Self.k], minSimilarity: Float(p[Self.minSimilarity]))
     }
 
     public init(mode: FeedbackMode = .implicit, k: Int = 20, minSimilarity: Float = 0) {

@@ -8,26 +8,24 @@ import TimbreNeural
 public struct EASE: Strategy {
     public static let name = "ease"
     public static let summary = "Closed-form item × item regression (Steck 2019 EASE), dense, via LAPACK Cholesky"
-    public static let parameters = [
-        ParameterSpec("lambda", .double(500), "ridge added to the Gram matrix's diagonal (> 0)"),
-        ParameterSpec("max-items", .int(0), "keep only this many most-interacted items (0: every item with an interaction)", range: 0...1e9),
-        ParameterSpec("memory-gib", .double(4), "refuse to fit when the item × item matrix (4 bytes an entry) exceeds this (> 0)"),
-        ParameterSpec("use-values", .bool(false), "weigh interactions by their rating or play count instead of 1"),
-    ]
+    public static let lambda = Setting("lambda", default: 500.0, above: 0, help: "ridge added to the Gram matrix's diagonal")
+    public static let maxItems = Setting("max-items", default: 0, range: 0...1_000_000_000,
+                                  help: "keep only this many most-interacted items (0: every item with an interaction)")
+    public static let memoryGiB = Setting("memory-gib", default: 4.0, above: 0,
+                                   help: "refuse to fit when the item × item matrix (4 bytes an entry) exceeds this")
+    public static let useValues = Setting("use-values", default: false, help: "weigh interactions by their rating or play count instead of 1")
+    public static let parameters = [lambda.spec, maxItems.spec, memoryGiB.spec, useValues.spec]
 
     let lambda: Float
     let maxItems: Int
     let memoryBytes: Double
     let useValues: Bool
 
-    public init(parameters: Parameters) throws {
-        lambda = Float(parameters.double("lambda"))
-        maxItems = parameters.int("max-items")
-        memoryBytes = parameters.double("memory-gib") * 1_073_741_824
-        useValues = parameters.bool("use-values")
-        guard lambda > 0 else { throw ParameterError("ease: lambda must be > 0, got \(lambda)") }
-        // max-items' range is checked when the parameters are resolved; "> 0" has no closed range.
-        guard memoryBytes > 0 else { throw ParameterError("ease: memory-gib must be > 0, got \(parameters.double("memory-gib"))") }
+    public init(parameters p: Parameters) {
+        lambda = Float(p[Self.lambda])
+        maxItems = p[Self.maxItems]
+        memoryBytes = p[Self.memoryGiB] * 1_073_741_824
+        useValues = p[Self.useValues]
     }
 
     /// LAPACK's 32-bit indices bound the matrix to 46 340² entries whatever the budget.

@@ -12,24 +12,21 @@ import TimbreCore
 public struct Hybrid: ComposedStrategy {
     public static let name = "hybrid"
     public static let summary = "Weighted blend of two strategies' normalised scores and predictions"
-    public static let parameters = [
-        ParameterSpec("first", .string("item-knn(mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0)"),
-                      "first component, a strategy spec NAME(key=value,…)"),
-        ParameterSpec("second", .string("popularity"), "second component, a strategy spec NAME(key=value,…)"),
-        // 0.1: with popularity as the second component, a light popularity prior keeps item-kNN's
-        // NDCG on MovieLens-100K (0.3756 vs 0.3755) where 0.3 already costs 0.013 (docs/evaluation.md).
-        ParameterSpec("weight", .double(0.1), "weight of the second component (the first gets 1 − weight)", range: 0...1),
-        // z by default: it keeps how far a component's favourites stand out (a confident component
-        // outweighs a flat one), where rank spreads every list evenly over 0…1, so a weak
-        // component's arbitrary order moves the blend as much as a strong one's. z also needs no
-        // sort per user and gave the best blend of each pair measured (docs/evaluation.md).
-        ParameterSpec("normalise", .string(Normalisation.z.rawValue),
-                      "per-user scaling of each component's scores before mixing: z-score, or rank (1 − rank/n)",
-                      choices: Normalisation.allCases.map(\.rawValue)),
-        ParameterSpec("unscored", .string(Unscored.cold.rawValue),
-                      "an item a component cannot score: cold (an item without training ratings is judged by the components that can score it, weights renormalised; any other gets that component's lowest score), lowest (always the lowest) or others (always renormalised)",
-                      choices: Unscored.allCases.map(\.rawValue)),
-    ]
+    public static let first = Setting("first", default: "item-knn(mode=implicit,similarity=cosine,centring=none,k=20,shrinkage=0)",
+                               help: "first component, a strategy spec NAME(key=value,…)")
+    public static let second = Setting("second", default: "popularity", help: "second component, a strategy spec NAME(key=value,…)")
+    // 0.1: with popularity as the second component, a light popularity prior keeps item-kNN's
+    // NDCG on MovieLens-100K (0.3756 vs 0.3755) where 0.3 already costs 0.013 (docs/evaluation.md).
+    public static let weight = Setting("weight", default: 0.1, range: 0...1, help: "weight of the second component (the first gets 1 − weight)")
+    // z by default: it keeps how far a component's favourites stand out (a confident component
+    // outweighs a flat one), where rank spreads every list evenly over 0…1, so a weak
+    // component's arbitrary order moves the blend as much as a strong one's. z also needs no
+    // sort per user and gave the best blend of each pair measured (docs/evaluation.md).
+    public static let normalisation = Setting("normalise", default: Normalisation.z,
+                                   help: "per-user scaling of each component's scores before mixing: z-score, or rank (1 − rank/n)")
+    public static let unscored = Setting("unscored", default: Unscored.cold,
+                                  help: "an item a component cannot score: cold (an item without training ratings is judged by the components that can score it, weights renormalised; any other gets that component's lowest score), lowest (always the lowest) or others (always renormalised)")
+    public static let parameters = [first.spec, second.spec, weight.spec, normalisation.spec, unscored.spec]
 
     /// What a component's silence about an item means. For an item nobody has rated in training,
     /// nothing: a CF component cannot know it, so only the components that can score it (content)
@@ -37,11 +34,11 @@ public struct Hybrid: ComposedStrategy {
     /// this user's items, so it takes that component's lowest score. Measured on MovieLens-100K
     /// with genre vectors (docs/evaluation.md): `others` for every item floods warm lists with
     /// unlinked items (NDCG 0.375 → 0.28), `lowest` for every item never lets a cold item in.
-    public enum Unscored: String, CaseIterable, Sendable {
+    public enum Unscored: String, CaseIterable, Sendable, SettingChoice {
         case cold, lowest, others
     }
 
-    public enum Normalisation: String, CaseIterable, Sendable {
+    public enum Normalisation: String, CaseIterable, Sendable, SettingChoice {
         case z, rank
     }
 
@@ -57,17 +54,16 @@ public struct Hybrid: ComposedStrategy {
     let unscored: Unscored
 
     public init(parameters: Parameters, registry: StrategyRegistry) throws {
-        let weight = parameters.double("weight")
-        guard weight >= 0, weight <= 1 else { throw ParameterError("hybrid: weight must be in 0…1, got \(weight)") }
-        normalisation = Normalisation(rawValue: parameters.string("normalise"))!
-        unscored = Unscored(rawValue: parameters.string("unscored"))!
-        components = try [("first", 1 - weight), ("second", weight)].compactMap { slot, weight in
+        let weight = parameters[Self.weight]
+        normalisation = parameters[Self.normalisation]
+        unscored = parameters[Self.unscored]
+        components = try [(Self.first, 1 - weight), (Self.second, weight)].compactMap { slot, weight in
             guard weight > 0 else { return nil }
             do {
-                let (strategy, resolved) = try registry.make(try StrategySpec.parse(parameters.string(slot)))
+                let (strategy, resolved) = try registry.make(try StrategySpec.parse(parameters[slot]))
                 return Component(strategy: strategy, parameters: resolved, weight: Float(weight))
             } catch {
-                throw ParameterError("hybrid: \(slot): \(error)")
+                throw ParameterError("hybrid: \(slot.name): \(error)")
             }
         }
     }
@@ -75,13 +71,13 @@ public struct Hybrid: ComposedStrategy {
     /// Each component spec in full (`item-knn(amplification=1,centring=none,…)`): the default
     /// `first`, its settings in another order, or with a default spelled out are one configuration.
     public static func canonical(_ parameters: Parameters, registry: StrategyRegistry) throws -> Parameters {
-        try ["first", "second"].reduce(parameters) { p, slot in
+        try [first, second].reduce(parameters) { p, slot in
             do {
-                let spec = try StrategySpec.parse(p.string(slot))
+                let spec = try StrategySpec.parse(p[slot])
                 let (_, resolved) = try registry.make(spec)
-                return p.setting(slot, to: .string(StrategySpec(name: spec.name, parameters: resolved).description))
+                return p.setting(slot, to: StrategySpec(name: spec.name, parameters: resolved).description)
             } catch {
-                throw ParameterError("hybrid: \(slot): \(error)")
+                throw ParameterError("hybrid: \(slot.name): \(error)")
             }
         }
     }
@@ -112,8 +108,9 @@ public struct Hybrid: ComposedStrategy {
         // (2⁶⁰ components) before the first read runs out of bytes.
         var components: [Model.Component] = []
         for _ in 0..<count {
-            let (name, parameters, weight) = (try reader.read(String.self), try reader.read(Parameters.self), try reader.read(Float.self))
+            let name = try reader.read(String.self)
             let strategy = try registry.named(name)
+            let (parameters, weight) = (try reader.read(parametersOf: strategy), try reader.read(Float.self))
             components.append(Model.Component(strategy: strategy, parameters: parameters, weight: weight,
                                               model: try registry.decodeModel(of: strategy, from: &reader)))
         }

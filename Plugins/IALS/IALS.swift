@@ -13,44 +13,41 @@ import LatentFactors
 public struct IALS: Strategy {
     public static let name = "ials"
     public static let summary = "Implicit ALS matrix factorisation with confidence weights and conjugate-gradient solves (Hu et al. 2008)"
-    public static let parameters = [
-        ParameterSpec("factors", .int(50), "latent dimensions", range: 1...1000),
-        ParameterSpec("iterations", .int(15), "alternating user and item half-steps", range: 1...1000),
-        ParameterSpec("regularization", .double(20), "ridge λ on every factor row, not scaled by its interaction count (LensKit's convention, whose default is 0.1; > 0)"),
-        ParameterSpec("alpha", .double(1), "confidence weight α of an interaction (LensKit's `weight`)", range: 0...1e9),
-        ParameterSpec("confidence", .string("auto"), "linear: c = 1 + α·r, log: c = 1 + α·log(1 + r/ε); auto: log for plays, linear for ratings",
-                      choices: ["auto", "linear", "log"]),
-        ParameterSpec("epsilon", .double(1), "ε of the log confidence (> 0)"),
-        ParameterSpec("use-values", .bool(false), "ratings: r is the rating instead of 1 (plays always use their count)"),
-        ParameterSpec("cg-steps", .int(3), "conjugate-gradient steps per row solve (0: exact Cholesky solves)", range: 0...1000),
-        ParameterSpec("seed", .int(0), "seed of the initial item factors"),
-    ]
+    public static let factors = Setting("factors", default: 50, range: 1...1000, help: "latent dimensions")
+    public static let iterations = Setting("iterations", default: 15, range: 1...1000, help: "alternating user and item half-steps")
+    public static let regularisation = Setting("regularisation", default: 20.0, above: 0,
+                                        help: "ridge λ on every factor row, not scaled by its interaction count (LensKit's convention, whose default is 0.1)")
+    public static let alpha = Setting("alpha", default: 1.0, range: 0...1e9, help: "confidence weight α of an interaction (LensKit's `weight`)")
+    public static let confidence = Setting("confidence", default: ConfidenceMode.auto,
+                                    help: "linear: c = 1 + α·r, log: c = 1 + α·log(1 + r/ε); auto: log for plays, linear for ratings")
+    public static let epsilon = Setting("epsilon", default: 1.0, above: 0, help: "ε of the log confidence")
+    public static let useValues = Setting("use-values", default: false, help: "ratings: r is the rating instead of 1 (plays always use their count)")
+    public static let cgSteps = Setting("cg-steps", default: 3, range: 0...1000, help: "conjugate-gradient steps per row solve (0: exact Cholesky solves)")
+    public static let seed = Setting("seed", default: 0, range: 0...4_294_967_295, help: "seed of the initial item factors")
+    public static let parameters = [factors.spec, iterations.spec, regularisation.spec, alpha.spec, confidence.spec, epsilon.spec,
+                                    useValues.spec, cgSteps.spec, seed.spec]
 
     let factors: Int
     let iterations: Int
-    let regularization: Float
+    let regularisation: Float
     let confidence: ConfidenceSetting
     let cgSteps: Int
     let seed: UInt64
 
-    public init(parameters: Parameters) throws {
-        factors = parameters.int("factors")
-        iterations = parameters.int("iterations")
-        regularization = Float(parameters.double("regularization"))
-        cgSteps = parameters.int("cg-steps")
-        seed = UInt64(truncatingIfNeeded: parameters.int("seed"))
-        let alpha = parameters.double("alpha"), epsilon = parameters.double("epsilon")
-        // The declared ranges are checked when the parameters are resolved; "> 0" has no closed range.
-        guard regularization > 0 else { throw ParameterError("ials: regularization must be > 0, got \(regularization)") }
-        guard epsilon > 0 else { throw ParameterError("ials: epsilon must be > 0, got \(epsilon)") }
-        confidence = ConfidenceSetting(mode: parameters.string("confidence"), alpha: Float(alpha), epsilon: Float(epsilon),
-                                       useValues: parameters.bool("use-values"))
+    public init(parameters p: Parameters) {
+        factors = p[Self.factors]
+        iterations = p[Self.iterations]
+        regularisation = Float(p[Self.regularisation])
+        cgSteps = p[Self.cgSteps]
+        seed = UInt64(p[Self.seed])
+        confidence = ConfidenceSetting(mode: p[Self.confidence], alpha: Float(p[Self.alpha]), epsilon: Float(p[Self.epsilon]),
+                                       useValues: p[Self.useValues])
     }
 
     public func fit(_ data: TrainingData) throws -> Model {
         let (_, items) = try train(data)
         return Model(factors: factors, itemFactors: items, interacted: interacted(data.ratings),
-                     regularization: regularization, confidence: confidence.resolved(for: data.feedback))
+                     regularisation: regularisation, confidence: confidence.resolved(for: data.feedback))
     }
 
     func interacted(_ m: RatingMatrix) -> [Bool] { (0..<Int32(m.itemCount)).map { m.byItem.count($0) > 0 } }
@@ -75,7 +72,7 @@ public struct IALS: Strategy {
     /// warm-started from the row's current value, or exact solves when cg-steps is 0.
     func halfStep(_ rows: SparseRows, confidences: [Float], fixed: [Float], solving target: inout [Float], steps: Int? = nil) throws {
         let k = factors, steps = steps ?? cgSteps
-        let gram = regularisedGram(fixed, factors: k, regularization: regularization)
+        let gram = regularisedGram(fixed, factors: k, regularisation: regularisation)
         try target.withUnsafeMutableBufferPointer { out in
             let shared = SharedRows(base: out.baseAddress!)
             let failures = concurrentChunks(rows.rowCount) { range -> FactorisationError? in
@@ -112,18 +109,18 @@ public struct IALS: Strategy {
         /// items × factors, row-major; rows of items without training interactions are zero.
         let itemRows: [Float]
         let interacted: [Bool]
-        let regularization: Float
+        let regularisation: Float
         let confidence: Confidence
         /// YᵀY + λI, derived from the item factors (not stored).
         let gram: [Float]
 
-        init(factors: Int, itemFactors: [Float], interacted: [Bool], regularization: Float, confidence: Confidence) {
+        init(factors: Int, itemFactors: [Float], interacted: [Bool], regularisation: Float, confidence: Confidence) {
             self.factors = factors
             self.itemRows = itemFactors
             self.interacted = interacted
-            self.regularization = regularization
+            self.regularisation = regularisation
             self.confidence = confidence
-            gram = regularisedGram(itemRows, factors: factors, regularization: regularization)
+            gram = regularisedGram(itemRows, factors: factors, regularisation: regularisation)
         }
 
         /// The item factors as an embedding table (one row per training item), e.g. to store as
@@ -172,35 +169,39 @@ public struct IALS: Strategy {
 
         public func encode(to writer: inout ModelWriter) {
             writer.write(Int64(factors))
-            writer.write(regularization)
+            writer.write(regularisation)
             confidence.encode(to: &writer)
             writer.write(interacted.map { UInt8($0 ? 1 : 0) })
             writer.write(itemRows)
         }
 
         public init(decoding reader: inout ModelReader) throws {
-            let factors = try IALS.storedSetting("factors", try reader.read(Int64.self))
-            let regularization: Float = try reader.read()
+            let factors = try IALS.storedSetting(IALS.factors, try reader.read(Int64.self))
+            let regularisation: Float = try reader.read()
             let confidence = try Confidence(decoding: &reader)
             let interacted = try reader.read([UInt8].self).map { $0 != 0 }
             let itemFactors: [Float] = try reader.read()
             guard itemFactors.count == interacted.count * factors else {
                 throw ModelDecodingError(description: "ials model: \(itemFactors.count) factor values for \(interacted.count) items × \(factors)")
             }
-            self.init(factors: factors, itemFactors: itemFactors, interacted: interacted, regularization: regularization, confidence: confidence)
+            self.init(factors: factors, itemFactors: itemFactors, interacted: interacted, regularisation: regularisation, confidence: confidence)
         }
     }
 }
 
+public enum ConfidenceMode: String, CaseIterable, SettingChoice {
+    case auto, linear, log
+}
+
 /// The confidence settings as given; `auto` is decided by the training data's feedback kind.
 struct ConfidenceSetting: Sendable {
-    let mode: String
+    let mode: ConfidenceMode
     let alpha: Float
     let epsilon: Float
     let useValues: Bool
 
     func resolved(for feedback: FeedbackKind) -> Confidence {
-        let logarithmic = mode == "log" || (mode == "auto" && feedback == .plays)
+        let logarithmic = mode == .log || (mode == .auto && feedback == .plays)
         return Confidence(logarithmic: logarithmic, alpha: alpha, epsilon: epsilon, useValues: useValues || feedback == .plays)
     }
 }
@@ -241,7 +242,7 @@ struct Confidence: Sendable, Equatable {
 }
 
 /// FᵀF + λI (factors × factors, full symmetric) for F stored rows × factors.
-func regularisedGram(_ f: [Float], factors k: Int, regularization: Float) -> [Float] {
+func regularisedGram(_ f: [Float], factors k: Int, regularisation: Float) -> [Float] {
     var g = [Float](repeating: 0, count: k * k)
     f.withUnsafeBufferPointer { fv in
         g.withUnsafeMutableBufferPointer { gv in
@@ -249,7 +250,7 @@ func regularisedGram(_ f: [Float], factors k: Int, regularization: Float) -> [Fl
             BLAS.mirrorUpper(gv.baseAddress!, n: k)
         }
     }
-    for d in 0..<k { g[d * k + d] += regularization }
+    for d in 0..<k { g[d * k + d] += regularisation }
     return g
 }
 

@@ -1,5 +1,6 @@
-import TimbreCore
 import Neighbourhood
+import TimbreBaselines
+import TimbreCore
 
 /// Item-based neighbourhood CF. The model is each item's `kept` most similar items (a sparse
 /// list, never items × items), sorted by similarity, so memory grows with items × kept.
@@ -9,16 +10,16 @@ import Neighbourhood
 public struct ItemKNN: Strategy {
     public static let name = "item-knn"
     public static let summary = "Item-based k nearest neighbours (explicit ratings or implicit ranking)"
-    public static let parameters = NeighbourhoodSettings.specs(
-        k: 40, similarity: .cosine, shrinkage: 100, centring: .baseline, mode: .explicit
-    ) + [ParameterSpec("kept", .int(300), "neighbours saved per item in the model (explicit mode; implicit keeps k)", range: 1...100_000)]
+    public static let keys = NeighbourhoodSettings.Keys(k: 40, similarity: .cosine, shrinkage: 100, centring: .baseline, mode: .explicit)
+    public static let kept = Setting("kept", default: 300, range: 1...100_000, help: "neighbours saved per item in the model (explicit mode; implicit keeps k)")
+    public static let parameters = keys.specs + [kept.spec]
 
     let settings: NeighbourhoodSettings
     let kept: Int
 
     public init(parameters: Parameters) throws {
-        settings = try NeighbourhoodSettings(parameters, strategy: Self.name)
-        kept = parameters.int("kept")
+        settings = try NeighbourhoodSettings(parameters, keys: Self.keys, strategy: Self.name)
+        kept = parameters[Self.kept]
         // Implicit mode keeps k neighbours whatever `kept` says, so only explicit mode needs kept ≥ k.
         if settings.mode == .explicit, kept < settings.k {
             throw ParameterError("item-knn: kept (\(kept)) must be ≥ k (\(settings.k)) in explicit mode")
@@ -33,7 +34,7 @@ public struct ItemKNN: Strategy {
     public func fit(_ data: TrainingData) throws -> Model {
         let m = data.ratings
         let s = settings
-        let centres = try RatingCentres(m, withBaseline: s.needsBaseline)
+        let centres = RatingCentres(m, withBaseline: s.needsBaseline)
         let userCentres = (0..<Int32(m.userCount)).map { centres.user(items: m.byUser.columns($0), ratings: m.byUser.values($0)) }
 
         // Similarity inputs in both storage orders, so the pair loop reads them sequentially.
@@ -91,9 +92,7 @@ public struct ItemKNN: Strategy {
         offsets.reserveCapacity(itemCount + 1)
         for c in chunks { for n in c.counts { offsets.append(offsets.last! + n) } }
         let neighbours = CompressedRows(offsets: offsets, columns: chunks.flatMap { $0.columns }, values: chunks.flatMap { $0.sims })
-        let values = m.byUser.values
-        return Model(settings: s, neighbours: neighbours, centres: centres,
-                     lowest: values.min() ?? 1, highest: values.max() ?? 5)
+        return Model(settings: s, neighbours: neighbours, centres: centres)
     }
 
     public struct Model: TrainedModel, BatchRatingPredictor {
@@ -102,15 +101,11 @@ public struct ItemKNN: Strategy {
         public let neighbours: CompressedRows
         let centres: RatingCentres
         /// The rating scale seen in training; predictions are clipped to it.
-        let lowest: Float
-        let highest: Float
 
-        init(settings: NeighbourhoodSettings, neighbours: CompressedRows, centres: RatingCentres, lowest: Float, highest: Float) {
+        init(settings: NeighbourhoodSettings, neighbours: CompressedRows, centres: RatingCentres) {
             self.settings = settings
             self.neighbours = neighbours
             self.centres = centres
-            self.lowest = lowest
-            self.highest = highest
         }
 
         var itemCount: Int { neighbours.rowCount }
@@ -142,6 +137,11 @@ public struct ItemKNN: Strategy {
                 }}}
             }
         }
+
+        public var scoresAreRatings: Bool { settings.mode == .explicit }
+
+        /// Version 2: the training scale predictions were clipped to (version 1) is gone; hosts clip.
+        public static var formatVersion: UInt32 { 2 }
 
         /// One item: the user's residuals are found by binary search in the (sorted) profile.
         public func predict(_ user: UserProfile, item: Int32) -> Float? {
@@ -194,23 +194,19 @@ public struct ItemKNN: Strategy {
                 }
             }}
             guard used >= s.minNeighbours, den > 0 else { return nil }
-            return min(max(centres.centre(uc, i, s.centring, .items) + num / den, lowest), highest)
+            return centres.centre(uc, i, s.centring, .items) + num / den
         }
 
         public func encode(to w: inout ModelWriter) {
             settings.encode(to: &w)
             neighbours.encode(to: &w)
             centres.encode(to: &w)
-            w.write(lowest)
-            w.write(highest)
         }
 
         public init(decoding r: inout ModelReader) throws {
             settings = try NeighbourhoodSettings(decoding: &r)
             neighbours = try CompressedRows(decoding: &r)
             centres = try RatingCentres(decoding: &r)
-            lowest = try r.read()
-            highest = try r.read()
         }
     }
 }

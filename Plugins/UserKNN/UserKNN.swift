@@ -1,5 +1,6 @@
-import TimbreCore
 import Neighbourhood
+import TimbreBaselines
+import TimbreCore
 
 /// User-based neighbourhood CF. The model is the training ratings (by item and by user) plus
 /// per-user norms; a user's neighbours are found at query time from their profile, so new users
@@ -9,14 +10,13 @@ import Neighbourhood
 public struct UserKNN: Strategy {
     public static let name = "user-knn"
     public static let summary = "User-based k nearest neighbours (explicit ratings or implicit ranking)"
-    public static let parameters = NeighbourhoodSettings.specs(
-        k: 40, similarity: .pearsonBaseline, shrinkage: 100, centring: .baseline, mode: .explicit
-    )
+    public static let keys = NeighbourhoodSettings.Keys(k: 40, similarity: .pearsonBaseline, shrinkage: 100, centring: .baseline, mode: .explicit)
+    public static let parameters = keys.specs
 
     let settings: NeighbourhoodSettings
 
     public init(parameters: Parameters) throws {
-        settings = try NeighbourhoodSettings(parameters, strategy: Self.name)
+        settings = try NeighbourhoodSettings(parameters, keys: Self.keys, strategy: Self.name)
     }
 
     public init(_ settings: NeighbourhoodSettings) { self.settings = settings }
@@ -24,7 +24,7 @@ public struct UserKNN: Strategy {
     public func fit(_ data: TrainingData) throws -> Model {
         let m = data.ratings
         let s = settings
-        let centres = try RatingCentres(m, withBaseline: s.needsBaseline)
+        let centres = RatingCentres(m, withBaseline: s.needsBaseline)
         let userCentres = (0..<Int32(m.userCount)).map { centres.user(items: m.byUser.columns($0), ratings: m.byUser.values($0)) }
 
         var residualByUser = [Float](repeating: 0, count: m.ratingCount)
@@ -48,12 +48,10 @@ public struct UserKNN: Strategy {
                 residualByItem[k] = r - centres.centre(userCentres[v], i, s.centring, .users)
             }
         }
-        let values = m.byUser.values
         return Model(settings: s, centres: centres, norms: norms,
                      byItem: CompressedRows(offsets: m.byItem.offsets, columns: m.byItem.columns, values: xByItem),
                      residualByItem: residualByItem,
-                     byUser: CompressedRows(offsets: m.byUser.offsets, columns: m.byUser.columns, values: residualByUser),
-                     lowest: values.min() ?? 1, highest: values.max() ?? 5)
+                     byUser: CompressedRows(offsets: m.byUser.offsets, columns: m.byUser.columns, values: residualByUser))
     }
 
     public struct Model: TrainedModel, BatchRatingPredictor {
@@ -67,19 +65,15 @@ public struct UserKNN: Strategy {
         let residualByItem: [Float]
         /// Row v: the items user v rated and r_vi − centre_vi.
         let byUser: CompressedRows
-        let lowest: Float
-        let highest: Float
 
         init(settings: NeighbourhoodSettings, centres: RatingCentres, norms: [Float], byItem: CompressedRows,
-             residualByItem: [Float], byUser: CompressedRows, lowest: Float, highest: Float) {
+             residualByItem: [Float], byUser: CompressedRows) {
             self.settings = settings
             self.centres = centres
             self.norms = norms
             self.byItem = byItem
             self.residualByItem = residualByItem
             self.byUser = byUser
-            self.lowest = lowest
-            self.highest = highest
         }
 
         var itemCount: Int { byItem.rowCount }
@@ -109,6 +103,11 @@ public struct UserKNN: Strategy {
             return sims
         }
 
+        public var scoresAreRatings: Bool { settings.mode == .explicit }
+
+        /// Version 2: the training scale predictions were clipped to (version 1) is gone; hosts clip.
+        public static var formatVersion: UInt32 { 2 }
+
         public func predict(_ user: UserProfile, item: Int32) -> Float? { predict(user, items: [item])[0] }
 
         public func predict(_ user: UserProfile, items: [Int32]) -> [Float?] {
@@ -132,7 +131,7 @@ public struct UserKNN: Strategy {
                     den += n.score
                 }
                 guard den > 0 else { return nil }
-                return min(max(centres.centre(uc, i, s.centring, .users) + num / den, lowest), highest)
+                return centres.centre(uc, i, s.centring, .users) + num / den
             }
         }
 
@@ -184,8 +183,6 @@ public struct UserKNN: Strategy {
             byItem.encode(to: &w)
             w.write(residualByItem)
             byUser.encode(to: &w)
-            w.write(lowest)
-            w.write(highest)
         }
 
         public init(decoding r: inout ModelReader) throws {
@@ -195,8 +192,6 @@ public struct UserKNN: Strategy {
             byItem = try CompressedRows(decoding: &r)
             residualByItem = try r.read()
             byUser = try CompressedRows(decoding: &r)
-            lowest = try r.read()
-            highest = try r.read()
             guard norms.count == byUser.rowCount, residualByItem.count == byItem.columns.count else {
                 throw ModelDecodingError(description: "user-knn model arrays disagree in size")
             }

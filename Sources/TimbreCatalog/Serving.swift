@@ -121,6 +121,14 @@ extension PostgresConnection {
         }
         return Float(try query(sql).double(0, 0) ?? 1)
     }
+
+    /// The catalog's ratings, lowest…highest (nil with no ratings): the scale predictions and
+    /// rating-valued scores are held to when shown.
+    public func ratingScale() throws -> ClosedRange<Float>? {
+        let result = try query("SELECT min(value), max(value) FROM ratings")
+        guard let lowest = result.double(0, 0), let highest = result.double(0, 1) else { return nil }
+        return Float(lowest)...Float(highest)
+    }
 }
 
 extension StoredModel {

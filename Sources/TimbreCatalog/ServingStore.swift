@@ -41,6 +41,8 @@ public struct ServingState: Sendable {
     /// What a liked item counts as: the catalog's highest rating value with ratings, the median play
     /// total with plays (1 when there is none).
     public let highestRating: Float
+    /// With ratings: the catalog's scale, lowest…highest (a shown rating estimate is held to it).
+    public let ratingScale: ClosedRange<Float>?
     /// The feedback this state (and every model it serves) is on.
     public let feedback: FeedbackKind
 }
@@ -69,7 +71,7 @@ extension PostgresConnection {
             }
             let liked = try likedValue(feedback: feedback)
             return ServingState(items: items, exclusions: exclusions, snapshot: ratings ? try loadSnapshot(feedback: feedback, times: false) : nil,
-                                highestRating: liked, feedback: feedback)
+                                highestRating: liked, ratingScale: feedback == .ratings ? try ratingScale() : nil, feedback: feedback)
         }
     }
 

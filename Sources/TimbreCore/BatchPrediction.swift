@@ -12,3 +12,25 @@ extension TrainedModel {
         return items.map { predict(user, item: $0) }
     }
 }
+
+extension TrainedModel {
+    /// Predictions for `items` held to `scale` (the catalog's ratings, lowest…highest): the one
+    /// place a prediction is clipped, so a strategy's estimate past the scale (a neighbourhood
+    /// offset added to a high baseline) is never shown or scored as 5.43 of 5.
+    public func predictions(_ user: UserProfile, items: [Int32], on scale: ClosedRange<Float>) -> [Float?] {
+        predictAll(user, items: items).map { $0.map { scale.clamp($0) } }
+    }
+}
+
+extension ClosedRange<Float> {
+    /// `value` moved to the nearest bound when it lies outside.
+    public func clamp(_ value: Float) -> Float { Swift.min(Swift.max(value, lowerBound), upperBound) }
+}
+
+extension RatingMatrix {
+    /// lowest…highest of the values (the rating scale the data shows), nil with none.
+    public var valueRange: ClosedRange<Float>? {
+        guard let lowest = byUser.values.min(), let highest = byUser.values.max() else { return nil }
+        return lowest...highest
+    }
+}

@@ -116,6 +116,17 @@ public struct ModelReader: Sendable {
         return Parameters(values: values)
     }
 
+    /// The parameters of a `strategy` component stored in a composed model, checked against the
+    /// settings it declares today (a setting renamed or narrowed since is refused, naming it).
+    public mutating func read(parametersOf strategy: any Strategy.Type) throws -> Parameters {
+        let stored = try read(Parameters.self)
+        do {
+            return try Parameters(resolving: stored.values, specs: strategy.parameters, strategy: strategy.name)
+        } catch {
+            throw ModelDecodingError(description: "a stored component's parameters: \(error)")
+        }
+    }
+
     public func expectEnd() throws {
         guard position == bytes.count else {
             throw ModelDecodingError(description: "model blob has \(bytes.count - position) unread bytes")

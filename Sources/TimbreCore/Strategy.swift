@@ -76,8 +76,13 @@ public protocol TrainedModel: Sendable {
     func score(_ user: UserProfile, into scores: inout [Float])
 
     /// A rating estimate, or nil where the model has no basis for one (no neighbours, unknown item).
-    /// The evaluator records which fallback it used instead.
+    /// The evaluator records which fallback it used instead. Not clipped: the host holds every
+    /// prediction to the rating scale in one place (`predictions(_:items:on:)`).
     func predict(_ user: UserProfile, item: Int32) -> Float?
+
+    /// True when `score` fills rating estimates (explicit neighbourhood models, the baseline,
+    /// biased MF), so a host may show a score as a rating, held to the scale like a prediction.
+    var scoresAreRatings: Bool { get }
 
     /// Why `item` scored as it did for `user`: at most `limit` of the user's rated items that
     /// contributed most, with their share of the score, largest first; nil when the strategy
@@ -95,6 +100,7 @@ public protocol TrainedModel: Sendable {
 extension TrainedModel {
     public func predict(_ user: UserProfile, item: Int32) -> Float? { nil }
     public func explain(_ user: UserProfile, item: Int32, limit: Int) -> [Contribution]? { nil }
+    public var scoresAreRatings: Bool { false }
     public static var formatVersion: UInt32 { 1 }
 }
 
@@ -152,19 +158,6 @@ extension Strategy {
 
     public static func decodeModel(from reader: inout ModelReader) throws -> any TrainedModel {
         try Model(decoding: &reader)
-    }
-
-    /// A setting read back from a stored model, held to the range its `ParameterSpec` declares:
-    /// decoders and scoring multiply and allocate by stored sizes (factors, samples, members), so a
-    /// corrupt blob must not choose them (scripts/fuzz found 2⁶¹ factors overflowing a Gram matrix).
-    public static func storedSetting(_ name: String, _ value: Int64) throws -> Int {
-        guard let spec = parameters.first(where: { $0.name == name }), let range = spec.range else {
-            preconditionFailure("\(Self.name) declares no range for '\(name)'")
-        }
-        guard range.contains(Double(value)) else {
-            throw ModelDecodingError(description: "\(Self.name) model: \(name) \(value) outside the setting's range \(spec.rangeDescription!)")
-        }
-        return Int(value)
     }
 }
 

@@ -315,13 +315,15 @@ private struct Collected {
         if options.ratingMetrics {
             start = clock.now
             let test = fold.split.test.byUser
+            // The scale the training ratings show: predictions are clipped to it here, not by strategies.
+            let scale = fold.training.ratings.valueRange ?? -Float.infinity...Float.infinity
             let chunks = concurrentChunks(fold.testUsers.count) { range -> (units: [ErrorUnit], userMean: Int, globalMean: Int) in
                 var units: [ErrorUnit] = [], userMean = 0, globalMean = 0
                 for t in range {
                     let u = fold.testUsers[t], profile = fold.profiles[t]
                     let items = Array(test.columns(u)), truth = Array(test.values(u))
                     var unit = ErrorUnit(fold: fold.split.fold, squared: 0, absolute: 0, count: items.count)
-                    for (p, actual) in zip(model.predictAll(profile, items: items), truth) {
+                    for (p, actual) in zip(model.predictions(profile, items: items, on: scale), truth) {
                         let estimate: Float
                         if let p { estimate = p }
                         else if let m = profile.meanRating { estimate = m; userMean += 1 }

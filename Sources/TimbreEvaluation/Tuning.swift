@@ -2,7 +2,7 @@ import Foundation
 import TimbreCore
 
 /// A strategy spec whose settings may be searched: `ials:factors=[32,64,128],weight=log(0.1..10),
-/// regularization=0.01..1,iterations=15`. A value is fixed (`15`), a list (`[a,b,c]`), a linear
+/// regularisation=0.01..1,iterations=15`. A value is fixed (`15`), a list (`[a,b,c]`), a linear
 /// range (`lo..hi`) or a log range (`log(lo..hi)`); integer settings draw integers. An optional
 /// label goes in front as in `evaluate` (`LABEL=NAME:…`).
 public struct SearchSpace: Sendable, Equatable {
@@ -314,9 +314,7 @@ public struct StrategyTuning: Sendable {
                      progress: ProgressReporter? = nil) throws -> TuningRecord {
         let type = try registry.named(space.name)
         let integer = Set(type.parameters.filter { if case .int = $0.defaultValue { true } else { false } }.map(\.name))
-        for d in space.dimensions where !type.parameters.contains(where: { $0.name == d.name }) {
-            throw ParameterError("\(space.name) has no parameter '\(d.name)' (it takes: \(type.parameters.map(\.name).joined(separator: ", ")))")
-        }
+        for d in space.dimensions { _ = try Parameters.declaration(d.name, in: type.parameters, strategy: space.name) }
         let validations = folds.enumerated().map { k, fold in
             Tuner.validationSplit(of: fold.train, fraction: options.validationFraction, seed: options.seed &+ UInt64(k))
         }

@@ -203,6 +203,9 @@ public final class RecommenderService: @unchecked Sendable {
                 e.g. none of them has an embedding or a neighbour): try --strategy item-knn:mode=implicit, or content for items with embeddings
                 """)
         }
+        // A score that is a rating estimate is shown held to the catalog's scale (ranked unclipped,
+        // so items past the top of the scale keep their order).
+        let shownScale = loaded.stored.model.scoresAreRatings ? state.ratingScale : nil
         let items = top.enumerated().map { k, s in
             let d = Int(loaded.directoryIndex[Int(s.item)])
             let explanation = request.explain > 0
@@ -212,7 +215,7 @@ public final class RecommenderService: @unchecked Sendable {
                         return ExplanationEntry(item: loaded.stored.items[c.item], title: j >= 0 ? directory.titles[Int(j)] : nil, share: c.share)
                     }
                 } : nil
-            return Recommendation(rank: k + 1, item: directory.ids[Int32(d)], title: directory.titles[d], score: s.score, explanation: explanation)
+            return Recommendation(rank: k + 1, item: directory.ids[Int32(d)], title: directory.titles[d], score: shownScale.map { $0.clamp(s.score) } ?? s.score, explanation: explanation)
         }
         return RecommendationList(user: request.user, liked: liked, strategy: loaded.spec, modelID: loaded.stored.id,
                                   feedback: loaded.stored.feedback, items: items, removedByRules: removed)

@@ -43,7 +43,7 @@ struct Tune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Search a strategy's settings on validation data, then evaluate the winner once on the test folds.",
         discussion: """
-            timbre tune --strategy 'ials:factors=[32,64,128],weight=log(0.1..10),regularization=log(0.01..10)' --trials 40 --metric NDCG@10
+            timbre tune --strategy 'ials:factors=[32,64,128],weight=log(0.1..10),regularisation=log(0.01..10)' --trials 40 --metric NDCG@10
 
             Takes every option of `timbre evaluate` (--ratings FILE or the catalog, --split, --folds, --seed, -n, …) and the \
             search options (--trials, --search grid|random, --halving, --tune-seed, --validation-fraction). Each trial is scored on \

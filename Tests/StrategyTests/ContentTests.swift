@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Content
-import Neighbourhood
+import TimbreBaselines
 import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
@@ -14,6 +14,15 @@ private func handWorked() throws -> TrainingData {
         RatingTriple(user: 0, item: 0, value: 5), RatingTriple(user: 0, item: 1, value: 3), RatingTriple(user: 1, item: 3, value: 4),
     ])
     let table = EmbeddingTable(dimension: 2, vectors: [1, 0, 0, 2, 3, 4, 1, -1, 0, 0], present: [true, true, true, true, false])
+    return TrainingData(ratings: ratings, itemEmbeddings: table)
+}
+
+/// `ratings` with Gaussian item embeddings of `dimension`, none for the items `missing` picks.
+private func randomlyEmbedded(_ ratings: RatingMatrix, dimension d: Int, seed: UInt64, missing: (Int) -> Bool) -> TrainingData {
+    var rng = SeededGenerator(seed: seed)
+    let items = ratings.itemCount
+    let table = EmbeddingTable(dimension: d, vectors: (0..<items * d).map { _ in Float(rng.gaussian()) },
+                               present: (0..<items).map { !missing($0) })
     return TrainingData(ratings: ratings, itemEmbeddings: table)
 }
 
@@ -69,9 +78,31 @@ private func close(_ a: [Float], _ expected: [Float], _ tolerance: Float = 1e-5)
         #expect(model.predict(UserProfile(user: nil, items: [1], ratings: [5]), item: 3) == nil)
         #expect(abs(try #require(try content(["k": "1"]).fitAny(data).predict(u0, item: 2)) - 3) <= 1e-5)
         #expect(abs(try #require(try content(["min-similarity": "0.7"]).fitAny(data).predict(u0, item: 2)) - 3) <= 1e-5)
-        // The batch form agrees with one-by-one.
-        let items: [Int32] = [0, 1, 2, 3, 4]
-        #expect(model.predictAll(u0, items: items) == items.map { model.predict(u0, item: $0) })
+    }
+
+    /// Single and batch predictions both equal a direct loop over the formula, on random
+    /// embeddings (some items without one) for every user and item, in both modes.
+    @Test func predictionsMatchTheFormula() throws {
+        let items = 50
+        let data = randomlyEmbedded(SyntheticCatalog(users: 30, items: items, ratings: 500, seed: 4).generate(), dimension: 6, seed: 9,
+                                    missing: { $0 % 9 == 2 })
+        let (ratings, table) = (data.ratings, data.itemEmbeddings!)
+        let all = Array(Int32(0)..<Int32(items))
+        var compared = 0
+        for (mode, k, minSimilarity) in [("implicit", 4, 0.0), ("explicit", 20, 0.2)] {
+            let model = try content(["mode": mode, "k": String(k), "min-similarity": String(minSimilarity)]).fitAny(data)
+            for u in 0..<Int32(ratings.userCount) {
+                let profile = ratings.profile(of: u)
+                let batch = model.predictAll(profile, items: all)
+                for item in all {
+                    let reference = NaiveReference.content(table, profile, item: item, k: k, minSimilarity: minSimilarity)
+                    expectAgrees(model.predict(profile, item: item), reference, "\(mode) user \(u) item \(item)")
+                    expectAgrees(batch[Int(item)], reference, "\(mode) batch, user \(u) item \(item)")
+                    if reference != nil { compared += 1 }
+                }
+            }
+        }
+        #expect(compared > 1000)
     }
 
     @Test func unratedItemWithAnEmbeddingOutranksADissimilarRatedOne() throws {
@@ -99,12 +130,10 @@ private func close(_ a: [Float], _ expected: [Float], _ tolerance: Float = 1e-5)
     }
 
     @Test func encodedModelScoresAndPredictsIdentically() throws {
-        var rng = SeededGenerator(seed: 7)
-        let (items, d) = (60, 8)
-        let ratings = SyntheticCatalog(users: 40, items: items, ratings: 600, seed: 1).generate()
-        let table = EmbeddingTable(dimension: d, vectors: (0..<items * d).map { _ in Float(rng.gaussian()) },
-                                   present: (0..<items).map { $0 % 7 != 3 })
-        let data = TrainingData(ratings: ratings, itemEmbeddings: table)
+        let items = 60
+        let data = randomlyEmbedded(SyntheticCatalog(users: 40, items: items, ratings: 600, seed: 1).generate(), dimension: 8, seed: 7,
+                                    missing: { $0 % 7 == 3 })
+        let ratings = data.ratings
         for mode in ["implicit", "explicit"] {
             let model = try content(["mode": mode, "k": "5"]).fitAny(data)
             let decoded = try Content.decodeModel(encodeModel(model))
@@ -127,7 +156,7 @@ private func close(_ a: [Float], _ expected: [Float], _ tolerance: Float = 1e-5)
         let zeros = EmbeddingTable(dimension: 2, vectors: [Float](repeating: 0, count: 10), present: [Bool](repeating: true, count: 5))
         #expect(throws: TrainingDataError.self) { try content().fitAny(TrainingData(ratings: ratings, itemEmbeddings: zeros)) }
         #expect(throws: ParameterError.self) { try content(["k": "0"]) }
-        #expect(throws: ParameterError.self) { try content(["min-similarity": "1"]) }
+        #expect(throws: ParameterError.self) { try content(["min-similarity": "1.5"]) }
     }
 
     /// Items in 6 clusters (embedding = the cluster's direction plus noise); each user likes one

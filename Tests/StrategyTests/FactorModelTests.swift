@@ -170,7 +170,7 @@ private func ials(_ overrides: [String: String] = [:]) throws -> IALS {
         var rng = SeededGenerator(seed: 11)
         let y = (0..<items * k).map { _ in Float(rng.gaussian()) }
         let columns: [Int32] = [1, 4, 5, 9, 13], confidences: [Float] = [2, 5, 1.5, 3, 8]
-        let gram = regularisedGram(y, factors: k, regularization: lambda)
+        let gram = regularisedGram(y, factors: k, regularisation: lambda)
         var a = gram.map(Double.init), b = [Double](repeating: 0, count: k)
         for (i, c) in zip(columns, confidences) {
             for p in 0..<k {
@@ -201,14 +201,14 @@ private func ials(_ overrides: [String: String] = [:]) throws -> IALS {
     /// = 6 / 10.35. With plays and log confidence (α 2, ε 1), 3 plays of i0: c = 1 + 2 ln 4,
     /// x = c / (5.25 + (c − 1) + 0.1).
     @Test func oneFactorFoldInMatchesTheClosedForm() {
-        let binary = IALS.Model(factors: 1, itemFactors: [1, 2, 0.5], interacted: [true, true, true], regularization: 0.1,
-                                confidence: ConfidenceSetting(mode: "auto", alpha: 1, epsilon: 1, useValues: false).resolved(for: .ratings))
+        let binary = IALS.Model(factors: 1, itemFactors: [1, 2, 0.5], interacted: [true, true, true], regularisation: 0.1,
+                                confidence: ConfidenceSetting(mode: .auto, alpha: 1, epsilon: 1, useValues: false).resolved(for: .ratings))
         let x = Float(6 / 10.35)
         let s = scores(binary, UserProfile(user: nil, items: [0, 1], ratings: [4, 2]), items: 3)
         #expect(zip(s, [x, 2 * x, 0.5 * x]).allSatisfy { abs($0 - $1) < 1e-5 }, "\(s)")
 
-        let plays = IALS.Model(factors: 1, itemFactors: [1, 2, 0.5], interacted: [true, true, true], regularization: 0.1,
-                               confidence: ConfidenceSetting(mode: "auto", alpha: 2, epsilon: 1, useValues: false).resolved(for: .plays))
+        let plays = IALS.Model(factors: 1, itemFactors: [1, 2, 0.5], interacted: [true, true, true], regularisation: 0.1,
+                               confidence: ConfidenceSetting(mode: .auto, alpha: 2, epsilon: 1, useValues: false).resolved(for: .plays))
         let c = 1 + 2 * Float(log(4.0))
         let xp = plays.userFactors(UserProfile(user: nil, items: [0], ratings: [3]))!
         #expect(abs(xp[0] - c / (5.25 + (c - 1) + 0.1)) < 1e-5)
@@ -219,11 +219,11 @@ private func ials(_ overrides: [String: String] = [:]) throws -> IALS {
     /// confidences, here by Cholesky on the profile). Tolerance 1e-3 of the largest factor.
     @Test func foldInOfATrainingUserEqualsAFinalUserSolve() throws {
         let m = try randomMatrix(users: 40, items: 25, density: 0.25, seed: 3)
-        let strategy = try ials(["factors": "5", "iterations": "4", "regularization": "1", "use-values": "true", "alpha": "0.5"])
+        let strategy = try ials(["factors": "5", "iterations": "4", "regularisation": "1", "use-values": "true", "alpha": "0.5"])
         var (users, items) = try strategy.train(TrainingData(ratings: m))
         let weigh = strategy.confidence.resolved(for: .ratings)
         try strategy.halfStep(m.byUser, confidences: m.byUser.values.map(weigh.confidence), fixed: items, solving: &users, steps: 40)
-        let model = IALS.Model(factors: 5, itemFactors: items, interacted: strategy.interacted(m), regularization: 1, confidence: weigh)
+        let model = IALS.Model(factors: 5, itemFactors: items, interacted: strategy.interacted(m), regularisation: 1, confidence: weigh)
         let scale = users.map(abs).max()!
         for u in 0..<Int32(m.userCount) where m.byUser.count(u) > 0 {
             let folded = model.userFactors(m.profile(of: u))!
@@ -243,7 +243,7 @@ private func ials(_ overrides: [String: String] = [:]) throws -> IALS {
     }
 
     @Test func settingsOutOfRangeAreRefusedNamingTheirRange() {
-        for (name, value, range) in [("factors", "0", "1…1000"), ("iterations", "0", "1…1000"), ("regularization", "0", "> 0"),
+        for (name, value, range) in [("factors", "0", "1…1000"), ("iterations", "0", "1…1000"), ("regularisation", "0", "> 0"),
                                      ("alpha", "-1", "0…"), ("epsilon", "0", "> 0"), ("cg-steps", "-1", "0…1000")] {
             #expect(throws: ParameterError.self) { try ials([name: value]) }
             #expect(throws: ParameterError.self) { try registeredStrategies.make("ials", overrides: [name: value]) }
@@ -253,6 +253,13 @@ private func ials(_ overrides: [String: String] = [:]) throws -> IALS {
                 #expect("\(error)".contains(name) && "\(error)".contains(range), "\(error)")
             }
         }
+    }
+
+    /// The American spelling (LensKit's) is refused, pointing at the one Timbre uses.
+    @Test func regularizationIsRefusedWithTheBritishSpelling() {
+        let error = #expect(throws: ParameterError.self) { try registeredStrategies.make("ials", overrides: ["regularization": "1"]) }
+        #expect(error?.description.hasPrefix("ials has no parameter 'regularization' (did you mean 'regularisation'?) (it takes: factors, ") == true,
+                "\(error.map(String.init(describing:)) ?? "")")
     }
 
     @Test func aStoredModelScoresAsTheFittedOne() throws {

@@ -3,6 +3,7 @@ import Testing
 import TimbreCore
 @testable import BiasedMF
 import BPR
+import TimbreStrategies
 
 /// Users and items in `groups` clusters: a user interacts with a random half of their cluster's
 /// items and nothing else. Returns the training matrix and, per user, held-out positives.
@@ -111,12 +112,12 @@ func auc(_ model: any TrainedModel, _ profiles: [UserProfile], _ heldOut: [[Int3
     }
 
     @Test func rejectsSettingsOutOfRange() throws {
-        for (name, value) in [("factors", "0"), ("epochs", "0"), ("learning-rate", "0"), ("regularisation", "-1"), ("threads", "-1"), ("seed", "-2")] {
-            // Refused when the spec is resolved (the declared range), and by the initialiser itself
-            // for parameters that bypass resolution.
-            #expect(throws: ParameterError.self) { try Parameters(specs: BPR.parameters, overrides: [name: value], strategy: "bpr") }
-            let unchecked = try Parameters(specs: BPR.parameters, strategy: "bpr").setting(name, to: Double(value).map { .double($0) }!)
-            #expect(throws: ParameterError.self) { try BPR(parameters: unchecked) }
+        // Refused when the spec is resolved, naming strategy, setting and the declared range (the
+        // strategy itself checks nothing: it only ever sees resolved parameters).
+        for (name, value, range) in [("factors", "0", "1…1024"), ("epochs", "0", "1…10000"), ("learning-rate", "0", "> 0 and ≤ 1"),
+                                     ("regularisation", "-1", "0…1000000000"), ("threads", "-1", "0…1024"), ("seed", "-2", "0…4294967295")] {
+            let error = #expect(throws: ParameterError.self) { try registeredStrategies.make("bpr", overrides: [name: value]) }
+            #expect(error?.description == "bpr: parameter '\(name)' must be in \(range), got \(value)")
         }
     }
 }
@@ -228,7 +229,9 @@ func alsSettings(factors: Int, iterations: Int = 20, regularisation: Float, bias
         #expect(baseline > 0.5)
     }
 
-    @Test func predictionsAreClippedToTheTrainingScaleButScoresAreNot() throws {
+    /// The model's estimate is its score, unclipped; the host's `predictions(_:items:on:)` holds it
+    /// to the scale (the one place predictions are clipped).
+    @Test func predictionsEqualScoresAndOnlyTheHostClipsThem() throws {
         // Two enthusiasts rate everything 5 except one 1; the model's raw estimate for them leaves 1…5.
         var triples: [RatingTriple] = []
         for u in 0..<6 {
@@ -244,7 +247,8 @@ func alsSettings(factors: Int, iterations: Int = 20, regularisation: Float, bias
             model.score(profile, into: &scores)
             for i in 0..<Int32(6) {
                 let p = try #require(model.predict(profile, item: i))
-                #expect(p == min(max(scores[Int(i)], 1), 5))
+                #expect(p == scores[Int(i)])
+                #expect(model.predictions(profile, items: [i], on: 1...5) == [min(max(scores[Int(i)], 1), 5)])
                 if scores[Int(i)] > 5 || scores[Int(i)] < 1 { outside += 1 }
             }
         }
@@ -307,11 +311,11 @@ func alsSettings(factors: Int, iterations: Int = 20, regularisation: Float, bias
     }
 
     @Test func rejectsSettingsOutOfRange() throws {
-        for (name, value) in [("factors", "0"), ("iterations", "0"), ("regularisation", "0"), ("bias-regularisation", "-1"), ("members", "65"),
-                              ("samples", "-1"), ("noise-scale", "0"), ("seed", "-1")] {
-            #expect(throws: ParameterError.self) { try Parameters(specs: BiasedMF.parameters, overrides: [name: value], strategy: "biased-mf") }
-            let unchecked = try Parameters(specs: BiasedMF.parameters, strategy: "biased-mf").setting(name, to: Double(value).map { .double($0) }!)
-            #expect(throws: ParameterError.self) { try BiasedMF(parameters: unchecked) }
+        for (name, value, range) in [("factors", "0", "1…1024"), ("iterations", "0", "1…1000"), ("regularisation", "0", "> 0 and ≤ 1000000000"),
+                                     ("bias-regularisation", "-1", "> 0 and ≤ 1000000000"), ("members", "65", "1…64"),
+                                     ("samples", "-1", "0…1000"), ("noise-scale", "0", "> 0 and ≤ 100"), ("seed", "-1", "0…4294967295")] {
+            let error = #expect(throws: ParameterError.self) { try registeredStrategies.make("biased-mf", overrides: [name: value]) }
+            #expect(error?.description == "biased-mf: parameter '\(name)' must be in \(range), got \(value)")
         }
     }
 }

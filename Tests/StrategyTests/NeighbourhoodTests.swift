@@ -3,6 +3,7 @@ import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
 import Neighbourhood
+import TimbreBaselines
 import UserKNN
 import ItemKNN
 
@@ -107,6 +108,49 @@ func neighbour(_ model: ItemKNN.Model, _ item: Int, _ other: Int32) -> Float? {
     }
 }
 
+@Suite struct NeighbourhoodAgainstNaiveLoops {
+    /// User-kNN's single and batch predictions both equal a direct loop over the formula, for
+    /// training users (who are not their own neighbours) and a new user, with shrinkage, a small k
+    /// and min-neighbours > 1 so that every rule is exercised.
+    @Test func userKNNPredictionsMatchTheFormula() throws {
+        let m = SyntheticCatalog(users: 120, items: 60, ratings: 2000, seed: 11).generate()
+        let settings = NeighbourhoodSettings(k: 5, minNeighbours: 2, similarity: .cosine, shrinkage: 3, centring: .mean, mode: .explicit)
+        let model = try UserKNN(settings).fit(TrainingData(ratings: m))
+        let items = Array(Int32(0)..<Int32(m.itemCount))
+        let newcomer = m.profile(of: 7)
+        var profiles = stride(from: Int32(0), to: Int32(m.userCount), by: 13).map { m.profile(of: $0) }
+        profiles.append(UserProfile(user: nil, items: newcomer.items, ratings: newcomer.ratings.map { 6 - $0 }))
+        var compared = 0
+        for profile in profiles {
+            let batch = model.predictAll(profile, items: items)
+            for item in items {
+                let reference = NaiveReference.userKNN(m, profile, item: item, k: 5, minNeighbours: 2, shrinkage: 3)
+                expectAgrees(model.predict(profile, item: item), reference, "user \(String(describing: profile.user)) item \(item)")
+                expectAgrees(batch[Int(item)], reference, "batch, user \(String(describing: profile.user)) item \(item)")
+                if reference != nil { compared += 1 }
+            }
+        }
+        #expect(compared > 200, "enough predictions exist to compare")
+    }
+
+    /// Strategies return their estimate as it is; the host clips it to the scale, once.
+    @Test func anEstimatePastTheScaleIsClippedByTheHostOnly() throws {
+        // u1: i0 = 5, i1 = 3, i2 = 5 (mean 13/3, i2 residual 2/3); u0: i0 = 5, i1 = 4 (mean 4.5).
+        // Centred, u0 = (0.5, −0.5) and u1 = (2/3, −4/3, 2/3) correlate positively, so with k = 1
+        // r̂(u0, i2) = 4.5 + 2/3 = 5.1667 on a 3…5 scale.
+        let m = try RatingMatrix(users: Vocabulary(["u0", "u1"]), items: Vocabulary(["i0", "i1", "i2"]), ratings: [
+            RatingTriple(user: 0, item: 0, value: 5), RatingTriple(user: 0, item: 1, value: 4),
+            RatingTriple(user: 1, item: 0, value: 5), RatingTriple(user: 1, item: 1, value: 3), RatingTriple(user: 1, item: 2, value: 5),
+        ])
+        let model = try UserKNN(NeighbourhoodSettings(k: 1, similarity: .cosine, centring: .mean, mode: .explicit)).fit(TrainingData(ratings: m))
+        let raw = try #require(model.predict(m.profile(of: 0), item: 2))
+        #expect(abs(raw - (4.5 + 2.0 / 3)) < 1e-5)
+        #expect(m.valueRange == 3...5)
+        #expect(model.predictions(m.profile(of: 0), items: [2, 1], on: try #require(m.valueRange)) == [5, model.predict(m.profile(of: 0), item: 1)])
+        #expect(model.scoresAreRatings)
+    }
+}
+
 @Suite struct ModelCodingTests {
     /// A saved and reloaded model must score and predict exactly as the one in memory.
     @Test(arguments: ["user-knn", "item-knn"], [["mode": "explicit"], ["mode": "implicit", "similarity": "cosine", "centring": "none"]])
@@ -117,7 +161,6 @@ func neighbour(_ model: ItemKNN.Model, _ item: Int, _ other: Int32) -> Float? {
         let bytes = encodeModel(model)
         let loaded = try type(of: strategy).decodeModel(bytes)
         #expect(encodeModel(loaded) == bytes)
-        // Also checks that one at a time and in a batch, two code paths, give the same estimate.
         expectSameOutputs(model, loaded, on: m, every: 37, items: [0, 5, 50, 199])
     }
 }

@@ -90,7 +90,7 @@ import TimbreStrategies
 
         var writer = ModelWriter()
         writer.write(Int64(1_001)) // factors, one over the setting's 1…1000
-        writer.write(Float(0.1)) // regularization
+        writer.write(Float(0.1)) // regularisation
         writer.write(UInt8(0)); writer.write(UInt8(0)); writer.write(Float(40)); writer.write(Float(1)) // confidence
         writer.write([UInt8]()) // no items
         writer.write([Float]())

@@ -34,6 +34,30 @@ let popularity = try! StrategyChoice("popularity")
 
 @Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
 struct RecommenderServiceTests {
+    /// A rating estimate past the catalog's scale is shown at its top (user-kNN with mean centring
+    /// estimates 4.5 + 2/3 for u0's unrated i2, see NeighbourhoodTests); implicit scores are not
+    /// ratings and are shown as they are.
+    @Test(arguments: [true, false])
+    func ratingScoresAreShownOnTheCatalogsScale(ratingsInMemory: Bool) throws {
+        let catalog = try TestCatalog()
+        defer { withExtendedLifetime(catalog) {} }
+        try catalog.db.execute("""
+            INSERT INTO users (external_id) VALUES ('u0'), ('u1');
+            INSERT INTO items (external_id, title, metadata) VALUES ('i0', 'a', '{}'), ('i1', 'b', '{}'), ('i2', 'c', '{}');
+            INSERT INTO ratings (user_id, item_id, value)
+            SELECT u.id, i.id, v.value FROM (VALUES ('u0', 'i0', 5), ('u0', 'i1', 4), ('u1', 'i0', 5), ('u1', 'i1', 3), ('u1', 'i2', 5))
+                AS v(u, i, value) JOIN users u ON u.external_id = v.u JOIN items i ON i.external_id = v.i;
+            """)
+        let service = try RecommenderService(db: catalog.db, ratings: ratingsInMemory)
+        let explicit = try service.recommend(RecommendationRequest(
+            user: "u0", n: 1, strategy: try StrategyChoice("user-knn:k=1,similarity=cosine,centring=mean,shrinkage=0")))
+        #expect(explicit.items.map(\.item) == ["i2"] && explicit.items.map(\.score) == [5])
+        let implicit = try service.recommend(RecommendationRequest(
+            user: "u0", n: 1, strategy: try StrategyChoice("user-knn:k=1,mode=implicit,similarity=cosine,centring=none,shrinkage=0")))
+        // Binary cosine of u0 = {i0, i1} and u1 = {i0, i1, i2}: 2 / (√2·√3).
+        #expect(implicit.items.map(\.item) == ["i2"] && implicit.items.map { abs($0.score - Float(2 / 6.0.squareRoot())) < 1e-5 } == [true])
+    }
+
     @Test(arguments: [true, false])
     func servesUsersAndLikedItemsUnderRules(ratingsInMemory: Bool) throws {
         let catalog = try tinyCatalog()

@@ -1,5 +1,4 @@
 import TimbreCore
-import Bias
 
 /// Which rows a neighbourhood compares: items (item-kNN) or users (user-kNN). It decides what
 /// "mean" centring subtracts: the mean of the row the neighbours belong to.
@@ -11,6 +10,16 @@ public enum Orientation: Sendable {
 public struct UserCentre: Sendable {
     public var mean: Float
     public var offset: Float
+
+    @inlinable public init(mean: Float, offset: Float) {
+        self.mean = mean
+        self.offset = offset
+    }
+}
+
+/// What a rating is measured against before neighbours' opinions are averaged.
+public enum Centring: String, CaseIterable, Sendable, SettingChoice {
+    case none, mean, baseline
 }
 
 /// The means and baseline a neighbourhood model centres ratings with. Stored in the model so a
@@ -18,9 +27,9 @@ public struct UserCentre: Sendable {
 public struct RatingCentres: Sendable {
     public let globalMean: Float
     public let itemMeans: [Float]
-    public let baseline: Bias.Model?
+    public let baseline: BaselineModel?
 
-    public init(_ m: RatingMatrix, withBaseline: Bool) throws {
+    public init(_ m: RatingMatrix, withBaseline: Bool) {
         globalMean = m.globalMean
         itemMeans = (0..<Int32(m.itemCount)).map { i in
             let r = m.byItem.range(i)
@@ -29,46 +38,31 @@ public struct RatingCentres: Sendable {
             for k in r { s += m.byItem.values[k] }
             return s / Float(r.count)
         }
-        baseline = withBaseline
-            ? try Bias(parameters: Parameters(specs: Bias.parameters, strategy: Bias.name)).fit(TrainingData(ratings: m))
-            : nil
+        baseline = withBaseline ? BaselineFit().fit(m) : nil
     }
 
-    public func user(items: ArraySlice<Int32>, ratings: ArraySlice<Float>) -> UserCentre {
+    @inlinable public func user(items: ArraySlice<Int32>, ratings: ArraySlice<Float>) -> UserCentre {
         var sum: Float = 0
         for r in ratings { sum += r }
         return UserCentre(mean: ratings.isEmpty ? globalMean : sum / Float(ratings.count),
                           offset: baseline?.userOffset(items: items, ratings: ratings) ?? 0)
     }
 
-    @inline(__always) func itemMean(_ item: Int32) -> Float {
+    @inlinable public func itemMean(_ item: Int32) -> Float {
         Int(item) < itemMeans.count ? itemMeans[Int(item)] : globalMean
     }
 
-    @inline(__always) func baselineEstimate(_ user: UserCentre, _ item: Int32) -> Float {
+    @inlinable public func baselineEstimate(_ user: UserCentre, _ item: Int32) -> Float {
         (baseline?.itemBaseline(item) ?? globalMean) + user.offset
     }
 
     /// The reference a rating is predicted as an offset from.
-    @inline(__always)
+    @inlinable
     public func centre(_ user: UserCentre, _ item: Int32, _ centring: Centring, _ side: Orientation) -> Float {
         switch centring {
         case .none: 0
         case .mean: side == .items ? itemMean(item) : user.mean
         case .baseline: baselineEstimate(user, item)
-        }
-    }
-
-    /// The value a rating contributes to similarity computations.
-    @inline(__always)
-    public func similarityInput(_ rating: Float, _ user: UserCentre, _ item: Int32,
-                                _ s: NeighbourhoodSettings, _ side: Orientation) -> Float {
-        if s.mode == .implicit { return 1 }
-        switch s.similarity {
-        case .cosine: return rating - centre(user, item, s.centring, side)
-        case .adjustedCosine: return rating - (side == .items ? user.mean : itemMean(item))
-        case .pearson, .msd: return rating
-        case .pearsonBaseline: return rating - baselineEstimate(user, item)
         }
     }
 
@@ -82,6 +76,6 @@ public struct RatingCentres: Sendable {
     public init(decoding r: inout ModelReader) throws {
         globalMean = try r.read()
         itemMeans = try r.read()
-        baseline = try r.read(UInt8.self) == 1 ? try Bias.Model(decoding: &r) : nil
+        baseline = try r.read(UInt8.self) == 1 ? try BaselineModel(decoding: &r) : nil
     }
 }
