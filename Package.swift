@@ -1,15 +1,5 @@
 // swift-tools-version:6.0
-import Foundation
 import PackageDescription
-
-/// TimbreCatalog is rooted at the package folder so it can bundle the top-level sql/ migrations;
-/// everything else there is excluded from it.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
-func entries(_ folder: String) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: packageRoot + "/" + folder)) ?? []).filter { !$0.hasPrefix(".") }
-}
-let notCatalog = entries("").filter { $0 != "Sources" && $0 != "sql" }
-    + entries("Sources").filter { $0 != "TimbreCatalog" }.map { "Sources/" + $0 }
 
 /// A strategy is one target under Plugins/<Name>, depending on TimbreCore (and whatever else it needs).
 /// Registering it with the host is one line in Plugins/Registry/RegisteredStrategies.swift.
@@ -59,9 +49,10 @@ let package = Package(
         .target(name: "TimbreAudio", dependencies: ["TimbreCore", "CSndFile", "CFFTW", "CSoxr", "CPNG", "COpenSSL"]),
         // Ingest's storage: TimbreAudio's AudioFeatureStore on the catalog's PostgresConnection.
         .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog", "TimbreContent", "TimbreMusicnn"]),
-        // The catalog's migrations stay in the top-level sql/ folder and ship inside the binary's bundle.
-        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ", "COpenSSL"], path: ".",
-                exclude: notCatalog, sources: ["Sources/TimbreCatalog"], resources: [.copy("sql")]),
+        // The catalog's migrations stay in the top-level sql/ folder; EmbedMigrations compiles them into it.
+        .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ", "COpenSSL"], plugins: ["EmbedMigrations"]),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"], path: "BuildTools/EmbedMigrations"),
+        .executableTarget(name: "MigrationEmbedder", path: "BuildTools/MigrationEmbedder"),
         // Code strategies share lives in libraries under Sources/, never in a strategy: no plugin
         // depends on another plugin. The bias baseline, rating centres and feedback modes:
         .target(name: "TimbreBaselines", dependencies: ["TimbreCore"]),

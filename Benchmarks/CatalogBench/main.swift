@@ -42,12 +42,12 @@ var schemaNumber = 0
 @MainActor func inFreshSchema<T>(_ body: () throws -> T) throws -> T {
     schemaNumber += 1
     let schema = "catalog_bench_\(ProcessInfo.processInfo.processIdentifier)_\(schemaNumber)"
-    try db.execute("CREATE SCHEMA \(schema)")
+    try db.execute("CREATE SCHEMA \(schema)", purpose: "benchmark setup")
     defer {
-        _ = try? db.execute("SET search_path TO public")
-        _ = try? db.execute("DROP SCHEMA \(schema) CASCADE")
+        _ = try? db.execute("SET search_path TO public", purpose: "benchmark setup")
+        _ = try? db.execute("DROP SCHEMA \(schema) CASCADE", purpose: "benchmark setup")
     }
-    try db.execute("SET search_path TO \(schema)")
+    try db.execute("SET search_path TO \(schema)", purpose: "benchmark setup")
     _ = try migrations.migrate(db)
     return try body()
 }
@@ -93,21 +93,21 @@ print("synthetic catalogue: \(userCount) users, \(itemCount) items, \(pairs.coun
 @MainActor func importFloor(_ file: String, stage: String, insert: String) throws -> Double {
     try inFreshSchema {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-        try db.execute("INSERT INTO users (external_id) SELECT 'u' || g FROM generate_series(0, \(userCount - 1)) g")
-        try db.execute("INSERT INTO items (external_id) SELECT 'i' || g FROM generate_series(0, \(itemCount - 1)) g")
-        try db.execute("VACUUM ANALYZE users")
-        try db.execute("VACUUM ANALYZE items")
+        try db.execute("INSERT INTO users (external_id) SELECT 'u' || g FROM generate_series(0, \(userCount - 1)) g", purpose: "benchmark setup")
+        try db.execute("INSERT INTO items (external_id) SELECT 'i' || g FROM generate_series(0, \(itemCount - 1)) g", purpose: "benchmark setup")
+        try db.execute("VACUUM ANALYZE users", purpose: "benchmark setup")
+        try db.execute("VACUUM ANALYZE items", purpose: "benchmark setup")
         return try seconds {
             try db.transaction {
-                try db.execute("CREATE TEMP TABLE floor_stage (\(stage)) ON COMMIT DROP")
-                try db.copyIn("COPY floor_stage FROM STDIN (FORMAT csv, HEADER true)") { send in
+                try db.execute("CREATE TEMP TABLE floor_stage (\(stage)) ON COMMIT DROP", purpose: "benchmark setup")
+                try db.copyIn("COPY floor_stage FROM STDIN (FORMAT csv, HEADER true)", purpose: "floor: COPY the file") { send in
                     var offset = 0
                     while offset < bytes.count {
                         try send(Array(bytes[offset..<min(bytes.count, offset + (1 << 16))]))
                         offset += 1 << 16
                     }
                 }
-                try db.execute(insert)
+                try db.execute(insert, purpose: "floor: insert the staged rows")
             }
         }
     }
@@ -173,11 +173,11 @@ for (feedback, importer, floorQuery) in [
 ] where only.map({ "snapshot".contains($0) }) ?? true {
     try inFreshSchema {
         _ = try importer.run(db)
-        try db.execute("VACUUM ANALYZE")
+        try db.execute("VACUUM ANALYZE", purpose: "benchmark setup")
         var floors: [Double] = [], loads: [Double] = [], timed: [Double] = [], builds: [Double] = []
         var bytes = 0, loaded = 0
         for _ in 0..<5 {
-            floors.append(try seconds { bytes = 0; try db.copyOut(floorQuery) { bytes += $0.count } })
+            floors.append(try seconds { bytes = 0; try db.copyOut(floorQuery, purpose: "floor: drain the pairs") { bytes += $0.count } })
             var snapshot: CatalogSnapshot?
             // Without times, as train and publish load it (the floor's columns), and with them, as evaluate does.
             loads.append(try seconds { snapshot = try db.loadConsistentSnapshot(feedback: feedback, times: false) })

@@ -15,7 +15,8 @@ public final class AudioCatalogStore: AudioFeatureStore {
     public init(db: PostgresConnection) { self.db = db }
 
     public func contains(contentSHA256: [UInt8]) throws -> Bool {
-        try db.query("SELECT 1 FROM audio_features WHERE content_sha256 = $1", binary: [contentSHA256]).rowCount > 0
+        try db.query("SELECT 1 FROM audio_features WHERE content_sha256 = $1", [contentSHA256],
+                     purpose: "look for analysed audio by content hash").rowCount > 0
     }
 
     public func store(_ track: AnalysedTrack) throws -> Bool {
@@ -26,27 +27,25 @@ public final class AudioCatalogStore: AudioFeatureStore {
         if let artist = track.tags.artist { metadata["artist"] = artist }
         if let album = track.tags.album { metadata["album"] = album }
         let extractor = try JSONEncoder().encode(track.configuration.catalogDescription)
-        func text(_ value: String) -> [UInt8] { Array(value.utf8) }
         return try db.transaction {
             // DO UPDATE (a no-op) rather than DO NOTHING so RETURNING gives the id of an existing item.
             let item = try db.query("""
-                INSERT INTO items (external_id, title, metadata) VALUES ($1::text, $2::text, $3::text::jsonb)
+                INSERT INTO items (external_id, title, metadata) VALUES ($1, $2, $3)
                 ON CONFLICT (external_id) DO UPDATE SET external_id = EXCLUDED.external_id
-                RETURNING id::text
-                """, binary: [text(externalID), text(title), text(try sortedJSON(metadata))])
-            guard let itemID = item.string(0, 0) else { throw AudioError.library("\(track.path): catalog returned no item id") }
+                RETURNING id
+                """, [externalID, title, PostgresJSONB(try sortedJSON(metadata))], purpose: "store the item of \(track.path)")
+            let itemID = try item.scalar(Int64.self)
             let inserted = try db.query("""
                 INSERT INTO audio_features (item_id, content_sha256, source_path, format, sample_rate, channels,
                                             duration_s, n_coefficients, n_frames, extractor, mfcc)
-                VALUES ($1::text::bigint, $2, $3::text, $4::text, $5::text::integer, $6::text::integer,
-                        $7::text::double precision, $8::text::integer, $9::text::integer, $10::text::jsonb, $11)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                 ON CONFLICT DO NOTHING
-                """, binary: [
-                    text(itemID), track.contentSHA256, text(track.path), text(track.format.description),
-                    text(String(track.sampleRate)), text(String(track.channelCount)), text(String(track.duration)),
-                    text(String(track.mfcc.rowCount)), text(String(track.mfcc.columnCount)),
-                    Array(extractor), track.mfcc.littleEndianBytes,
-                ])
+                """, [
+                    itemID, track.contentSHA256, track.path, track.format.description,
+                    track.sampleRate, track.channelCount, track.duration,
+                    track.mfcc.rowCount, track.mfcc.columnCount,
+                    PostgresJSONB(String(decoding: extractor, as: UTF8.self)), track.mfcc.littleEndianBytes,
+                ], purpose: "store the audio features of \(track.path)")
             return inserted.affectedRows == 1
         }
     }
@@ -56,7 +55,7 @@ public final class AudioCatalogStore: AudioFeatureStore {
         try storedMFCC("""
             SELECT a.n_coefficients, a.n_frames, a.mfcc FROM audio_features a JOIN items i ON i.id = a.item_id
             WHERE i.external_id = $1
-            """, key: Array(externalID.utf8))
+            """, key: externalID)
     }
 
     /// The stored MFCC sequence of the audio with this content hash, or nil if none is stored.
@@ -65,10 +64,9 @@ public final class AudioCatalogStore: AudioFeatureStore {
     }
 
     /// Runs `query` (columns n_coefficients, n_frames, mfcc; one parameter) with `key`.
-    private func storedMFCC(_ query: String, key: [UInt8]) throws -> FeatureMatrix? {
-        let row = try db.query(query, binary: [key], resultsBinary: true)
-        guard row.rowCount == 1 else { return nil }
-        return try FeatureMatrix(littleEndianBytes: row.bytes(0, 2)!, rowCount: Int(row.binaryInteger(0, 0)!),
-                                 columnCount: Int(row.binaryInteger(0, 1)!))
+    private func storedMFCC(_ query: String, key: any PostgresEncodable) throws -> FeatureMatrix? {
+        guard let row = try db.query(query, [key], purpose: "load a stored MFCC sequence").first else { return nil }
+        return try FeatureMatrix(littleEndianBytes: try row.bytes("mfcc"), rowCount: try row.int("n_coefficients"),
+                                 columnCount: try row.int("n_frames"))
     }
 }

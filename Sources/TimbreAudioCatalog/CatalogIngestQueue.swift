@@ -14,15 +14,15 @@ public struct CatalogIngestQueue: IngestQueue {
     /// content hash then decides quickly whether there is anything to analyse).
     public static func enqueue(_ files: [String], in db: PostgresConnection) throws {
         try db.transaction {
-            try db.execute("CREATE TEMP TABLE ingest_batch (path text PRIMARY KEY) ON COMMIT DROP")
-            try db.copyRows("COPY ingest_batch FROM STDIN", Array(Set(files))) { [$0] }
+            try db.execute("CREATE TEMP TABLE ingest_batch (path text PRIMARY KEY) ON COMMIT DROP", purpose: "stage files to ingest")
+            try db.copyRows("COPY ingest_batch FROM STDIN", Array(Set(files)), purpose: "stage files to ingest") { [$0] }
             // In path order: two runs enqueueing the same files at once then lock the rows in one
             // order and one waits for the other. In each run's own order they deadlocked
             // (KilledWorkerTests starts two ingests together).
             try db.execute("""
                 INSERT INTO audio_ingest_queue (path) SELECT path FROM ingest_batch ORDER BY path COLLATE "C"
                 ON CONFLICT (path) DO UPDATE SET finished_at = NULL, error = NULL, enqueued_at = now()
-                """)
+                """, purpose: "queue files to ingest")
         }
     }
 
@@ -30,25 +30,26 @@ public struct CatalogIngestQueue: IngestQueue {
     /// connection, holding the batch in a temporary table for the claim query.
     public init(db: PostgresConnection, files: [String]) throws {
         self.db = db
-        try db.execute("CREATE TEMP TABLE IF NOT EXISTS my_batch (path text PRIMARY KEY)")
-        try db.copyRows("COPY my_batch FROM STDIN", Array(Set(files))) { [$0] }
+        try db.execute("CREATE TEMP TABLE IF NOT EXISTS my_batch (path text PRIMARY KEY)", purpose: "hold this run's files")
+        try db.copyRows("COPY my_batch FROM STDIN", Array(Set(files)), purpose: "hold this run's files") { [$0] }
     }
 
     public mutating func next() throws -> String? {
-        try db.execute("BEGIN")
-        let claimed = try db.execute("""
+        try db.execute("BEGIN", purpose: "begin claiming a file to ingest")
+        let claimed = try db.query("""
             SELECT q.path FROM audio_ingest_queue q JOIN my_batch b ON b.path = q.path
             WHERE q.finished_at IS NULL ORDER BY q.path LIMIT 1 FOR UPDATE OF q SKIP LOCKED
-            """)
-        guard claimed.rowCount == 1 else {
-            try db.execute("COMMIT")
+            """, purpose: "claim a file to ingest")
+        guard let row = claimed.first else {
+            try db.execute("COMMIT", purpose: "finish claiming files to ingest")
             return nil
         }
-        return claimed.string(0, 0)
+        return try row.string("path")
     }
 
     public mutating func done(_ path: String, failure: String?) throws {
-        try db.query("UPDATE audio_ingest_queue SET finished_at = now(), error = $2 WHERE path = $1", [path, failure])
-        try db.execute("COMMIT")
+        try db.query("UPDATE audio_ingest_queue SET finished_at = now(), error = $2 WHERE path = $1", [path, failure],
+                     purpose: "mark \(path) ingested")
+        try db.execute("COMMIT", purpose: "finish ingesting \(path)")
     }
 }

@@ -45,19 +45,30 @@ public struct ContentCatalog {
     public func model(id: Int64? = nil) throws -> StoredContentModel {
         let result = try db.query("""
             SELECT id, state FROM trained_models
-            WHERE strategy = $1 AND ($2::text IS NULL OR id = $2::text::bigint)
+            WHERE strategy = $1 AND ($2 IS NULL OR id = $2)
             ORDER BY created_at DESC, id DESC LIMIT 1
-            """, binary: [Array(Self.strategyName.utf8), id.map { Array(String($0).utf8) }], resultsBinary: true)
-        guard result.rowCount == 1 else {
+            """, [Self.strategyName, id], purpose: "load content model \(id.map { "#\($0)" } ?? "(the newest)")")
+        guard let row = result.first else {
             throw DatabaseError(id.map { "\(db.target) has no content model #\($0) (see `timbre models list`)" }
                                 ?? "\(db.target) has no content model yet: train one with `timbre content train DIR --store`")
         }
-        let found = result.binaryInteger(0, 0)!
+        let found = try row.int64("id")
+        let state = try row.bytes("state")
         do {
-            return StoredContentModel(id: found, model: try ContentModel(decoding: result.bytes(0, 1)!))
+            return StoredContentModel(id: found, model: try ContentModel(decoding: state))
         } catch {
             throw DatabaseError("content model #\(found) in \(db.target) cannot be read: \(error)")
         }
+    }
+
+    /// How many of model `id`'s embedded items carry each style label ("(none)": no label).
+    public func labelCounts(model id: Int64) throws -> [String: Int] {
+        var labels: [String: Int] = [:]
+        for row in try db.query("SELECT label, count(*) AS items FROM item_embeddings WHERE model_id = $1 GROUP BY label", [id],
+                                purpose: "count the style labels of content model #\(id)") {
+            labels[try row.optionalString("label") ?? "(none)"] = try row.int("items")
+        }
+        return labels
     }
 
     /// Queues every item that has a stored MFCC sequence but no embedding from model `id`, for
@@ -67,11 +78,12 @@ public struct ContentCatalog {
         try db.transaction {
             try db.query("""
                 INSERT INTO embedding_queue (model_id, item_id)
-                SELECT $1::bigint, a.item_id FROM audio_features a
-                WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::bigint AND e.item_id = a.item_id)
+                SELECT $1, a.item_id FROM audio_features a
+                WHERE NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1 AND e.item_id = a.item_id)
                 ON CONFLICT DO NOTHING
-                """, [String(id)])
-            return try db.query("SELECT count(*) FROM embedding_queue WHERE model_id = $1::bigint", [String(id)]).int(0, 0) ?? 0
+                """, [id], purpose: "queue the items content model #\(id) has not embedded")
+            return try db.query("SELECT count(*) FROM embedding_queue WHERE model_id = $1", [id],
+                                purpose: "count the items queued for content model #\(id)").scalar(Int.self)
         }
     }
 
@@ -91,7 +103,7 @@ public struct ContentCatalog {
         let model = stored.model
         let configuration = MFCCConfiguration()
         let extractor = String(decoding: try JSONEncoder().encode(configuration.catalogDescription), as: UTF8.self)
-        let modelID = Array(String(stored.id).utf8)
+        let modelID = stored.id
         try EmbeddingSetStore(db).register(model: stored.id, name: "\(Self.strategyName)-\(stored.id)", kind: .audioModel,
                                            dimension: model.classifier.embeddingSize,
                                            source: try sortedJSON(["producer": Self.strategyName, "classes": model.classNames.joined(separator: ",")]))
@@ -99,37 +111,35 @@ public struct ContentCatalog {
             let done = try db.transaction { () throws -> Int in
                 let claimed = try db.query("""
                     SELECT item_id FROM embedding_queue
-                    WHERE model_id = $1::text::bigint AND item_id <> ALL ($2::text::bigint[])
-                    ORDER BY item_id LIMIT $3::text::integer
+                    WHERE model_id = $1 AND item_id <> ALL ($2)
+                    ORDER BY item_id LIMIT $3
                     FOR UPDATE SKIP LOCKED
-                    """, binary: [modelID, Array(postgresArrayLiteral(passedOver).utf8), Array(String(batchSize).utf8)],
-                    resultsBinary: true)
-                for row in 0..<claimed.rowCount {
-                    let item = claimed.binaryInteger(row, 0)!
-                    let itemID = Array(String(item).utf8)
+                    """, [modelID, passedOver, batchSize], purpose: "claim items to embed with content model #\(modelID)")
+                for claim in claimed {
+                    let item = try claim.int64("item_id")
                     func skip(_ reason: String) {
                         tally.skipped.append((item, reason))
                         passedOver.append(item)
                     }
                     func dequeue() throws {
-                        try db.query("DELETE FROM embedding_queue WHERE model_id = $1::text::bigint AND item_id = $2::text::bigint",
-                                     binary: [modelID, itemID])
+                        try db.query("DELETE FROM embedding_queue WHERE model_id = $1 AND item_id = $2", [modelID, item],
+                                     purpose: "dequeue item \(item) of content model #\(modelID)")
                     }
-                    let track = try db.query("""
-                        SELECT a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $3::text::jsonb,
-                               EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1::text::bigint AND e.item_id = a.item_id)
-                        FROM audio_features a WHERE a.item_id = $2::text::bigint
-                        """, binary: [modelID, itemID, Array(extractor.utf8)], resultsBinary: true)
+                    let found = try db.query("""
+                        SELECT a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $3 AS same_extractor,
+                               EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = $1 AND e.item_id = a.item_id) AS embedded
+                        FROM audio_features a WHERE a.item_id = $2
+                        """, [modelID, item, PostgresJSONB(extractor)], purpose: "load the MFCC sequence of item \(item)")
                     // Gone since it was queued, or embedded already (by an earlier run): nothing to do.
-                    guard track.rowCount == 1, track.bytes(0, 4) == [0] else { try dequeue(); continue }
-                    guard track.bytes(0, 3) == [1] else {
+                    guard let track = found.first, try !track.bool("embedded") else { try dequeue(); continue }
+                    guard try track.bool("same_extractor") else {
                         skip("analysed with other MFCC settings than the content model's (\(extractor)): ingest it again with the defaults")
                         continue
                     }
                     let mfcc: FeatureMatrix
                     do {
-                        mfcc = try FeatureMatrix(littleEndianBytes: track.bytes(0, 2)!, rowCount: Int(track.binaryInteger(0, 0)!),
-                                                 columnCount: Int(track.binaryInteger(0, 1)!))
+                        mfcc = try FeatureMatrix(littleEndianBytes: try track.bytes("mfcc"), rowCount: try track.int("n_coefficients"),
+                                                 columnCount: try track.int("n_frames"))
                     } catch {
                         skip("stored sequence unreadable: \(error)")
                         continue
@@ -140,18 +150,18 @@ public struct ContentCatalog {
                     }
                     let label = description.label
                     // A failed insert spoils only this item, not the batch.
-                    try db.execute("SAVEPOINT item")
+                    try db.execute("SAVEPOINT item", purpose: "begin storing item \(item)")
                     do {
                         tally.embedded += try db.query("""
                             INSERT INTO item_embeddings (model_id, item_id, vector, label, label_probability)
-                            VALUES ($1::text::bigint, $2::text::bigint, $3::text::real[], $4::text, $5::text::real)
+                            VALUES ($1, $2, $3, $4, $5)
                             ON CONFLICT (model_id, item_id) DO NOTHING
-                            """, binary: [modelID, itemID, Array(postgresArrayLiteral(description.embedding).utf8),
-                                          Array(model.classNames[label].utf8), Array("\(description.probabilities[label])".utf8)]).affectedRows
+                            """, [modelID, item, description.embedding, model.classNames[label], description.probabilities[label]],
+                            purpose: "store the embedding of item \(item)").affectedRows
                         try dequeue()
-                        try db.execute("RELEASE SAVEPOINT item")
+                        try db.execute("RELEASE SAVEPOINT item", purpose: "finish storing item \(item)")
                     } catch {
-                        try db.execute("ROLLBACK TO SAVEPOINT item")
+                        try db.execute("ROLLBACK TO SAVEPOINT item", purpose: "undo storing item \(item)")
                         skip("cannot store its embedding: \(error)")
                     }
                 }

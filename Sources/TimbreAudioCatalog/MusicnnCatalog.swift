@@ -55,12 +55,13 @@ public struct MusicnnCatalog {
         struct Source: Encodable { var producer: String; var model: String; var layer: String; var weights: String }
         let parameters = try sortedJSON(Parameters(model: model.rawValue, layer: layer.rawValue))
         return try db.transaction {
-            try db.query("SELECT pg_advisory_xact_lock(hashtext('timbre musicnn set ' || $1))", [parameters])
+            try db.query("SELECT pg_advisory_xact_lock(hashtext('timbre musicnn set ' || $1))", [parameters],
+                         purpose: "lock the musicnn set \(model.rawValue) \(layer.rawValue)")
             let found = try db.query("""
-                SELECT min(id)::text FROM trained_models WHERE strategy = $1 AND parameters = $2::jsonb
-                """, [Self.strategyName, parameters])
+                SELECT min(id) FROM trained_models WHERE strategy = $1 AND parameters = $2
+                """, [Self.strategyName, PostgresJSONB(parameters)], purpose: "find the musicnn set \(model.rawValue) \(layer.rawValue)")
             let id: Int64
-            if let existing = found.string(0, 0).flatMap(Int64.init) {
+            if let existing = try found.scalar(Int64?.self) {
                 id = existing
             } else {
                 // The weights are not copied into the catalog: the checkpoint (fetched and checked
@@ -96,32 +97,29 @@ public struct MusicnnCatalog {
         precondition(embedder.model == set.model, "the embedder's checkpoint must be the set's")
         var tally = EmbeddingTally()
         var passedOver: [Int64] = []
-        let setID = Array(String(set.id).utf8)
+        let setID = set.id
         let prefix = Self.metadataPrefix(set.model)
         while true {
             let claimedCount = try db.transaction { () throws -> Int in
                 let claimed = try db.query("""
                     SELECT q.item_id, a.source_path, a.content_sha256,
-                           EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = q.model_id AND e.item_id = q.item_id)
+                           EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = q.model_id AND e.item_id = q.item_id) AS embedded
                     FROM embedding_queue q LEFT JOIN audio_features a ON a.item_id = q.item_id
-                    WHERE q.model_id = $1::text::bigint AND q.item_id <> ALL ($2::text::bigint[])
-                    ORDER BY q.item_id LIMIT $3::text::integer
+                    WHERE q.model_id = $1 AND q.item_id <> ALL ($2)
+                    ORDER BY q.item_id LIMIT $3
                     FOR UPDATE OF q SKIP LOCKED
-                    """, binary: [setID, Array(postgresArrayLiteral(passedOver).utf8), Array(String(batchSize).utf8)],
-                    resultsBinary: true)
-                for row in 0..<claimed.rowCount {
-                    let item = claimed.binaryInteger(row, 0)!
-                    let itemID = Array(String(item).utf8)
+                    """, [setID, passedOver, batchSize], purpose: "claim tracks to embed into musicnn set #\(setID)")
+                for row in claimed {
+                    let item = try row.int64("item_id")
                     func dequeue() throws {
-                        try db.query("DELETE FROM embedding_queue WHERE model_id = $1::text::bigint AND item_id = $2::text::bigint",
-                                     binary: [setID, itemID])
+                        try db.query("DELETE FROM embedding_queue WHERE model_id = $1 AND item_id = $2", [setID, item],
+                                     purpose: "dequeue item \(item) of musicnn set #\(setID)")
                     }
                     // Its audio row gone since it was queued, or embedded already (by an earlier run): nothing to do.
-                    guard let pathBytes = claimed.bytes(row, 1), claimed.bytes(row, 3) == [0] else { try dequeue(); continue }
-                    let path = String(decoding: pathBytes, as: UTF8.self)
+                    guard let path = try row.optionalString("source_path"), try !row.bool("embedded") else { try dequeue(); continue }
                     let outputs: MusicnnTrackEmbedding
                     do {
-                        outputs = try Self.embedIngestedFile(path: path, sha256: claimed.bytes(row, 2)!, with: embedder,
+                        outputs = try Self.embedIngestedFile(path: path, sha256: try row.bytes("content_sha256"), with: embedder,
                                                               threads: threadsPerTrack)
                     } catch {
                         tally.skipped.append((item, "\(error)"))
@@ -131,19 +129,18 @@ public struct MusicnnCatalog {
                     let tags = outputs.mean(.tags)
                     let metadata = try Self.tagMetadata(tags, model: set.model, prefix: prefix)
                     // A failed write spoils only this item, not the batch.
-                    try db.execute("SAVEPOINT item")
+                    try db.execute("SAVEPOINT item", purpose: "begin storing item \(item)")
                     do {
                         tally.embedded += try db.query("""
-                            INSERT INTO item_embeddings (model_id, item_id, vector)
-                            VALUES ($1::text::bigint, $2::text::bigint, $3::text::real[])
+                            INSERT INTO item_embeddings (model_id, item_id, vector) VALUES ($1, $2, $3)
                             ON CONFLICT (model_id, item_id) DO NOTHING
-                            """, binary: [setID, itemID, Array(postgresArrayLiteral(outputs.mean(set.layer)).utf8)]).affectedRows
-                        try db.query("UPDATE items SET metadata = metadata || $2::text::jsonb WHERE id = $1::text::bigint",
-                                     binary: [itemID, Array(metadata.utf8)])
+                            """, [setID, item, outputs.mean(set.layer)], purpose: "store the musicnn vector of item \(item)").affectedRows
+                        try db.query("UPDATE items SET metadata = metadata || $2 WHERE id = $1", [item, PostgresJSONB(metadata)],
+                                     purpose: "store the musicnn tags of item \(item)")
                         try dequeue()
-                        try db.execute("RELEASE SAVEPOINT item")
+                        try db.execute("RELEASE SAVEPOINT item", purpose: "finish storing item \(item)")
                     } catch {
-                        try db.execute("ROLLBACK TO SAVEPOINT item")
+                        try db.execute("ROLLBACK TO SAVEPOINT item", purpose: "undo storing item \(item)")
                         tally.skipped.append((item, "cannot store its embedding: \(error)"))
                         passedOver.append(item)
                     }

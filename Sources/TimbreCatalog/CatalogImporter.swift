@@ -75,11 +75,11 @@ public struct CatalogImporter: Sendable {
         }
 
         return try db.transaction {
-            try db.query("SELECT pg_advisory_xact_lock($1)", [String(Self.importLockKey)])
+            try db.query("SELECT pg_advisory_xact_lock($1)", [Self.importLockKey], purpose: "wait for other imports")
             if let items {
                 // An item must be in the items file or already in the catalog.
                 var known = Set(items.map(\.id))
-                try db.copyOutBinary("SELECT external_id FROM items") { known.insert($0.text()!) }
+                try db.copyOutBinary("SELECT external_id FROM items", purpose: "load the catalog's item ids") { known.insert(try $0.text()) }
                 let lines = [(ratingsFile, ratings?.map { (item: $0.item, line: $0.line) }),
                              (playsFile, plays?.records.map { (item: $0.item, line: $0.line) })]
                 for case let (file?, lines?) in lines {
@@ -95,7 +95,7 @@ public struct CatalogImporter: Sendable {
                     INSERT INTO users (external_id, attributes) SELECT external_id, attributes FROM stage_users
                     ON CONFLICT (external_id) DO UPDATE SET attributes = EXCLUDED.attributes
                     WHERE users.attributes IS DISTINCT FROM EXCLUDED.attributes
-                    """)
+                    """, purpose: "import users")
                 summary.usersAdded += added
                 summary.usersUpdated += total - added
             }
@@ -107,7 +107,7 @@ public struct CatalogImporter: Sendable {
                     INSERT INTO items (external_id, title, metadata) SELECT external_id, title, metadata FROM stage_items
                     ON CONFLICT (external_id) DO UPDATE SET title = EXCLUDED.title, metadata = EXCLUDED.metadata
                     WHERE (items.title, items.metadata) IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.metadata)
-                    """)
+                    """, purpose: "import items")
                 summary.itemsAdded += added
                 summary.itemsUpdated += total - added
             }
@@ -124,7 +124,7 @@ public struct CatalogImporter: Sendable {
                     ORDER BY u.id, i.id
                     ON CONFLICT (user_id, item_id) DO UPDATE SET value = EXCLUDED.value, rated_at = EXCLUDED.rated_at
                     WHERE (ratings.value, ratings.rated_at) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.rated_at)
-                    """)
+                    """, purpose: "import ratings")
                 summary.ratingsAdded += added
                 summary.ratingsUpdated += total - added
             }
@@ -144,9 +144,9 @@ extension PostgresConnection {
     /// instead of hashing. (`stage` is here so every import path stages the same way.)
     public func stage<R>(_ table: String, _ definition: String, _ records: [R], progress: ProgressReporter? = nil,
                          fields: (R) -> [String?]) throws {
-        try execute("CREATE TEMP TABLE \(table) \(definition) ON COMMIT DROP")
-        try copyRows("COPY \(table) FROM STDIN", records, progress: progress, fields: fields)
-        try execute("ANALYZE \(table)")
+        try execute("CREATE TEMP TABLE \(table) \(definition) ON COMMIT DROP", purpose: "create staging table \(table)")
+        try copyRows("COPY \(table) FROM STDIN", records, purpose: "fill staging table \(table)", progress: progress, fields: fields)
+        try execute("ANALYZE \(table)", purpose: "analyse staging table \(table)")
     }
 
     /// Adds the plays of one file (already checked) unless a file with the same SHA-256 was
@@ -156,14 +156,14 @@ extension PostgresConnection {
         // Claiming the hash first also orders two concurrent imports of one file: the second
         // waits on the unique index until the first commits, then finds the row and adds nothing.
         let claimed = try query("""
-            INSERT INTO imported_files (sha256, kind, path, row_count) VALUES ($1, 'plays', $2::text, $3::text::bigint)
-            ON CONFLICT (sha256) DO NOTHING RETURNING id::text
-            """, binary: [sha256, Array(file.utf8), Array(String(records.count).utf8)])
-        guard claimed.rowCount == 1, let fileID = claimed.string(0, 0) else {
+            INSERT INTO imported_files (sha256, kind, path, row_count) VALUES ($1, 'plays', $2, $3)
+            ON CONFLICT (sha256) DO NOTHING RETURNING id
+            """, [sha256, file, records.count], purpose: "record plays file \(file)")
+        guard let fileID = try claimed.first?.int64("id") else {
             let earlier = try query("""
-                SELECT path, to_char(imported_at, 'YYYY-MM-DD HH24:MI:SS') FROM imported_files WHERE sha256 = $1
-                """, binary: [sha256])
-            summary.alreadyImported.append("\(file): the same file (SHA-256 \(sha256.hex.prefix(12))…) was imported on \(earlier.string(0, 1) ?? "?") as \(earlier.string(0, 0) ?? "?"); nothing added")
+                SELECT path, to_char(imported_at, 'YYYY-MM-DD HH24:MI:SS') AS imported FROM imported_files WHERE sha256 = $1
+                """, [sha256], purpose: "find the earlier import of \(file)").one()
+            summary.alreadyImported.append("\(file): the same file (SHA-256 \(sha256.hex.prefix(12))…) was imported on \(try earlier.string("imported")) as \(try earlier.string("path")); nothing added")
             return
         }
         try stage("stage_plays", "(user_ext text, item_ext text, n integer, ts bigint)", records, progress: progress) {
@@ -175,19 +175,19 @@ extension PostgresConnection {
             CREATE TEMP TABLE stage_play_ids ON COMMIT DROP AS
             SELECT u.id AS user_id, i.id AS item_id, s.n, to_timestamp(s.ts) AS played_at
             FROM stage_plays s JOIN users u ON u.external_id = s.user_ext JOIN items i ON i.external_id = s.item_ext
-            """)
+            """, purpose: "resolve the ids of staged plays")
         let (added, total) = try countingAdded("""
             INSERT INTO play_totals (user_id, item_id, plays, first_played_at)
             SELECT user_id, item_id, sum(n), min(played_at) FROM stage_play_ids GROUP BY user_id, item_id ORDER BY user_id, item_id
             ON CONFLICT (user_id, item_id) DO UPDATE SET plays = play_totals.plays + EXCLUDED.plays,
                 first_played_at = least(play_totals.first_played_at, EXCLUDED.first_played_at)
-            """)
+            """, purpose: "add play totals")
         summary.playPairsAdded += added
         summary.playPairsUpdated += total - added
         let rows = try query("""
             INSERT INTO plays (user_id, item_id, count, played_at, file_id)
-            SELECT user_id, item_id, n, played_at, $1::integer FROM stage_play_ids ORDER BY user_id, item_id
-            """, [fileID])
+            SELECT user_id, item_id, n, played_at, $1 FROM stage_play_ids ORDER BY user_id, item_id
+            """, [fileID], purpose: "store plays")
         summary.playRowsAdded += rows.affectedRows
         summary.playsAdded += records.reduce(0) { $0 + Int($1.count) }
     }
@@ -198,23 +198,23 @@ extension PostgresConnection {
         summary.usersAdded += try execute("""
             INSERT INTO users (external_id) SELECT DISTINCT user_ext FROM \(stage) ORDER BY 1
             ON CONFLICT (external_id) DO NOTHING
-            """).affectedRows
+            """, purpose: "add the users of \(stage)").affectedRows
         summary.itemsAdded += try execute("""
             INSERT INTO items (external_id) SELECT DISTINCT item_ext FROM \(stage) ORDER BY 1
             ON CONFLICT (external_id) DO NOTHING
-            """).affectedRows
-        if summary.usersAdded + summary.itemsAdded > 0 { try execute("ANALYZE users, items") }
+            """, purpose: "add the items of \(stage)").affectedRows
+        if summary.usersAdded + summary.itemsAdded > 0 { try execute("ANALYZE users, items", purpose: "analyse users and items") }
     }
 
     /// Runs an `INSERT … ON CONFLICT DO UPDATE` and returns (inserted rows, inserted + updated
     /// rows), counted in the server: returning a flag per row to the client cost seconds per
     /// million rows.
-    func countingAdded(_ insert: String) throws -> (added: Int, total: Int) {
-        let r = try execute("""
+    func countingAdded(_ insert: String, purpose: String) throws -> (added: Int, total: Int) {
+        let r = try query("""
             WITH changed AS (\(insert) RETURNING (xmax = 0) AS added)
-            SELECT count(*) FILTER (WHERE added), count(*) FROM changed
-            """)
-        return (r.int(0, 0) ?? 0, r.int(0, 1) ?? 0)
+            SELECT count(*) FILTER (WHERE added) AS added, count(*) AS total FROM changed
+            """, purpose: purpose).one()
+        return (try r.int("added"), try r.int("total"))
     }
 }
 
@@ -233,8 +233,9 @@ extension [UInt8] {
 
 extension PostgresConnection {
     /// Streams `records` into a `COPY … FROM STDIN` (text format) in chunks of rows.
-    public func copyRows<R>(_ sql: String, _ records: [R], progress: ProgressReporter? = nil, fields: (R) -> [String?]) throws {
-        try copyIn(sql) { send in
+    public func copyRows<R>(_ sql: String, _ records: [R], purpose: String, progress: ProgressReporter? = nil,
+                            fields: (R) -> [String?]) throws {
+        try copyIn(sql, purpose: purpose) { send in
             var buffer: [UInt8] = []
             buffer.reserveCapacity(1 << 16)
             var pending = 0
@@ -252,6 +253,12 @@ extension PostgresConnection {
             progress?.advance(by: pending)
         }
     }
+}
+
+/// A one-dimensional array in COPY's text format (`{1,2.5,-3}`); Swift's number descriptions
+/// read back exactly.
+func copyTextArray<C: Collection>(_ values: C) -> String where C.Element: Numeric & CustomStringConvertible {
+    "{" + values.map(\.description).joined(separator: ",") + "}"
 }
 
 /// One row of COPY's text format: tab-separated, `\N` for NULL, backslash escapes.

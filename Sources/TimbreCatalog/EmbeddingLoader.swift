@@ -1,28 +1,5 @@
 import TimbreCore
 
-extension BinaryCopyRow {
-    /// A one-dimensional `real[]` in PostgreSQL's binary array format (ndim, has-null flag, element
-    /// type, then length and lower bound, then length-prefixed elements); nil for NULL or a NULL element.
-    mutating func float32Array() -> [Float]? {
-        guard let f = field(), f.count >= 12 else { return nil }
-        func int32(_ p: Int) -> Int32 {
-            Int32(bitPattern: UInt32(f[p]) << 24 | UInt32(f[p + 1]) << 16 | UInt32(f[p + 2]) << 8 | UInt32(f[p + 3]))
-        }
-        let dimensions = int32(0)
-        if dimensions == 0 { return [] }
-        guard dimensions == 1, f.count >= 20 else { return nil }
-        let count = Int(int32(12))
-        guard count >= 0, f.count == 20 + 8 * count else { return nil }
-        var values = [Float](repeating: 0, count: count)
-        for k in 0..<count {
-            let p = 20 + 8 * k
-            guard int32(p) == 4 else { return nil }
-            values[k] = Float(bitPattern: UInt32(bitPattern: int32(p + 4)))
-        }
-        return values
-    }
-}
-
 extension PostgresConnection {
     /// The item embeddings made by model `modelID`, aligned with `itemIDs` (catalog ids by dense
     /// index, as in a `CatalogSnapshot`); items without one are marked absent. Nil when the model
@@ -34,13 +11,19 @@ extension PostgresConnection {
         var vectors: [Float] = [], present = [Bool](repeating: false, count: itemIDs.count)
         var problem: String? = nil
         // COPY takes no parameters: the id travels as a session setting, bound with PQexecParams.
-        _ = try query("SELECT set_config('timbre.embedding_model', $1, false)", [String(modelID)])
+        // (A session setting is text; the server writes the bound bigint there itself.)
+        try query("SELECT set_config('timbre.embedding_model', $1::text, false)", [modelID],
+                  purpose: "choose embedding set #\(modelID) for loading")
         try copyOutBinary("""
             SELECT item_id, vector FROM item_embeddings
             WHERE model_id = current_setting('timbre.embedding_model')::bigint ORDER BY item_id
-            """) { row in
-            let item = row.int64()!
-            guard let vector = row.float32Array() else { problem = "item \(item): embedding is not a plain real[]"; return }
+            """, purpose: "load the item embeddings of set #\(modelID)") { row in
+            let item = try row.int64()
+            let vector: [Float]
+            do { vector = try row.float32Array() } catch {
+                problem = "item \(item): embedding is not a plain real[] without NULLs"
+                return
+            }
             if dimension == nil {
                 dimension = vector.count
                 vectors = [Float](repeating: 0, count: vector.count * itemIDs.count)
@@ -79,7 +62,8 @@ extension PostgresConnection {
                   let table = try loadItemEmbeddings(model: model, itemIDs: snapshot.itemIDs) else {
                 return (snapshot, TrainingData(ratings: snapshot.ratings, feedback: snapshot.feedback), nil, nil)
             }
-            let state = try query("SELECT \(Self.embeddingStateSQL)", [String(model)]).string(0, 0)
+            let state = try query("SELECT \(Self.embeddingStateSQL)", [model],
+                                  purpose: "read the state of embedding set #\(model)").scalar(String.self)
             return (snapshot, TrainingData(ratings: snapshot.ratings, itemEmbeddings: table, feedback: snapshot.feedback), model, state)
         }
     }
@@ -88,6 +72,6 @@ extension PostgresConnection {
     /// Vectors are only ever added to a model (a changed vector makes a new model; a deleted item
     /// takes its row with it), so a model trained on one state is stale when the state differs.
     static let embeddingStateSQL = """
-        (SELECT count(*)::text || '@' || coalesce(max(created_at)::text, '') FROM item_embeddings WHERE model_id = $1::bigint)
+        (SELECT count(*)::text || '@' || coalesce(max(created_at)::text, '') FROM item_embeddings WHERE model_id = $1)
         """
 }

@@ -118,37 +118,41 @@ public struct EmbeddingSetStore {
     public func register(model id: Int64, name: String, kind: EmbeddingKind, dimension: Int, source: String = "{}") throws {
         try db.query("""
             INSERT INTO embedding_sets (model_id, name, kind, dimension, source)
-            VALUES ($1::bigint, $2, $3, $4::integer, $5::jsonb) ON CONFLICT (model_id) DO NOTHING
-            """, [String(id), name, kind.rawValue, String(dimension), source])
+            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (model_id) DO NOTHING
+            """, [id, name, kind.rawValue, dimension, PostgresJSONB(source)], purpose: "register embedding set '\(name)'")
     }
 
     private static let columns = """
         s.model_id, s.name, s.kind, s.dimension,
-        (SELECT count(*) FROM item_embeddings e WHERE e.model_id = s.model_id), s.source::text, s.created_at::text
+        (SELECT count(*) FROM item_embeddings e WHERE e.model_id = s.model_id) AS items, s.source::text AS source,
+        s.created_at::text AS created
         """
 
-    private func sets(_ result: QueryResult) -> [EmbeddingSet] {
-        (0..<result.rowCount).map { r in
-            EmbeddingSet(id: Int64(result.string(r, 0)!)!, name: result.string(r, 1)!,
-                         kind: EmbeddingKind(rawValue: result.string(r, 2)!) ?? .imported,
-                         dimension: result.int(r, 3)!, items: result.int(r, 4)!,
-                         source: result.string(r, 5)!, createdAt: result.string(r, 6)!)
+    private func sets(_ result: QueryResult) throws -> [EmbeddingSet] {
+        try result.map { row in
+            let kind = try row.string("kind")
+            guard let known = EmbeddingKind(rawValue: kind) else {
+                throw DatabaseError(purpose: result.purpose, target: db.target, message: "embedding set #\(try row.int64("model_id")) has an unknown kind '\(kind)'")
+            }
+            return EmbeddingSet(id: try row.int64("model_id"), name: try row.string("name"), kind: known,
+                                dimension: try row.int("dimension"), items: try row.int("items"),
+                                source: try row.string("source"), createdAt: try row.string("created"))
         }
     }
 
     /// Every set, newest first.
     public func list() throws -> [EmbeddingSet] {
-        sets(try db.query("SELECT \(Self.columns) FROM embedding_sets s ORDER BY s.model_id DESC"))
+        try sets(try db.query("SELECT \(Self.columns) FROM embedding_sets s ORDER BY s.model_id DESC", purpose: "list the embedding sets"))
     }
 
     /// The newest set of each kind that has vectors, newest first.
     func newestByKind() throws -> [EmbeddingSet] {
-        sets(try db.query("""
+        try sets(try db.query("""
             SELECT \(Self.columns) FROM embedding_sets s
             WHERE s.model_id = (SELECT max(o.model_id) FROM embedding_sets o WHERE o.kind = s.kind
                                 AND EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = o.model_id))
             ORDER BY s.model_id DESC
-            """))
+            """, purpose: "find the newest embedding set of each kind"))
     }
 
     /// The set `choice` names: nil for `.none`, and for `.latest` when the catalog has no set.
@@ -157,16 +161,17 @@ public struct EmbeddingSetStore {
         case .none:
             return nil
         case let .model(id):
-            guard try db.query("SELECT 1 FROM item_embeddings WHERE model_id = $1::bigint LIMIT 1", [String(id)]).rowCount == 1 else {
+            guard try db.query("SELECT 1 FROM item_embeddings WHERE model_id = $1 LIMIT 1", [id],
+                               purpose: "look for embedding set #\(id)").rowCount == 1 else {
                 throw DatabaseError("--embedding-model \(id): \(db.target) has no item embeddings in set #\(id) (see `timbre embeddings list`)")
             }
             return id
         case let .named(name):
             let found = try db.query("""
-                SELECT max(s.model_id)::text FROM embedding_sets s
+                SELECT max(s.model_id) FROM embedding_sets s
                 WHERE s.name = $1 AND EXISTS (SELECT 1 FROM item_embeddings e WHERE e.model_id = s.model_id)
-                """, [name])
-            guard let id = found.string(0, 0).flatMap(Int64.init) else {
+                """, [name], purpose: "find embedding set '\(name)'")
+            guard let id = try found.scalar(Int64?.self) else {
                 let names = Set(try list().map(\.name)).sorted()
                 throw DatabaseError("--embedding-model \(name): \(db.target) has no embedding set of that name with vectors (it has: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
             }
@@ -191,9 +196,9 @@ public struct EmbeddingSetStore {
     private func kindUsedBefore(by use: EmbeddingUse) throws -> EmbeddingKind? {
         let r = try db.query("""
             SELECT s.kind FROM trained_models m JOIN embedding_sets s ON s.model_id = (m.trained_on ->> 'embedding_model')::bigint
-            WHERE m.strategy = $1 AND m.parameters = $2::jsonb ORDER BY m.id DESC LIMIT 1
-            """, [use.strategy, use.parameters])
-        return r.string(0, 0).flatMap(EmbeddingKind.init(rawValue:))
+            WHERE m.strategy = $1 AND m.parameters = $2 ORDER BY m.id DESC LIMIT 1
+            """, [use.strategy, PostgresJSONB(use.parameters)], purpose: "find the embedding kind \(use.strategy) used before")
+        return try r.first.flatMap { EmbeddingKind(rawValue: try $0.string("kind")) }
     }
 
     /// A factor model's item rows (`ItemFactorModel`) as the cf-factors set of model `id`, for the
@@ -204,8 +209,9 @@ public struct EmbeddingSetStore {
         let kept = itemIDs.indices.filter { $0 < rows.count / max(d, 1) && interacted.count(Int32($0)) > 0 }
         try register(model: id, name: "\(strategy)-\(id)", kind: .cfFactors, dimension: d,
                      source: try sortedJSON(["producer": strategy, "model": String(id)]))
-        try db.copyRows("COPY item_embeddings (model_id, item_id, vector) FROM STDIN", kept) { i in
-            [String(id), String(itemIDs[i]), postgresArrayLiteral(Array(rows[i * d..<(i + 1) * d]))]
+        try db.copyRows("COPY item_embeddings (model_id, item_id, vector) FROM STDIN", kept,
+                        purpose: "store the item factors of \(strategy) model #\(id)") { i in
+            [String(id), String(itemIDs[i]), copyTextArray(rows[i * d..<(i + 1) * d])]
         }
     }
 
@@ -228,21 +234,23 @@ public struct EmbeddingSetStore {
         guard let dimension = rows.first?.vector.count else { throw InputFileError(file: path, line: nil, "no vectors in the file") }
         return try db.transaction {
             // The server hashes the bytes: the catalog library needs no crypto library of its own.
-            let digest = try db.query("SELECT encode(sha256($1), 'hex')", binary: [[UInt8](data)]).string(0, 0)!
-            try db.query("SELECT pg_advisory_xact_lock(hashtext('timbre embeddings import ' || $1))", [name])
+            let digest = try db.query("SELECT encode(sha256($1), 'hex')", [data], purpose: "hash \(path)").scalar(String.self)
+            try db.query("SELECT pg_advisory_xact_lock(hashtext('timbre embeddings import ' || $1))", [name],
+                         purpose: "lock embedding set name '\(name)'")
             let again = try db.query("""
-                SELECT s.model_id::text FROM embedding_sets s WHERE s.name = $1 AND s.kind = 'imported' AND s.source ->> 'sha256' = $2
+                SELECT s.model_id FROM embedding_sets s WHERE s.name = $1 AND s.kind = 'imported' AND s.source ->> 'sha256' = $2
                 ORDER BY s.model_id DESC LIMIT 1
-                """, [name, digest])
-            if let id = again.string(0, 0).flatMap(Int64.init) {
-                let items = try db.query("SELECT count(*) FROM item_embeddings WHERE model_id = $1::bigint", [String(id)]).int(0, 0) ?? 0
+                """, [name, digest], purpose: "look for an earlier import of \(path)")
+            if let id = try again.first?.int64("model_id") {
+                let items = try db.query("SELECT count(*) FROM item_embeddings WHERE model_id = $1", [id],
+                                         purpose: "count the vectors of embedding set #\(id)").scalar(Int.self)
                 return EmbeddingImportSummary(set: id, name: name, dimension: dimension, items: items, created: false)
             }
             // Every id must name a catalog item.
             var known: [String: Int64] = [:]
-            try db.copyOutBinary("SELECT id, external_id FROM items") { row in
-                let id = row.int64()!
-                known[row.text()!] = id
+            try db.copyOutBinary("SELECT id, external_id FROM items", purpose: "load the catalog's item ids") { row in
+                let id = try row.int64()
+                known[try row.text()] = id
             }
             if let bad = rows.first(where: { known[$0.item] == nil }) {
                 throw InputFileError(file: path, line: bad.line, "item '\(bad.item)' is not in the catalog")
@@ -251,8 +259,8 @@ public struct EmbeddingSetStore {
             let source = try sortedJSON(Source(producer: Self.importedProducer, file: (path as NSString).lastPathComponent, sha256: digest))
             let model = try db.insertTrainedModel(strategy: Self.importedProducer, parameters: source, trainedOn: "{}", state: [])
             try register(model: model, name: name, kind: .imported, dimension: dimension, source: source)
-            try db.copyRows("COPY item_embeddings (model_id, item_id, vector) FROM STDIN", rows, progress: nil) { row in
-                [String(model), String(known[row.item]!), postgresArrayLiteral(row.vector)]
+            try db.copyRows("COPY item_embeddings (model_id, item_id, vector) FROM STDIN", rows, purpose: "store the vectors of \(path)") { row in
+                [String(model), known[row.item].map { String($0) }, copyTextArray(row.vector)]
             }
             return EmbeddingImportSummary(set: model, name: name, dimension: dimension, items: rows.count, created: true)
         }

@@ -37,50 +37,51 @@ extension PostgresConnection {
     public func saveEvaluationRun(datasetJSON: String, splitJSON: String, settingsJSON: String,
                                   results: [StoredEvaluationResult]) throws -> Int64 {
         try transaction {
-            let run = try query("""
+            let id = try query("""
                 INSERT INTO evaluation_runs (dataset, split, settings, code_version)
-                VALUES ($1::jsonb, $2::jsonb, $3::jsonb, $4) RETURNING id
-                """, [datasetJSON, splitJSON, settingsJSON, TimbreVersion.string])
-            let id = run.string(0, 0)!
+                VALUES ($1, $2, $3, $4) RETURNING id
+                """, [PostgresJSONB(datasetJSON), PostgresJSONB(splitJSON), PostgresJSONB(settingsJSON), TimbreVersion.string],
+                purpose: "store an evaluation run").scalar(Int64.self)
             for (position, r) in results.enumerated() {
                 try query("""
                     INSERT INTO evaluation_results (run_id, position, strategy, parameters, metrics, timings)
-                    VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb)
-                    """, [id, String(position), r.strategy, r.parametersJSON, r.metricsJSON, r.timingsJSON])
+                    VALUES ($1, $2, $3, $4, $5, $6)
+                    """, [id, Int32(position), r.strategy, PostgresJSONB(r.parametersJSON), PostgresJSONB(r.metricsJSON),
+                          PostgresJSONB(r.timingsJSON)],
+                    purpose: "store the results of \(r.strategy) in evaluation run #\(id)")
             }
-            return Int64(id)!
+            return id
         }
     }
 
     /// Runs newest first, without their results.
     public func evaluationRuns(limit: Int) throws -> [(id: Int64, createdAt: String, datasetJSON: String, splitJSON: String, strategies: [String])] {
-        let rows = try query("""
-            SELECT r.id, to_char(r.created_at, 'YYYY-MM-DD HH24:MI:SS'), r.dataset::text, r.split::text,
-                   coalesce((SELECT string_agg(e.strategy, ',' ORDER BY e.position) FROM evaluation_results e WHERE e.run_id = r.id), '')
+        try query("""
+            SELECT r.id, to_char(r.created_at, 'YYYY-MM-DD HH24:MI:SS') AS created, r.dataset::text AS dataset, r.split::text AS split,
+                   ARRAY(SELECT e.strategy FROM evaluation_results e WHERE e.run_id = r.id ORDER BY e.position) AS strategies
             FROM evaluation_runs r ORDER BY r.created_at DESC, r.id DESC LIMIT $1
-            """, [String(limit)])
-        return (0..<rows.rowCount).map { r in
-            (Int64(rows.string(r, 0)!)!, rows.string(r, 1)!, rows.string(r, 2)!, rows.string(r, 3)!,
-             rows.string(r, 4)!.split(separator: ",").map(String.init))
+            """, [limit], purpose: "list evaluation runs").map { row in
+            (try row.int64("id"), try row.string("created"), try row.string("dataset"), try row.string("split"),
+             try row.decode([String].self, "strategies"))
         }
     }
 
     public func evaluationRun(_ id: Int64) throws -> StoredEvaluationRun {
-        let run = try query("""
-            SELECT to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'), code_version, dataset::text, split::text, settings::text
+        let found = try query("""
+            SELECT to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') AS created, code_version, dataset::text AS dataset,
+                   split::text AS split, settings::text AS settings
             FROM evaluation_runs WHERE id = $1
-            """, [String(id)])
-        guard run.rowCount == 1 else { throw UnknownRunError(id: id, target: target) }
-        let rows = try query("""
-            SELECT strategy, parameters::text, metrics::text, timings::text FROM evaluation_results
-            WHERE run_id = $1 ORDER BY position
-            """, [String(id)])
-        let results = (0..<rows.rowCount).map { r in
-            StoredEvaluationResult(strategy: rows.string(r, 0)!, parametersJSON: rows.string(r, 1)!,
-                                   metricsJSON: rows.string(r, 2)!, timingsJSON: rows.string(r, 3)!)
+            """, [id], purpose: "load evaluation run #\(id)")
+        guard let run = found.first else { throw UnknownRunError(id: id, target: target) }
+        let results = try query("""
+            SELECT strategy, parameters::text AS parameters, metrics::text AS metrics, timings::text AS timings
+            FROM evaluation_results WHERE run_id = $1 ORDER BY position
+            """, [id], purpose: "load the results of evaluation run #\(id)").map { row in
+            StoredEvaluationResult(strategy: try row.string("strategy"), parametersJSON: try row.string("parameters"),
+                                   metricsJSON: try row.string("metrics"), timingsJSON: try row.string("timings"))
         }
-        return StoredEvaluationRun(id: id, createdAt: run.string(0, 0)!, codeVersion: run.string(0, 1)!,
-                                   datasetJSON: run.string(0, 2)!, splitJSON: run.string(0, 3)!,
-                                   settingsJSON: run.string(0, 4)!, results: results)
+        return StoredEvaluationRun(id: id, createdAt: try run.string("created"), codeVersion: try run.string("code_version"),
+                                   datasetJSON: try run.string("dataset"), splitJSON: try run.string("split"),
+                                   settingsJSON: try run.string("settings"), results: results)
     }
 }

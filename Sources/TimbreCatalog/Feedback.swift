@@ -12,8 +12,9 @@ extension PostgresConnection {
     /// them when a first plays file is imported into a rated catalog. A catalog with neither
     /// counts as ratings (the matrix is empty either way).
     public func feedbackKind(_ requested: FeedbackKind?) throws -> FeedbackKind {
-        let has = try query("SELECT EXISTS (SELECT 1 FROM ratings), EXISTS (SELECT 1 FROM play_totals)")
-        let ratings = has.string(0, 0) == "t", plays = has.string(0, 1) == "t"
+        let has = try query("SELECT EXISTS (SELECT 1 FROM ratings) AS ratings, EXISTS (SELECT 1 FROM play_totals) AS plays",
+                            purpose: "find which feedback the catalog has").one()
+        let ratings = try has.bool("ratings"), plays = try has.bool("plays")
         switch requested {
         case .ratings? where !ratings && plays:
             throw FeedbackChoiceError(description: "--feedback ratings: \(target) has no ratings, only plays (use --feedback plays)")

@@ -27,15 +27,16 @@ extension PostgresConnection {
         guard !field.isEmpty else { throw DatabaseError("the metadata field name is empty") }
         return try transaction {
             // Two runs for one field at once would both create the model: one at a time.
-            try query("SELECT pg_advisory_xact_lock(hashtext('timbre embed-metadata ' || $1))", [field])
+            try query("SELECT pg_advisory_xact_lock(hashtext('timbre embed-metadata ' || $1))", [field],
+                      purpose: "lock metadata embedding of '\(field)'")
             let found = try query("""
                 SELECT DISTINCT v FROM items, LATERAL (
                     SELECT jsonb_array_elements_text(metadata -> $1) AS v WHERE jsonb_typeof(metadata -> $1) = 'array'
                     UNION ALL
                     SELECT metadata ->> $1 WHERE jsonb_typeof(metadata -> $1) IN ('string', 'number', 'boolean')
                 ) x WHERE v <> '' ORDER BY v
-                """, [field])
-            let values = (0..<found.rowCount).map { found.string($0, 0)! }
+                """, [field], purpose: "find the values of metadata field '\(field)'")
+            let values = try found.map { try $0.string("v") }
             guard !values.isEmpty else { throw DatabaseError("no item in \(target) has a value for metadata field '\(field)'") }
             struct Settings: Encodable { var field: String; var values: [String] }
             let parameters = try sortedJSON(Settings(field: field, values: values))
@@ -44,25 +45,26 @@ extension PostgresConnection {
             let fresh = """
                 SELECT i.id AS item_id,
                        ARRAY(SELECT coalesce(u.v = ANY (own.a), false)::int::real
-                             FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY u(v, k) ORDER BY u.k) AS vector
+                             FROM jsonb_array_elements_text($2) WITH ORDINALITY u(v, k) ORDER BY u.k) AS vector
                 FROM items i, LATERAL (
                     SELECT array_remove(CASE jsonb_typeof(i.metadata -> $1)
                                         WHEN 'array' THEN ARRAY(SELECT jsonb_array_elements_text(i.metadata -> $1))
                                         ELSE ARRAY[i.metadata ->> $1] END, NULL) AS a
                 ) own
                 WHERE jsonb_typeof(i.metadata -> $1) IN ('array', 'string', 'number', 'boolean')
-                  AND own.a && ARRAY(SELECT jsonb_array_elements_text($2::jsonb))
+                  AND own.a && ARRAY(SELECT jsonb_array_elements_text($2))
                 """
             // A model's vectors never change once stored (trained models record which vectors they
             // saw): reuse the newest model with these values only if none of its vectors is stale.
             let existing = try query("""
-                SELECT m.id::text FROM trained_models m WHERE m.strategy = $3 AND m.parameters = $4::jsonb
+                SELECT m.id FROM trained_models m WHERE m.strategy = $3 AND m.parameters = $4
                   AND NOT EXISTS (SELECT 1 FROM item_embeddings e LEFT JOIN (\(fresh)) f ON f.item_id = e.item_id
                                   WHERE e.model_id = m.id AND f.vector IS DISTINCT FROM e.vector)
                 ORDER BY m.id DESC LIMIT 1
-                """, [field, valueArray, Self.metadataStrategyName, parameters])
+                """, [field, PostgresJSONB(valueArray), Self.metadataStrategyName, PostgresJSONB(parameters)],
+                purpose: "find a reusable metadata embedding of '\(field)'")
             let model: Int64
-            if let id = existing.string(0, 0).flatMap(Int64.init) {
+            if let id = try existing.first?.int64("id") {
                 model = id
             } else {
                 var state = ModelWriter()
@@ -74,10 +76,11 @@ extension PostgresConnection {
                                                  source: try sortedJSON(["producer": Self.metadataStrategyName, "field": field]))
             let inserted = try query("""
                 INSERT INTO item_embeddings (model_id, item_id, vector)
-                SELECT $3::bigint, f.item_id, f.vector FROM (\(fresh)) f
+                SELECT $3, f.item_id, f.vector FROM (\(fresh)) f
                 ON CONFLICT (model_id, item_id) DO NOTHING
-                """, [field, valueArray, String(model)]).affectedRows
-            let total = try query("SELECT count(*) FROM item_embeddings WHERE model_id = $1::bigint", [String(model)]).int(0, 0) ?? 0
+                """, [field, PostgresJSONB(valueArray), model], purpose: "store the vectors of metadata field '\(field)'").affectedRows
+            let total = try query("SELECT count(*) FROM item_embeddings WHERE model_id = $1", [model],
+                                  purpose: "count the vectors of embedding set #\(model)").scalar(Int.self)
             return MetadataEmbedding(model: model, field: field, values: values, embedded: inserted, items: total)
         }
     }

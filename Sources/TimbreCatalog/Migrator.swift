@@ -20,38 +20,34 @@ public struct Migrator {
 
     public init(migrations: [Migration]) { self.migrations = migrations.sorted { $0.version < $1.version } }
 
-    /// The migrations shipped with Timbre: `$TIMBRE_SQL_DIR`, else the sql/ folder bundled beside
-    /// the executable (`Timbre_TimbreCatalog.resources/sql`, which must travel with the binary).
+    /// The migrations shipped with Timbre: `$TIMBRE_SQL_DIR` when set (a folder of .sql files, e.g.
+    /// a checkout's sql/ to try a migration without rebuilding), else the sql/ folder as it was at
+    /// build time, compiled into the binary (the EmbedMigrations build-tool plugin), so a copied
+    /// `timbre` binary needs nothing beside it.
     public static func bundled() throws -> Migrator {
         if let dir = ProcessInfo.processInfo.environment["TIMBRE_SQL_DIR"] {
             return try Migrator(folder: URL(fileURLWithPath: dir))
         }
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let beside = executable.deletingLastPathComponent().appendingPathComponent("Timbre_TimbreCatalog.resources/sql")
-        if FileManager.default.fileExists(atPath: beside.path) { return try Migrator(folder: beside) }
-        #if os(Linux)
-        // SwiftPM's Bundle.module would stop the process here rather than throw.
-        throw DatabaseError("the sql/ migrations are not beside \(executable.path) (copy the Timbre_TimbreCatalog.resources folder with the binary, or set TIMBRE_SQL_DIR to the repository's sql/ folder)")
-        #else
-        guard let folder = Bundle.module.url(forResource: "sql", withExtension: nil) else {
-            throw DatabaseError("the bundled sql/ migrations are missing from this build")
-        }
-        return try Migrator(folder: folder)
-        #endif
+        return try Migrator(files: embeddedFiles, source: "the migrations built into this binary")
     }
 
     public init(folder: URL) throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }
+        let files = try names.map { (file: $0, sql: try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8)) }
+        try self.init(files: files, source: folder.path)
+    }
+
+    /// Migrations from (file name, SQL) pairs; a name starts with its version (`001_name.sql`).
+    init(files: [(file: String, sql: String)], source: String) throws {
         var migrations: [Migration] = []
-        for file in files {
+        for (file, sql) in files {
             guard let version = Int(file.prefix { $0.isNumber }), file.first?.isNumber == true else {
-                throw DatabaseError("migration file \(file) does not start with a version number (e.g. 001_name.sql)")
+                throw DatabaseError("migration file \(file) in \(source) does not start with a version number (e.g. 001_name.sql)")
             }
-            let sql = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
             migrations.append(Migration(version: version, name: String(file.dropLast(4)), sql: sql))
         }
         let versions = migrations.map(\.version)
-        if Set(versions).count != versions.count { throw DatabaseError("two migration files share a version number in \(folder.path)") }
+        if Set(versions).count != versions.count { throw DatabaseError("two migration files share a version number in \(source)") }
         self.init(migrations: migrations)
     }
 
@@ -62,16 +58,17 @@ public struct Migrator {
                 name       text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
-            """)
+            """, purpose: "create the migrations table")
     }
 
     public func status(_ db: PostgresConnection) throws -> [MigrationStatus] {
-        guard try db.query("SELECT to_regclass('schema_migrations') IS NOT NULL").string(0, 0) == "t" else {
+        guard try db.query("SELECT to_regclass('schema_migrations') IS NOT NULL", purpose: "look for the migrations table").scalar(Bool.self) else {
             return migrations.map { MigrationStatus(migration: $0, appliedAt: nil) }
         }
-        let rows = try db.query("SELECT version, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS') FROM schema_migrations")
+        let rows = try db.query("SELECT version, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS') AS applied FROM schema_migrations",
+                                purpose: "read the applied migrations")
         var applied: [Int: String] = [:]
-        for r in 0..<rows.rowCount { applied[rows.int(r, 0)!] = rows.string(r, 1) }
+        for row in rows { applied[try row.int("version")] = try row.string("applied") }
         return migrations.map { MigrationStatus(migration: $0, appliedAt: applied[$0.version]) }
     }
 
@@ -81,19 +78,19 @@ public struct Migrator {
         var done: [Migration] = []
         try db.transaction {
             // Several workers may start at once: one creates the table, the others wait.
-            try db.execute("SELECT pg_advisory_xact_lock(7466348)")
+            try db.execute("SELECT pg_advisory_xact_lock(7466348)", purpose: "lock the migrations")
             try ensureTable(db)
         }
         for entry in try status(db) where entry.appliedAt == nil {
             let m = entry.migration
             try db.transaction {
-                try db.execute("SELECT pg_advisory_xact_lock(7466348)")
-                let already = try db.query("SELECT 1 FROM schema_migrations WHERE version = $1", [String(m.version)])
+                try db.execute("SELECT pg_advisory_xact_lock(7466348)", purpose: "lock the migrations")
+                let already = try db.query("SELECT 1 FROM schema_migrations WHERE version = $1", [m.version],
+                                           purpose: "check whether migration \(m.name) is applied")
                 guard already.rowCount == 0 else { return }
-                do { try db.execute(m.sql) } catch let error as DatabaseError {
-                    throw DatabaseError("migration \(m.name) failed, nothing of it was applied: \(error.description)", sqlState: error.sqlState)
-                }
-                try db.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [String(m.version), m.name])
+                try db.execute(m.sql, purpose: "apply migration \(m.name) (rolled back: nothing of it was applied)")
+                try db.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name],
+                             purpose: "record migration \(m.name)")
                 done.append(m)
             }
         }

@@ -17,17 +17,16 @@ public struct StoredModelSummary: Sendable, Codable, Equatable {
 extension PostgresConnection {
     /// Every stored model, newest first; `strategy` narrows to one strategy (or the content model's name).
     public func storedModels(strategy: String? = nil) throws -> [StoredModelSummary] {
-        let rows = try query("""
-            SELECT m.id, m.strategy, m.parameters::text, m.trained_on::text, octet_length(m.state),
-                   to_char(m.created_at, 'YYYY-MM-DD HH24:MI:SS'), s.name
+        try query("""
+            SELECT m.id, m.strategy, m.parameters::text AS parameters, m.trained_on::text AS trained_on,
+                   octet_length(m.state) AS bytes, to_char(m.created_at, 'YYYY-MM-DD HH24:MI:SS') AS created, s.name AS embedding_set
             FROM trained_models m LEFT JOIN embedding_sets s ON s.model_id = m.id
-            WHERE $1::text IS NULL OR m.strategy = $1::text
+            WHERE $1 IS NULL OR m.strategy = $1
             ORDER BY m.id DESC
-            """, [strategy])
-        return (0..<rows.rowCount).map { r in
-            StoredModelSummary(id: Int64(rows.string(r, 0)!)!, strategy: rows.string(r, 1)!, parameters: rows.string(r, 2)!,
-                               trainedOn: rows.string(r, 3)!, bytes: rows.int(r, 4)!, createdAt: rows.string(r, 5)!,
-                               embeddingSet: rows.string(r, 6))
+            """, [strategy], purpose: "list the stored models").map { row in
+            StoredModelSummary(id: try row.int64("id"), strategy: try row.string("strategy"), parameters: try row.string("parameters"),
+                               trainedOn: try row.string("trained_on"), bytes: try row.int("bytes"), createdAt: try row.string("created"),
+                               embeddingSet: try row.optionalString("embedding_set"))
         }
     }
 }

@@ -48,16 +48,17 @@ extension PostgresConnection {
 
     /// Adds a row to trained_models (JSON texts for `parameters` and `trainedOn`) and returns its id.
     public func insertTrainedModel(strategy: String, parameters: String, trainedOn: String, state: [UInt8]) throws -> Int64 {
-        let result = try query("""
+        try query("""
             INSERT INTO trained_models (strategy, parameters, trained_on, state, code_version)
-            VALUES ($1, $2::text::jsonb, $3::text::jsonb, $4, $5) RETURNING id::text
-            """, binary: [Array(strategy.utf8), Array(parameters.utf8), Array(trainedOn.utf8), state, Array(TimbreVersion.string.utf8)])
-        return Int64(result.string(0, 0)!)!
+            VALUES ($1, $2, $3, $4, $5) RETURNING id
+            """, [strategy, PostgresJSONB(parameters), PostgresJSONB(trainedOn), state, TimbreVersion.string],
+            purpose: "store a trained \(strategy) model").scalar(Int64.self)
     }
 
     /// Whether the server refuses writes: a hot standby (streaming replica), or read-only by default.
     public func isReadOnly() throws -> Bool {
-        try query("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean").string(0, 0) == "t"
+        try query("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean",
+                  purpose: "check whether the server is read-only").scalar(Bool.self)
     }
 
     /// Fits `instance` on the catalog's current ratings or play totals (`feedback`; nil: what the
@@ -104,19 +105,20 @@ extension PostgresConnection {
     public func latestModel(strategy: any Strategy.Type, parameters: Parameters, feedback: FeedbackKind = .ratings,
                             embeddingModel: Int64? = nil, registry: StrategyRegistry) throws -> StoredModel? {
         let result = try query("""
-            SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'), trained_on->>'embedding_model' FROM trained_models
-            WHERE strategy = $1 AND parameters = $2::text::jsonb AND (trained_on->>'embedding_model') IS NOT DISTINCT FROM $3::text
-              AND ($3::text IS NULL OR trained_on->>'embedding_state' = \(Self.embeddingStateSQL.replacingOccurrences(of: "$1", with: "$3")))
+            SELECT id, state, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') AS created,
+                   (trained_on->>'embedding_model')::bigint AS embedding_model
+            FROM trained_models
+            WHERE strategy = $1 AND parameters = $2 AND (trained_on->>'embedding_model')::bigint IS NOT DISTINCT FROM $3
+              AND ($3 IS NULL OR trained_on->>'embedding_state' = \(Self.embeddingStateSQL.replacingOccurrences(of: "$1", with: "$3")))
               AND coalesce(trained_on->>'feedback', 'ratings') = $4
             ORDER BY created_at DESC, id DESC LIMIT 1
-            """, binary: [Array(strategy.name.utf8), Array(parameters.json.utf8), embeddingModel.map { Array(String($0).utf8) },
-                          Array(feedback.rawValue.utf8)],
-            resultsBinary: true)
-        guard result.rowCount == 1 else { return nil }
-        let id = result.binaryInteger(0, 0)!
-        let created = String(decoding: result.bytes(0, 2)!, as: UTF8.self)
-        let embeddingModel = result.bytes(0, 3).flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
-        var reader = ModelReader(result.bytes(0, 1)!)
+            """, [strategy.name, PostgresJSONB(parameters.json), embeddingModel, feedback.rawValue],
+            purpose: "find the newest stored \(strategy.name) model")
+        guard let row = result.first else { return nil }
+        let id = try row.int64("id")
+        let created = try row.string("created")
+        let embeddingModel = try row.optionalInt64("embedding_model")
+        var reader = ModelReader(try row.bytes("state"))
         do {
             switch try reader.read(UInt32.self) {
             case Self.envelopeMarker: break

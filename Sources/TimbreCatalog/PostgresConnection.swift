@@ -1,19 +1,6 @@
 import CLibPQ
 import Foundation
 
-/// A failure talking to PostgreSQL. The message names the server and database and never
-/// contains a password.
-public struct DatabaseError: Error, CustomStringConvertible {
-    public let description: String
-    /// SQLSTATE (e.g. "23505" unique violation), when the server gave one.
-    public let sqlState: String?
-
-    public init(_ description: String, sqlState: String? = nil) {
-        self.description = description
-        self.sqlState = sqlState
-    }
-}
-
 /// The one owner of a libpq connection (`PGconn`). Nothing else in Timbre calls libpq.
 /// Not thread-safe, like libpq itself: one connection per thread (workers open their own).
 public final class PostgresConnection {
@@ -41,7 +28,7 @@ public final class PostgresConnection {
         guard PQsetClientEncoding(c, "UTF8") == 0 else {
             throw DatabaseError("\(target) cannot use the UTF8 client encoding: \(String(cString: PQerrorMessage(c)))")
         }
-        try execute("SET client_min_messages TO warning")
+        try execute("SET client_min_messages TO warning", purpose: "set up the session")
     }
 
     deinit { PQfinish(conn) }
@@ -65,250 +52,219 @@ public final class PostgresConnection {
         return nil
     }
 
-    private func serverError(_ result: OpaquePointer?, context: String) -> DatabaseError {
+    /// The server's error fields of `result` (or the connection's last message when there is no
+    /// result), labelled with the statement's purpose.
+    private func serverError(_ result: OpaquePointer?, purpose: String) -> DatabaseError {
         var message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
-        var state: String?
-        if let result {
-            if let s = PQresultErrorField(result, Int32(UInt8(ascii: "C"))) { state = String(cString: s) }
+        guard let result else { return DatabaseError(purpose: purpose, target: target, message: message) }
+        func field(_ code: UInt8) -> String? {
+            PQresultErrorField(result, Int32(code)).map { String(cString: $0) }
+        }
+        if let primary = field(UInt8(ascii: "M")) {
+            message = primary
+        } else {
             let m = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
             if !m.isEmpty { message = m }
         }
-        return DatabaseError("\(context) failed on \(target): \(message)", sqlState: state)
+        return DatabaseError(purpose: purpose, target: target, message: message, sqlState: field(UInt8(ascii: "C")),
+                             detail: field(UInt8(ascii: "D")), hint: field(UInt8(ascii: "H")),
+                             position: field(UInt8(ascii: "P")).flatMap { Int($0) }, constraint: field(UInt8(ascii: "n")),
+                             table: field(UInt8(ascii: "t")), column: field(UInt8(ascii: "c")))
     }
 
-    private func check(_ result: OpaquePointer?, _ sql: String, expecting: [ExecStatusType]) throws -> QueryResult {
-        guard let result else { throw serverError(nil, context: "query") }
-        let status = PQresultStatus(result)
-        guard expecting.contains(status) else {
-            let error = serverError(result, context: "\"\(sql.prefix(60))\(sql.count > 60 ? "…" : "")\"")
+    private func check(_ result: OpaquePointer?, purpose: String, expecting: [ExecStatusType]) throws -> QueryResult {
+        guard let result else { throw serverError(nil, purpose: purpose) }
+        guard expecting.contains(PQresultStatus(result)) else {
+            let error = serverError(result, purpose: purpose)
             PQclear(result)
             throw error
         }
-        return QueryResult(result)
+        return QueryResult(result, purpose: purpose)
     }
 
-    /// Runs SQL without parameters (may hold several statements). For fixed statements only:
-    /// anything that carries input goes through `query(_:_:)`.
+    /// Runs SQL without parameters (may hold several statements; results come in text format).
+    /// For fixed statements only: anything that carries input goes through `query`.
+    /// `purpose` says what it is for, in errors ("apply migration 003").
     @discardableResult
-    public func execute(_ sql: String) throws -> QueryResult {
-        try check(PQexec(conn, sql), sql, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+    public func execute(_ sql: String, purpose: String) throws -> QueryResult {
+        try check(PQexec(conn, sql), purpose: purpose, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
     }
 
-    /// Runs one statement with `$1, $2…` parameters passed separately from the SQL text
-    /// (text format; nil is NULL).
+    /// Runs one statement with `$1, $2…` bound to `parameters`, each sent in binary with its
+    /// type (`PostgresEncodable`: integers, text, booleans, floats, bytes, arrays, JSONB, optionals
+    /// as NULL), apart from the SQL text; results come in binary format. `purpose` says what the
+    /// statement is for ("load ratings"): errors name it, never the bound values.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [String?] = []) throws -> QueryResult {
-        let result = withCStrings(parameters) { values in
-            PQexecParams(conn, sql, Int32(parameters.count), nil, values, nil, nil, 0)
-        }
-        return try check(result, sql, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
-    }
-
-    /// Like `query`, with binary parameters for `bytea` (pass the raw bytes) and binary results.
-    @discardableResult
-    public func query(_ sql: String, binary parameters: [[UInt8]?], resultsBinary: Bool = false) throws -> QueryResult {
-        let lengths = parameters.map { Int32($0?.count ?? 0) }
+    public func query(_ sql: String, _ parameters: [any PostgresEncodable] = [], purpose: String) throws -> QueryResult {
+        let types = parameters.map { type(of: $0).postgresType.oid }
+        let values = parameters.map(\.postgresBinary)
+        let lengths = values.map { Int32($0?.count ?? 0) }
         let formats = [Int32](repeating: 1, count: parameters.count)
-        let buffers = parameters.map { bytes -> UnsafeMutablePointer<CChar>? in
+        let buffers = values.map { bytes -> UnsafeMutablePointer<CChar>? in
             guard let bytes else { return nil }
             let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
-            bytes.withUnsafeBufferPointer { src in
-                if let base = src.baseAddress { p.withMemoryRebound(to: UInt8.self, capacity: bytes.count) { $0.update(from: base, count: bytes.count) } }
+            bytes.withUnsafeBytes { src in
+                if let base = src.baseAddress { UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: bytes.count) }
             }
             return p
         }
         defer { buffers.forEach { $0?.deallocate() } }
-        let values = buffers.map { UnsafePointer($0) }
-        let result = PQexecParams(conn, sql, Int32(parameters.count), nil, values, lengths, formats, resultsBinary ? 1 : 0)
-        return try check(result, sql, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+        let pointers = buffers.map { UnsafePointer($0) }
+        let result = PQexecParams(conn, sql, Int32(parameters.count), types, pointers, lengths, formats, 1)
+        return try check(result, purpose: purpose, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     /// `mode` is appended to BEGIN (e.g. "ISOLATION LEVEL REPEATABLE READ READ ONLY").
     public func transaction<T>(_ mode: String = "", _ body: () throws -> T) throws -> T {
-        try execute(mode.isEmpty ? "BEGIN" : "BEGIN " + mode)
+        try execute(mode.isEmpty ? "BEGIN" : "BEGIN " + mode, purpose: "begin a transaction")
         do {
             let value = try body()
-            try execute("COMMIT")
+            try execute("COMMIT", purpose: "commit")
             return value
         } catch {
-            _ = try? execute("ROLLBACK")
+            _ = try? execute("ROLLBACK", purpose: "roll back")
             throw error
         }
     }
 
-    /// `COPY … FROM STDIN`: `produce` is called repeatedly with a sink to push bytes into and
-    /// returns false when done. Throwing from `produce` aborts the COPY (nothing is stored).
-    public func copyIn(_ sql: String, produce: (_ send: ([UInt8]) throws -> Void) throws -> Void) throws {
-        _ = try check(PQexec(conn, sql), sql, expecting: [PGRES_COPY_IN])
+    /// `COPY … FROM STDIN`: `produce` is called with a sink to push bytes into.
+    /// Throwing from `produce` aborts the COPY (nothing is stored).
+    public func copyIn(_ sql: String, purpose: String, produce: (_ send: ([UInt8]) throws -> Void) throws -> Void) throws {
+        _ = try check(PQexec(conn, sql), purpose: purpose, expecting: [PGRES_COPY_IN])
         do {
             try produce { bytes in
-                let rc = bytes.withUnsafeBufferPointer { buf in
-                    buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                        PQputCopyData(conn, $0, Int32(buf.count))
-                    }
+                let rc = bytes.withUnsafeBytes { buf in
+                    PQputCopyData(conn, buf.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(buf.count))
                 }
-                guard rc == 1 else { throw self.serverError(nil, context: "COPY data") }
+                guard rc == 1 else { throw self.serverError(nil, purpose: purpose) }
             }
         } catch {
             _ = PQputCopyEnd(conn, "aborted by client")
             while let r = PQgetResult(conn) { PQclear(r) }
             throw error
         }
-        guard PQputCopyEnd(conn, nil) == 1 else { throw serverError(nil, context: "COPY end") }
-        var failure: DatabaseError?
-        while let r = PQgetResult(conn) {
-            if PQresultStatus(r) != PGRES_COMMAND_OK, failure == nil { failure = serverError(r, context: "\"\(sql.prefix(60))\"") }
-            PQclear(r)
-        }
-        if let failure { throw failure }
+        guard PQputCopyEnd(conn, nil) == 1 else { throw serverError(nil, purpose: purpose) }
+        try finishCopy(purpose: purpose)
     }
 
     /// `COPY … TO STDOUT`: calls `row` once per data message (one row), with bytes valid only
     /// during the call.
-    public func copyOut(_ sql: String, row: (UnsafeRawBufferPointer) throws -> Void) throws {
-        _ = try check(PQexec(conn, sql), sql, expecting: [PGRES_COPY_OUT])
+    public func copyOut(_ sql: String, purpose: String, row: (UnsafeRawBufferPointer) throws -> Void) throws {
+        _ = try check(PQexec(conn, sql), purpose: purpose, expecting: [PGRES_COPY_OUT])
         var buffer: UnsafeMutablePointer<CChar>?
         var pending: Error?
         while true {
             let n = PQgetCopyData(conn, &buffer, 0)
             if n == -1 { break }
-            if n == -2 { throw serverError(nil, context: "COPY out") }
+            if n == -2 { throw serverError(nil, purpose: purpose) }
             defer { PQfreemem(buffer) }
             if pending == nil {
                 do { try row(UnsafeRawBufferPointer(start: buffer, count: Int(n))) } catch { pending = error }
             }
         }
-        var failure: DatabaseError?
-        while let r = PQgetResult(conn) {
-            if PQresultStatus(r) != PGRES_COMMAND_OK, failure == nil { failure = serverError(r, context: "\"\(sql.prefix(60))\"") }
-            PQclear(r)
-        }
+        let failure = finishCopyResults(purpose: purpose)
         if let pending { throw pending }
         if let failure { throw failure }
     }
-}
 
-/// Where the password is in a connection string, found without libpq so that a string libpq
-/// refuses (an unclosed IPv6 bracket, a mistyped scheme) is redacted too: libpq's messages quote
-/// the string or pieces of it. Messages are redacted by replacing those exact spans (the whole
-/// string, or a quoted piece of the password), never every occurrence of a short password such as
-/// "a" or "postgres", which would garble the rest of the message.
-struct ConnectionSecret {
-    let info: String
-    /// The string with every password span replaced by ********.
-    let redactedInfo: String
-    /// Password texts as written and percent-decoded, and their whitespace-separated pieces.
-    let secrets: [String]
-
-    static let mask = "********"
-
-    init(_ info: String, parsedPassword: String? = nil) {
-        self.info = info
-        let spans = Self.passwordSpans(in: info)
-        var redacted = info
-        for span in spans.reversed() { redacted.replaceSubrange(span, with: Self.mask) }
-        redactedInfo = redacted
-        var secrets = Set<String>()
-        for text in spans.map({ String(info[$0]) }) + [parsedPassword].compactMap({ $0 }) {
-            for form in [text, text.removingPercentEncoding ?? text] {
-                secrets.insert(form)
-                for piece in form.split(whereSeparator: \.isWhitespace) { secrets.insert(String(piece)) }
-            }
+    private func finishCopyResults(purpose: String) -> DatabaseError? {
+        var failure: DatabaseError?
+        while let r = PQgetResult(conn) {
+            if PQresultStatus(r) != PGRES_COMMAND_OK, failure == nil { failure = serverError(r, purpose: purpose) }
+            PQclear(r)
         }
-        self.secrets = secrets.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
+        return failure
     }
 
-    func redact(_ message: String) -> String {
-        var text = message
-        if !info.isEmpty, redactedInfo != info { text = text.replacingOccurrences(of: info, with: redactedInfo) }
-        for secret in secrets {
-            for quote in ["\"", "'"] {
-                text = text.replacingOccurrences(of: quote + secret + quote, with: quote + Self.mask + quote)
-            }
-        }
-        return text
-    }
-
-    /// Password spans: a URI's user-info after the first ':' (up to the last '@'), and the value
-    /// of every `password=` (URI query or key=value, quoted or not).
-    static func passwordSpans(in info: String) -> [Range<String.Index>] {
-        var spans: [Range<String.Index>] = []
-        // URI: any scheme-like prefix ("postgresql://", "postgress://", "postgres:/"), then user:password@.
-        if let schemeEnd = info.firstRange(of: #/^\s*[A-Za-z][A-Za-z0-9+.\-]*:/+/#)?.upperBound
-            ?? (info.contains("=") ? nil : info.startIndex),
-           let at = info[schemeEnd...].lastIndex(of: "@"),
-           let colon = info[schemeEnd..<at].firstIndex(of: ":") {
-            let start = info.index(after: colon)
-            if start < at { spans.append(start..<at) }
-        }
-        var search = info.startIndex
-        while let key = info[search...].firstRange(of: #/password\s*=\s*/#) {
-            let start = key.upperBound
-            var end = start
-            if start < info.endIndex, info[start] == "'" {
-                // Quoted key=value: up to the closing quote, backslash escapes inside.
-                var i = info.index(after: start)
-                while i < info.endIndex, info[i] != "'" {
-                    if info[i] == "\\" { i = info.index(after: i); if i == info.endIndex { break } }
-                    i = info.index(after: i)
-                }
-                end = i < info.endIndex ? info.index(after: i) : i
-            } else {
-                // Unquoted: up to '&' (URI query) or to the next "keyword=" (a space in an unquoted
-                // password makes libpq quote the rest as a keyword).
-                let rest = info[start...]
-                let next = rest.firstRange(of: #/&|\s+[A-Za-z_]+\s*=/#)?.lowerBound ?? info.endIndex
-                end = next
-                while end > start, info[info.index(before: end)].isWhitespace { end = info.index(before: end) }
-            }
-            if start < end, !spans.contains(where: { $0.overlaps(start..<end) }) { spans.append(start..<end) }
-            search = end > key.lowerBound ? end : info.index(after: key.lowerBound)
-            if search >= info.endIndex { break }
-        }
-        return spans.sorted { $0.lowerBound < $1.lowerBound }
+    private func finishCopy(purpose: String) throws {
+        if let failure = finishCopyResults(purpose: purpose) { throw failure }
     }
 }
 
-/// An owned `PGresult`, freed in `deinit`.
-public final class QueryResult {
-    private let result: OpaquePointer
+/// An owned `PGresult`, freed in `deinit`: a collection of rows whose values are read with
+/// typed, throwing getters (`row.int64("id")`, `row.decode(String?.self, at: 2)`).
+public final class QueryResult: RandomAccessCollection {
+    fileprivate let result: OpaquePointer
+    /// What the statement was for, named in decoding errors.
+    public let purpose: String
+    fileprivate let columnNames: [String]
+    fileprivate let columnTypes: [PostgresType]
+    fileprivate let columnBinary: [Bool]
 
-    init(_ result: OpaquePointer) { self.result = result }
+    init(_ result: OpaquePointer, purpose: String) {
+        self.result = result
+        self.purpose = purpose
+        let n = Int(PQnfields(result))
+        // A COPY result counts its columns but names none.
+        columnNames = (0..<n).map { k in PQfname(result, Int32(k)).map { String(cString: $0) } ?? "column \(k + 1)" }
+        columnTypes = (0..<n).map { PostgresType(oid: PQftype(result, Int32($0))) }
+        columnBinary = (0..<n).map { PQfformat(result, Int32($0)) == 1 }
+    }
+
     deinit { PQclear(result) }
 
-    public var rowCount: Int { Int(PQntuples(result)) }
-    public var columnCount: Int { Int(PQnfields(result)) }
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { Int(PQntuples(result)) }
+    public subscript(position: Int) -> PostgresRow { PostgresRow(result: self, index: position) }
+
+    public var rowCount: Int { endIndex }
+    public var columnCount: Int { columnNames.count }
     /// Rows touched by INSERT/UPDATE/DELETE.
     public var affectedRows: Int { Int(String(cString: PQcmdTuples(result))) ?? 0 }
 
-    public func isNull(_ row: Int, _ column: Int) -> Bool { PQgetisnull(result, Int32(row), Int32(column)) == 1 }
-
-    public func string(_ row: Int, _ column: Int) -> String? {
-        isNull(row, column) ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
+    /// The only row: an error naming the purpose when there are none or several.
+    public func one() throws -> PostgresRow {
+        guard rowCount == 1 else {
+            throw DatabaseError(purpose: purpose, target: nil, message: "expected one row, the statement returned \(rowCount)")
+        }
+        return self[0]
     }
 
-    public func int(_ row: Int, _ column: Int) -> Int? { string(row, column).flatMap { Int($0) } }
-    public func double(_ row: Int, _ column: Int) -> Double? { string(row, column).flatMap { Double($0) } }
-
-    /// Raw bytes of a value (for binary-format results, e.g. bytea).
-    public func bytes(_ row: Int, _ column: Int) -> [UInt8]? {
-        guard !isNull(row, column) else { return nil }
-        let n = Int(PQgetlength(result, Int32(row), Int32(column)))
-        let p = UnsafeRawPointer(PQgetvalue(result, Int32(row), Int32(column))!)
-        return Array(UnsafeRawBufferPointer(start: p, count: n))
-    }
-
-    /// An integer of a binary-format result (int2, int4 or int8: big-endian, sign-extended).
-    public func binaryInteger(_ row: Int, _ column: Int) -> Int64? {
-        guard let bytes = bytes(row, column), (1...8).contains(bytes.count) else { return nil }
-        let shift = UInt64(64 - 8 * bytes.count)
-        return Int64(bitPattern: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } << shift) >> shift
+    /// The first column of the only row (`SELECT count(*) …`).
+    public func scalar<T: PostgresDecodable>(_ type: T.Type = T.self) throws -> T {
+        try one().decode(T.self, at: 0)
     }
 }
 
-private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-    let copies = strings.map { $0.map { strdup($0)! } }
-    defer { copies.forEach { free($0) } }
-    return body(copies.map { $0.map { UnsafePointer($0) } })
+/// One row of a `QueryResult` (which it keeps alive).
+public struct PostgresRow {
+    let result: QueryResult
+    public let index: Int
+
+    /// The value at `position` (0-based) as `T`.
+    public func decode<T: PostgresDecodable>(_ type: T.Type = T.self, at position: Int) throws -> T {
+        guard position >= 0, position < result.columnCount else {
+            throw DatabaseError(purpose: result.purpose, target: nil,
+                                message: "no column at position \(position) (the result has \(result.columnCount))")
+        }
+        let isNull = PQgetisnull(result.result, Int32(index), Int32(position)) == 1
+        let bytes: UnsafeRawBufferPointer? = isNull ? nil : UnsafeRawBufferPointer(
+            start: PQgetvalue(result.result, Int32(index), Int32(position)),
+            count: Int(PQgetlength(result.result, Int32(index), Int32(position))))
+        let cell = PostgresCell(bytes: bytes, type: result.columnTypes[position], isBinary: result.columnBinary[position],
+                                column: result.columnNames[position], purpose: result.purpose)
+        return try withExtendedLifetime(result) { try T.decode(cell) }
+    }
+
+    /// The value of the column named `column` as `T`.
+    public func decode<T: PostgresDecodable>(_ type: T.Type = T.self, _ column: String) throws -> T {
+        guard let position = result.columnNames.firstIndex(of: column) else {
+            throw DatabaseError(purpose: result.purpose, target: nil,
+                                message: "no column '\(column)' in the result (it has \(result.columnNames.joined(separator: ", ")))")
+        }
+        return try decode(T.self, at: position)
+    }
+
+    public func int64(_ column: String) throws -> Int64 { try decode(Int64.self, column) }
+    public func optionalInt64(_ column: String) throws -> Int64? { try decode(Int64?.self, column) }
+    public func int(_ column: String) throws -> Int { try decode(Int.self, column) }
+    public func string(_ column: String) throws -> String { try decode(String.self, column) }
+    public func optionalString(_ column: String) throws -> String? { try decode(String?.self, column) }
+    public func bool(_ column: String) throws -> Bool { try decode(Bool.self, column) }
+    public func double(_ column: String) throws -> Double { try decode(Double.self, column) }
+    public func optionalDouble(_ column: String) throws -> Double? { try decode(Double?.self, column) }
+    public func float(_ column: String) throws -> Float { try decode(Float.self, column) }
+    public func optionalFloat(_ column: String) throws -> Float? { try decode(Float?.self, column) }
+    public func bytes(_ column: String) throws -> [UInt8] { try decode([UInt8].self, column) }
 }

@@ -54,31 +54,31 @@ extension PostgresConnection {
     public func insertPublishedList(name: String, strategy: String, modelID: Int64, listLength: Int, rulesJSON: String,
                                     entries: [PublishedEntry]) throws -> Int64 {
         try transaction {
-            let list = try query("""
+            let listID = try query("""
                 INSERT INTO recommendation_lists (name, strategy, model_id, list_length, rules)
-                VALUES ($1, $2, $3::bigint, $4::integer, $5::jsonb) RETURNING id
-                """, [name, strategy, String(modelID), String(listLength), rulesJSON])
-            let listID = list.string(0, 0)!
-            try copyRows("COPY recommendation_entries (list_id, user_id, rank, item_id, score, explanation) FROM STDIN", entries) {
-                [listID, String($0.userID), String($0.rank), String($0.itemID), String($0.score), $0.explanationJSON]
+                VALUES ($1, $2, $3, $4, $5) RETURNING id
+                """, [name, strategy, modelID, listLength, PostgresJSONB(rulesJSON)],
+                purpose: "create published list '\(name)'").scalar(Int64.self)
+            try copyRows("COPY recommendation_entries (list_id, user_id, rank, item_id, score, explanation) FROM STDIN", entries,
+                         purpose: "write the entries of published list '\(name)'") {
+                [String(listID), String($0.userID), String($0.rank), String($0.itemID), String($0.score), $0.explanationJSON]
             }
-            return Int64(listID)!
+            return listID
         }
     }
 
     /// Every published list, newest first.
     public func publishedLists() throws -> [PublishedListSummary] {
-        let rows = try query("""
+        try query("""
             SELECT l.id, l.name, l.strategy, l.model_id, l.list_length,
-                   (SELECT count(DISTINCT user_id) FROM recommendation_entries e WHERE e.list_id = l.id),
-                   to_char(l.published_at, 'YYYY-MM-DD HH24:MI:SS'),
-                   l.id = (SELECT max(id) FROM recommendation_lists m WHERE m.name = l.name)
+                   (SELECT count(DISTINCT user_id) FROM recommendation_entries e WHERE e.list_id = l.id) AS users,
+                   to_char(l.published_at, 'YYYY-MM-DD HH24:MI:SS') AS published,
+                   l.id = (SELECT max(id) FROM recommendation_lists m WHERE m.name = l.name) AS current
             FROM recommendation_lists l ORDER BY l.id DESC
-            """)
-        return (0..<rows.rowCount).map { r in
-            PublishedListSummary(id: Int64(rows.string(r, 0)!)!, name: rows.string(r, 1)!, strategy: rows.string(r, 2)!,
-                                 modelID: rows.string(r, 3).flatMap { Int64($0) }, listLength: rows.int(r, 4)!,
-                                 users: rows.int(r, 5)!, publishedAt: rows.string(r, 6)!, current: rows.string(r, 7) == "t")
+            """, purpose: "list the published lists").map { row in
+            PublishedListSummary(id: try row.int64("id"), name: try row.string("name"), strategy: try row.string("strategy"),
+                                 modelID: try row.optionalInt64("model_id"), listLength: try row.int("list_length"),
+                                 users: try row.int("users"), publishedAt: try row.string("published"), current: try row.bool("current"))
         }
     }
 
@@ -87,33 +87,33 @@ extension PostgresConnection {
     /// user is an error; a known user without entries gets an empty list.
     public func publishedRecommendations(list name: String, user: String) throws -> (listID: Int64, entries: [PublishedRecommendation]) {
         let user = ExternalID.normalised(user)
-        let list = try query("SELECT max(id) FROM recommendation_lists WHERE name = $1", [name])
-        guard let listID = list.string(0, 0).flatMap({ Int64($0) }) else { throw UnknownListError(name: name, target: target) }
-        guard try query("SELECT 1 FROM users WHERE external_id = $1", [user]).rowCount == 1 else {
+        let newest = try query("SELECT max(id) FROM recommendation_lists WHERE name = $1", [name],
+                               purpose: "find published list '\(name)'").scalar(Int64?.self)
+        guard let listID = newest else { throw UnknownListError(name: name, target: target) }
+        guard try query("SELECT 1 FROM users WHERE external_id = $1", [user], purpose: "look up user '\(user)'").rowCount == 1 else {
             throw UnknownUserError(user: user, target: target)
         }
         let rows = try query("""
-            SELECT list_id, rank, item_id, title, score, explanation::text FROM published_recommendations
+            SELECT list_id, rank, item_id, title, score, explanation::text AS explanation FROM published_recommendations
             WHERE list_name = $1 AND user_id = $2 ORDER BY rank
-            """, [name, user])
-        let entries = (0..<rows.rowCount).map { r in
-            PublishedRecommendation(rank: rows.int(r, 1)!, item: rows.string(r, 2)!, title: rows.string(r, 3),
-                                    score: Float(rows.double(r, 4)!), explanationJSON: rows.string(r, 5))
+            """, [name, user], purpose: "read published list '\(name)' for user '\(user)'")
+        let entries = try rows.map { row in
+            PublishedRecommendation(rank: try row.int("rank"), item: try row.string("item_id"), title: try row.optionalString("title"),
+                                    score: try row.float("score"), explanationJSON: try row.optionalString("explanation"))
         }
         // A list published between the two statements is the one the entries came from.
-        return (rows.rowCount > 0 ? Int64(rows.string(0, 0)!)! : listID, entries)
+        return (try rows.first?.int64("list_id") ?? listID, entries)
     }
 
     /// Deletes all but the `keep` newest lists of each name (keep ≥ 1, so a name's current list
     /// always stays) in one transaction; returns the ids deleted.
     public func prunePublishedLists(keep: Int) throws -> [Int64] {
         precondition(keep >= 1)
-        let rows = try query("""
+        return try query("""
             DELETE FROM recommendation_lists WHERE id IN (
                 SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY name ORDER BY id DESC) AS age FROM recommendation_lists) r
-                WHERE age > $1::integer)
+                WHERE age > $1)
             RETURNING id
-            """, [String(keep)])
-        return (0..<rows.rowCount).map { Int64(rows.string($0, 0)!)! }.sorted()
+            """, [keep], purpose: "prune published lists").map { try $0.int64("id") }.sorted()
     }
 }

@@ -54,37 +54,27 @@ extension PostgresConnection {
     /// user if the catalog has no such user.
     public func history(ofUser user: String, feedback: FeedbackKind) throws -> [(item: String, value: Float)] {
         let user = ExternalID.normalised(user)
-        let exists = try query("SELECT id FROM users WHERE external_id = $1", [user])
-        guard exists.rowCount == 1 else { throw UnknownUserError(user: user, target: target) }
+        let exists = try query("SELECT id FROM users WHERE external_id = $1", [user], purpose: "look up user '\(user)'")
+        guard let found = exists.first else { throw UnknownUserError(user: user, target: target) }
+        let userID = try found.int64("id")
         let sql = switch feedback {
         case .ratings: "SELECT i.external_id, r.value FROM ratings r JOIN items i ON i.id = r.item_id WHERE r.user_id = $1"
-        case .plays: "SELECT i.external_id, p.plays FROM play_totals p JOIN items i ON i.id = p.item_id WHERE p.user_id = $1"
+        case .plays: "SELECT i.external_id, p.plays::real AS value FROM play_totals p JOIN items i ON i.id = p.item_id WHERE p.user_id = $1"
         }
-        let rows = try query(sql, [exists.string(0, 0)])
-        return (0..<rows.rowCount).map { (rows.string($0, 0)!, Float(rows.double($0, 1)!)) }
+        return try query(sql, [userID], purpose: "load the \(feedback.rawValue) of user '\(user)'").map { row in
+            (try row.string("external_id"), try row.float("value"))
+        }
     }
 
     /// Titles of the given items (external ids); items without a title are absent.
     public func titles(ofItems ids: [String]) throws -> [String: String] {
         let ids = ids.map(ExternalID.normalised)
-        let rows = try query("SELECT external_id, title FROM items WHERE external_id = ANY($1::text[]) AND title IS NOT NULL",
-                             [postgresArrayLiteral(ids)])
+        let rows = try query("SELECT external_id, title FROM items WHERE external_id = ANY($1) AND title IS NOT NULL", [ids],
+                             purpose: "load item titles")
         var out: [String: String] = [:]
-        for r in 0..<rows.rowCount { out[rows.string(r, 0)!] = rows.string(r, 1)! }
+        for row in rows { out[try row.string("external_id")] = try row.string("title") }
         return out
     }
-}
-
-/// A text[] literal for passing a list as one query parameter: every element quoted and escaped.
-public func postgresArrayLiteral(_ values: [String]) -> String {
-    "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-        .joined(separator: ",") + "}"
-}
-
-/// A numeric array literal (`{1,2.5,-3}`), to bind as one text parameter cast to `bigint[]` or
-/// `real[]`; Swift's number descriptions read back exactly.
-public func postgresArrayLiteral<T: Numeric & CustomStringConvertible>(_ values: [T]) -> String {
-    "{" + values.map(\.description).joined(separator: ",") + "}"
 }
 
 public struct UnknownItemsError: Error, CustomStringConvertible {
@@ -105,8 +95,8 @@ extension PostgresConnection {
     /// be a catalog item.
     public func likedItems(_ ids: [String], feedback: FeedbackKind = .ratings) throws -> [(item: String, value: Float)] {
         let ids = ids.map(ExternalID.normalised)
-        let found = try query("SELECT external_id FROM items WHERE external_id = ANY($1::text[])", [postgresArrayLiteral(ids)])
-        let known = Set((0..<found.rowCount).map { found.string($0, 0)! })
+        let found = try query("SELECT external_id FROM items WHERE external_id = ANY($1)", [ids], purpose: "look up liked items")
+        let known = Set(try found.map { try $0.string("external_id") })
         let missing = ids.filter { !known.contains($0) }
         guard missing.isEmpty else { throw UnknownItemsError(items: missing, target: target) }
         let top = try likedValue(feedback: feedback)
@@ -116,18 +106,18 @@ extension PostgresConnection {
     /// What one liked item counts as (see `likedItems`).
     public func likedValue(feedback: FeedbackKind) throws -> Float {
         let sql = switch feedback {
-        case .ratings: "SELECT coalesce(max(value), 1) FROM ratings"
-        case .plays: "SELECT coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY plays), 1) FROM play_totals"
+        case .ratings: "SELECT coalesce(max(value), 1)::real FROM ratings"
+        case .plays: "SELECT coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY plays), 1)::real FROM play_totals"
         }
-        return Float(try query(sql).double(0, 0) ?? 1)
+        return try query(sql, purpose: "find what a liked item counts as").scalar(Float.self)
     }
 
     /// The catalog's ratings, lowest…highest (nil with no ratings): the scale predictions and
     /// rating-valued scores are held to when shown.
     public func ratingScale() throws -> ClosedRange<Float>? {
-        let result = try query("SELECT min(value), max(value) FROM ratings")
-        guard let lowest = result.double(0, 0), let highest = result.double(0, 1) else { return nil }
-        return Float(lowest)...Float(highest)
+        let row = try query("SELECT min(value) AS lowest, max(value) AS highest FROM ratings", purpose: "read the rating scale").one()
+        guard let lowest = try row.optionalFloat("lowest"), let highest = try row.optionalFloat("highest") else { return nil }
+        return lowest...highest
     }
 }
 

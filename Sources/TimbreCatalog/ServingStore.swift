@@ -57,16 +57,16 @@ extension PostgresConnection {
             try copyOutBinary("""
                 SELECT i.id, i.external_id, i.title, i.metadata::text, a.duration_s::real
                 FROM items i LEFT JOIN audio_features a ON a.item_id = i.id ORDER BY i.id
-                """) { row in
-                items.append(CatalogItemDetails(catalogID: row.int64()!, externalID: row.text()!, title: row.text(),
-                                                metadataJSON: row.text()!, durationSeconds: row.float32()))
+                """, purpose: "load the items to serve") { row in
+                items.append(CatalogItemDetails(catalogID: try row.int64(), externalID: try row.text(), title: try row.optionalText(),
+                                                metadataJSON: try row.text(), durationSeconds: try row.optionalFloat32()))
             }
             var exclusions = CatalogExclusions()
             try copyOutBinary("""
                 SELECT u.external_id, i.external_id FROM excluded_items x
                 JOIN items i ON i.id = x.item_id LEFT JOIN users u ON u.id = x.user_id
-                """) { row in
-                let user = row.text(), item = row.text()!
+                """, purpose: "load the excluded items") { row in
+                let user = try row.optionalText(), item = try row.text()
                 if let user { exclusions.byUser[user, default: []].insert(item) } else { exclusions.everyone.insert(item) }
             }
             let liked = try likedValue(feedback: feedback)
@@ -80,23 +80,23 @@ extension PostgresConnection {
     @discardableResult
     public func addExclusions(_ pairs: [(user: String?, item: String)], reason: String?) throws -> Int {
         try transaction {
-            try execute("CREATE TEMP TABLE stage_exclusions (user_ext text, item_ext text) ON COMMIT DROP")
-            try copyRows("COPY stage_exclusions FROM STDIN", pairs) { [$0.user, $0.item] }
+            try execute("CREATE TEMP TABLE stage_exclusions (user_ext text, item_ext text) ON COMMIT DROP", purpose: "stage exclusions")
+            try copyRows("COPY stage_exclusions FROM STDIN", pairs, purpose: "stage exclusions") { [$0.user, $0.item] }
             let unknown = try query("""
-                SELECT coalesce(s.user_ext, ''), s.item_ext, i.id IS NULL FROM stage_exclusions s
+                SELECT s.user_ext, s.item_ext, i.id IS NULL AS unknown_item FROM stage_exclusions s
                 LEFT JOIN items i ON i.external_id = s.item_ext LEFT JOIN users u ON u.external_id = s.user_ext
                 WHERE i.id IS NULL OR (s.user_ext IS NOT NULL AND u.id IS NULL) LIMIT 1
-                """)
-            if unknown.rowCount == 1 {
-                if unknown.string(0, 2) == "t" { throw UnknownItemsError(items: [unknown.string(0, 1)!], target: target) }
-                throw UnknownUserError(user: unknown.string(0, 0)!, target: target)
+                """, purpose: "check the exclusions' users and items")
+            if let row = unknown.first {
+                if try row.bool("unknown_item") { throw UnknownItemsError(items: [try row.string("item_ext")], target: target) }
+                throw UnknownUserError(user: try row.string("user_ext"), target: target)
             }
             return try query("""
                 INSERT INTO excluded_items (user_id, item_id, reason)
                 SELECT DISTINCT u.id, i.id, $1 FROM stage_exclusions s JOIN items i ON i.external_id = s.item_ext
                 LEFT JOIN users u ON u.external_id = s.user_ext
                 ON CONFLICT DO NOTHING
-                """, [reason]).affectedRows
+                """, [reason], purpose: "store exclusions").affectedRows
         }
     }
 }

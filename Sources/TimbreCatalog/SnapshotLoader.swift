@@ -70,29 +70,30 @@ extension PostgresConnection {
     public func loadSnapshot(feedback: FeedbackKind = .ratings, times: Bool = true) throws -> CatalogSnapshot {
         var users = Vocabulary(), items = Vocabulary()
         var userIDs: [Int64] = [], itemIDs: [Int64] = [], titles: [String?] = []
-        try copyOutBinary("SELECT id, external_id FROM users ORDER BY id") { row in
-            let id = row.int64()!
-            _ = try internDistinct(row.text()!, id: id, into: &users, ids: userIDs, what: "users")
+        try copyOutBinary("SELECT id, external_id FROM users ORDER BY id", purpose: "load the users") { row in
+            let id = try row.int64()
+            _ = try internDistinct(try row.text(), id: id, into: &users, ids: userIDs, what: "users")
             userIDs.append(id)
         }
-        try copyOutBinary("SELECT id, external_id, title FROM items ORDER BY id") { row in
-            let id = row.int64()!
-            _ = try internDistinct(row.text()!, id: id, into: &items, ids: itemIDs, what: "items")
+        try copyOutBinary("SELECT id, external_id, title FROM items ORDER BY id", purpose: "load the items") { row in
+            let id = try row.int64()
+            _ = try internDistinct(try row.text(), id: id, into: &items, ids: itemIDs, what: "items")
             itemIDs.append(id)
-            titles.append(row.text())
+            titles.append(try row.optionalText())
         }
         let userIndex = DenseIndex(userIDs), itemIndex = DenseIndex(itemIDs)
         var triples: [RatingTriple] = []
         // The planner's row estimate sizes the array (a count(*) would scan the table once more).
-        let estimate = try query("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = $1::regclass", [feedback.table]).int(0, 0) ?? 0
+        let estimate = try query("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass($1)", [feedback.table],
+                                 purpose: "estimate the size of \(feedback.table)").first?.decode(Int.self, at: 0) ?? 0
         triples.reserveCapacity(estimate)
-        try copyOutBinary(feedback.snapshotQuery(times: times)) { row in
-            let u = row.int64()!, i = row.int64()!
+        try copyOutBinary(feedback.snapshotQuery(times: times), purpose: "load the \(feedback.rawValue)") { row in
+            let u = try row.int64(), i = try row.int64()
             // Rows inserted between the COPYs would be unknown here; the snapshot is consistent
             // only inside a REPEATABLE READ transaction (see below).
             guard let user = userIndex(u), let item = itemIndex(i) else { return }
-            let value = row.float32()!
-            triples.append(RatingTriple(user: user, item: item, value: value, timestamp: times ? row.timestamptzSeconds() ?? 0 : 0))
+            let value = try row.float32()
+            triples.append(RatingTriple(user: user, item: item, value: value, timestamp: times ? try row.optionalTimestamptzSeconds() ?? 0 : 0))
         }
         return CatalogSnapshot(ratings: try RatingMatrix(users: users, items: items, ratings: triples), feedback: feedback,
                                userIDs: userIDs, itemIDs: itemIDs, itemTitles: titles)

@@ -338,11 +338,7 @@ extension ContentCommand {
             var tally = EmbeddingTally()
             for t in tallies { tally.add(try t.get()) }
             let seconds = Date().timeIntervalSince(started)
-            var labels: [String: Int] = [:]
-            let counts = try db.query("""
-                SELECT label, count(*) FROM item_embeddings WHERE model_id = $1::text::bigint GROUP BY label ORDER BY label
-                """, [String(stored.id)])
-            for r in 0..<counts.rowCount { labels[counts.string(r, 0) ?? "(none)"] = counts.int(r, 1) }
+            let labels = try ContentCatalog(db: db).labelCounts(model: stored.id)
             let report = Report(model: stored.id, embedded: tally.embedded,
                                 skipped: tally.skipped.map { Report.Skipped(item: $0.item, reason: $0.reason) },
                                 seconds: seconds, labels: labels)

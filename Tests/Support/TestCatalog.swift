@@ -40,7 +40,7 @@ public final class TestCatalog {
     }
 
     public func count(_ table: String) throws -> Int {
-        try db.query("SELECT count(*) FROM \(table)").int(0, 0)!
+        try db.query("SELECT count(*) FROM \(table)").scalar(Int.self)
     }
 
     public func counts() throws -> [Int] { try ["users", "items", "ratings"].map(count) }
@@ -53,17 +53,30 @@ public final class TestCatalog {
             let model = try db.query("""
                 INSERT INTO trained_models (strategy, parameters, state, code_version)
                 VALUES ('test-embedder', '{}', '\\x00', 'test') RETURNING id
-                """).string(0, 0)!
+                """).scalar(Int64.self)
             for (item, vector) in vectors {
                 let inserted = try db.query("""
-                    INSERT INTO item_embeddings (model_id, item_id, vector) SELECT $1, id, $2::real[] FROM items WHERE external_id = $3
-                    """, [model, postgresArrayLiteral(vector), item])
+                    INSERT INTO item_embeddings (model_id, item_id, vector) SELECT $1, id, $2 FROM items WHERE external_id = $3
+                    """, [model, vector, item])
                 precondition(inserted.affectedRows == 1, "no item '\(item)'")
             }
-            try EmbeddingSetStore(db).register(model: Int64(model)!, name: name ?? "test-\(model)", kind: kind,
+            try EmbeddingSetStore(db).register(model: model, name: name ?? "test-\(model)", kind: kind,
                                                dimension: vectors.values.first?.count ?? 1)
-            return Int64(model)!
+            return model
         }
+    }
+}
+
+extension PostgresConnection {
+    /// A test's own statement (setup or a check), labelled as such in errors.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any PostgresEncodable] = []) throws -> QueryResult {
+        try query(sql, parameters, purpose: "a test's own statement")
+    }
+
+    @discardableResult
+    public func execute(_ sql: String) throws -> QueryResult {
+        try execute(sql, purpose: "a test's own statements")
     }
 }
 

@@ -25,14 +25,13 @@ struct AudioCatalogStoreTests {
 
         let db = try PostgresConnection(url: url)
         let row = try db.query("""
-            SELECT a.format, a.sample_rate, a.channels, a.n_coefficients, a.n_frames, octet_length(a.mfcc), i.external_id
+            SELECT a.format, a.sample_rate, a.channels, a.n_coefficients, a.n_frames, octet_length(a.mfcc) AS bytes, i.external_id
             FROM audio_features a JOIN items i ON i.id = a.item_id WHERE a.source_path LIKE $1
-            """, ["%wesnoth-battle.ogg"])
-        #expect(row.rowCount == 1)
-        #expect(row.string(0, 0) == "ogg/vorbis" && row.int(0, 1) == 44_100 && row.int(0, 2) == 2)
-        #expect(row.int(0, 3) == 20 && row.int(0, 4) == 173 && row.int(0, 5) == 4 * 20 * 173)
-        #expect(row.string(0, 6)?.hasPrefix("audio:sha256:") == true)
-        #expect(try db.query("SELECT count(*) FROM items").int(0, 0) == 5)
+            """, ["%wesnoth-battle.ogg"]).one()
+        #expect(try row.string("format") == "ogg/vorbis" && row.int("sample_rate") == 44_100 && row.int("channels") == 2)
+        #expect(try row.int("n_coefficients") == 20 && row.int("n_frames") == 173 && row.int("bytes") == 4 * 20 * 173)
+        #expect(try row.string("external_id").hasPrefix("audio:sha256:"))
+        #expect(try db.query("SELECT count(*) FROM items").scalar(Int.self) == 5)
     }
 
     /// Two stores racing on the same content: one row survives, neither fails.

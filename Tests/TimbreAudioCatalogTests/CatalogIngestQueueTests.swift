@@ -28,9 +28,9 @@ struct CatalogIngestQueueTests {
         #expect(a.stored + b.stored == 5 && a.alreadyStored + b.alreadyStored == 0)
         #expect(a.failures.count + b.failures.count == 5)
         let db = try PostgresConnection(url: url)
-        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").int(0, 0) == 0)
-        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE error IS NOT NULL").int(0, 0) == 5)
-        #expect(try db.query("SELECT count(*) FROM audio_features").int(0, 0) == 5)
+        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").scalar(Int.self) == 0)
+        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE error IS NOT NULL").scalar(Int.self) == 5)
+        #expect(try db.query("SELECT count(*) FROM audio_features").scalar(Int.self) == 5)
     }
 
     @Test func aClaimedFileIsSkippedByOthersAndFreedWhenItsWorkerDies() throws {

@@ -61,18 +61,17 @@ struct ContentEmbeddingTests {
         // Stored vectors and labels are the model's description of the stored sequence.
         let store = AudioCatalogStore(db: catalog.db)
         let rows = try catalog.db.query("""
-            SELECT i.external_id, e.vector::text, e.label, e.label_probability FROM item_embeddings e
+            SELECT i.external_id, e.vector, e.label, e.label_probability FROM item_embeddings e
             JOIN items i ON i.id = e.item_id ORDER BY i.id
             """)
         #expect(rows.rowCount == 4)
-        for r in 0..<rows.rowCount {
-            let mfcc = try #require(try store.mfcc(ofItem: rows.string(r, 0)!))
+        for row in rows {
+            let mfcc = try #require(try store.mfcc(ofItem: row.string("external_id")))
             let expected = try #require(Self.model().describe(mfcc))
             #expect(expected.segmentCount == 2)
-            let vector = rows.string(r, 1)!.dropFirst().dropLast().split(separator: ",").map { Float(String($0))! }
-            #expect(vector == expected.embedding)
-            #expect(rows.string(r, 2) == Self.model().classNames[expected.label])
-            #expect(Float(rows.string(r, 3)!)! == expected.probabilities[expected.label])
+            #expect(try row.decode([Float].self, "vector") == expected.embedding)
+            #expect(try row.string("label") == Self.model().classNames[expected.label])
+            #expect(try row.float("label_probability") == expected.probabilities[expected.label])
         }
 
         // Only the short track stays queued, and a rerun reports it again and stores nothing.
@@ -115,9 +114,9 @@ struct ContentEmbeddingTests {
         #expect(held.rowCount == 2)
         let first = try ContentCatalog(db: try PostgresConnection(url: catalog.url)).embed(with: stored)
         #expect(first.embedded == 2)
-        let embedded = try catalog.db.query("SELECT item_id::text FROM item_embeddings ORDER BY item_id")
-        let heldIDs = Set((0..<2).map { held.string($0, 0)! })
-        #expect((0..<embedded.rowCount).allSatisfy { !heldIDs.contains(embedded.string($0, 0)!) })
+        let embedded = try catalog.db.query("SELECT item_id FROM item_embeddings ORDER BY item_id").map { try $0.int64("item_id") }
+        let heldIDs = Set(try held.map { try $0.int64("item_id") })
+        #expect(embedded.allSatisfy { !heldIDs.contains($0) })
 
         // The holder dies without writing: its tracks are free again.
         try holder.execute("ROLLBACK")

@@ -61,7 +61,7 @@ struct ContentFromCatalogTests {
         #expect(rows.count == 1 && rows.first?["segments"] as? Int == 10)
         let storedLabel = try catalog.db.query("""
             SELECT e.label FROM item_embeddings e JOIN audio_features a ON a.item_id = e.item_id WHERE a.source_path LIKE '%/low/piece1.wav'
-            """).string(0, 0)
+            """).scalar(String?.self)
         #expect(storedLabel != nil && rows.first?["style"] as? String == storedLabel)
     }
 }

@@ -62,7 +62,7 @@ struct KilledWorkerTests {
         // Ingest: two processes, one killed while files are still queued.
         let ingest = ["audio", "ingest", "--database", catalog.url, "--jobs", "1", folder.path]
         _ = try Self.runTwoKillingOne(ingest, done: { try catalog.count("audio_features") }, pending: {
-            try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").int(0, 0)!
+            try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL").scalar(Int.self)
         })
         let rerun = try TestData.runTimbre(ingest)
         #expect(rerun.status == 0, "\(rerun.err)")
@@ -70,7 +70,7 @@ struct KilledWorkerTests {
 
         #expect(try catalog.count("audio_features") == Self.trackCount)
         #expect(try catalog.count("items") == Self.trackCount)
-        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL OR error IS NOT NULL").int(0, 0) == 0)
+        #expect(try db.query("SELECT count(*) FROM audio_ingest_queue WHERE finished_at IS NULL OR error IS NOT NULL").scalar(Int.self) == 0)
         #expect(try catalog.count("audio_ingest_queue") == Self.trackCount)
         // Whole: each stored sequence is the one a fresh analysis of its file gives (to float
         // rounding: FFTW's measured plans may differ between processes).
@@ -98,15 +98,14 @@ struct KilledWorkerTests {
 
         #expect(try catalog.count("embedding_queue") == 0)
         let rows = try db.query("""
-            SELECT i.external_id, e.vector::text FROM item_embeddings e JOIN items i ON i.id = e.item_id
-            WHERE e.model_id = $1::bigint
-            """, [String(modelID)])
+            SELECT i.external_id, e.vector FROM item_embeddings e JOIN items i ON i.id = e.item_id
+            WHERE e.model_id = $1
+            """, [modelID])
         #expect(rows.rowCount == Self.trackCount)
-        #expect(Set((0..<rows.rowCount).map { rows.string($0, 0)! }).count == Self.trackCount)
-        for r in 0..<rows.rowCount {
-            let mfcc = try #require(try store.mfcc(ofItem: rows.string(r, 0)!))
-            let vector = rows.string(r, 1)!.dropFirst().dropLast().split(separator: ",").map { Float(String($0))! }
-            #expect(vector == model.describe(mfcc)?.embedding)
+        #expect(Set(try rows.map { try $0.string("external_id") }).count == Self.trackCount)
+        for row in rows {
+            let mfcc = try #require(try store.mfcc(ofItem: row.string("external_id")))
+            #expect(try row.decode([Float].self, "vector") == model.describe(mfcc)?.embedding)
         }
     }
 }

@@ -44,7 +44,7 @@ struct MusicnnCatalogTests {
     }
 
     static func itemID(_ catalog: TestCatalog, path: String) throws -> Int64 {
-        Int64(try #require(try catalog.db.query("SELECT item_id::text FROM audio_features WHERE source_path = $1", [path]).string(0, 0)))!
+        try catalog.db.query("SELECT item_id FROM audio_features WHERE source_path = $1", [path]).scalar(Int64.self)
     }
 
     @Test func storesTheEmbeddersVectorsAndTagsOnceAndReportsAGoneFile() throws {
@@ -77,22 +77,20 @@ struct MusicnnCatalogTests {
             let expected = try embedder.embed(path: path, workers: 1)
             let item = try Self.itemID(catalog, path: path)
             let row = try catalog.db.query("""
-                SELECT e.vector::text, i.metadata -> 'musicnn_mtt_tags', i.metadata -> 'musicnn_mtt_tag_probabilities'
-                FROM item_embeddings e JOIN items i ON i.id = e.item_id WHERE e.model_id = $1::bigint AND e.item_id = $2::bigint
-                """, [String(set.id), String(item)])
-            try #require(row.rowCount == 1, "\(path)")
-            let vector = row.string(0, 0)!.dropFirst().dropLast().split(separator: ",").map { Float(String($0))! }
-            #expect(vector == expected.mean(.penultimate), "\(path)")
+                SELECT e.vector, i.metadata -> 'musicnn_mtt_tags' AS tags, i.metadata -> 'musicnn_mtt_tag_probabilities' AS probabilities
+                FROM item_embeddings e JOIN items i ON i.id = e.item_id WHERE e.model_id = $1 AND e.item_id = $2
+                """, [set.id, item]).one()
+            #expect(try row.decode([Float].self, "vector") == expected.mean(.penultimate), "\(path)")
             let tags = expected.mean(.tags)
             let order = tags.indices.sorted { tags[$0] > tags[$1] }
-            let top = try JSONDecoder().decode([String].self, from: Data(row.string(0, 1)!.utf8))
+            let top = try JSONDecoder().decode([String].self, from: Data(try row.string("tags").utf8))
             #expect(top == order.prefix(5).map { MusicnnModelName.mtt.tags[$0] }, "\(path)")
-            let probabilities = try JSONDecoder().decode([String: Float].self, from: Data(row.string(0, 2)!.utf8))
+            let probabilities = try JSONDecoder().decode([String: Float].self, from: Data(try row.string("probabilities").utf8))
             #expect(probabilities.count == 50)
             for (k, name) in MusicnnModelName.mtt.tags.enumerated() { #expect(probabilities[name] == tags[k], "\(path) \(name)") }
         }
         // The ingest metadata stays beside the tags.
-        #expect(try catalog.db.query("SELECT count(*) FROM items WHERE metadata ->> 'source' = 'audio ingest'").int(0, 0) == 5)
+        #expect(try catalog.db.query("SELECT count(*) FROM items WHERE metadata ->> 'source' = 'audio ingest'").scalar(Int.self) == 5)
 
         // A rerun uses the same set, embeds nothing, and reports the two tracks again.
         let again = try MusicnnCatalog.run(model: .mtt, layer: .penultimate, weightsDirectory: weights, jobs: 1, batchSize: 4,
@@ -121,18 +119,17 @@ struct MusicnnCatalogTests {
 
         // Someone rated the three tracks; "more like" the first ranks the other two by cosine.
         let ids = try kept.map { path in
-            try #require(try catalog.db.query("""
+            try catalog.db.query("""
                 SELECT i.external_id FROM items i JOIN audio_features a ON a.item_id = i.id WHERE a.source_path = $1
-                """, [path]).string(0, 0))
+                """, [path]).scalar(String.self)
         }
         let ratings = try TestData.file("r.csv", "user,item,rating\n" + ids.map { "u,\($0),4\n" }.joined())
         _ = try CatalogImporter(ratingsFile: ratings).run(catalog.db)
         let setID = try #require(report["set"] as? Int)
         func vector(_ external: String) throws -> [Double] {
-            let text = try #require(try catalog.db.query("""
-                SELECT e.vector::text FROM item_embeddings e JOIN items i ON i.id = e.item_id WHERE i.external_id = $1 AND e.model_id = $2::bigint
-                """, [external, String(setID)]).string(0, 0))
-            return text.dropFirst().dropLast().split(separator: ",").map { Double(String($0))! }
+            try catalog.db.query("""
+                SELECT e.vector FROM item_embeddings e JOIN items i ON i.id = e.item_id WHERE i.external_id = $1 AND e.model_id = $2
+                """, [external, setID]).scalar([Float].self).map(Double.init)
         }
         func cosine(_ a: [Double], _ b: [Double]) -> Double {
             zip(a, b).map { $0 * $1 }.reduce(0, +) / (zip(a, a).map { $0 * $1 }.reduce(0, +).squareRoot() * zip(b, b).map { $0 * $1 }.reduce(0, +).squareRoot())

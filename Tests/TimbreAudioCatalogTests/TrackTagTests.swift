@@ -20,9 +20,10 @@ struct TrackTagTests {
         #expect(try SoundFile(path: plain).tags == TrackTags())
         let store = AudioCatalogStore(db: catalog.db)
         for path in [tagged, plain] { #expect(try store.store(try TrackAnalyser().analyse(path: path))) }
-        let rows = try catalog.db.query("SELECT title, metadata::text FROM items ORDER BY id")
-        #expect(rows.string(0, 0) == "Hold the Line")
-        #expect(rows.string(0, 1) == #"{"album": "Warzone OST", "artist": "Trent Kaniuga", "source": "audio ingest"}"#)
-        #expect(rows.string(1, 0) == "theme" && rows.string(1, 1) == #"{"source": "audio ingest"}"#)
+        let rows = try catalog.db.query("SELECT title, metadata::text AS metadata FROM items ORDER BY id")
+        #expect(rows.count == 2)
+        #expect(try rows[0].string("title") == "Hold the Line")
+        #expect(try rows[0].string("metadata") == #"{"album": "Warzone OST", "artist": "Trent Kaniuga", "source": "audio ingest"}"#)
+        #expect(try rows[1].string("title") == "theme" && rows[1].string("metadata") == #"{"source": "audio ingest"}"#)
     }
 }

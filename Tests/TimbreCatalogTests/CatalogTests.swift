@@ -22,6 +22,17 @@ struct MigrationTests {
         }
     }
 
+    /// The migrations compiled into the binary (EmbedMigrations) are the repository's sql/ files,
+    /// byte for byte and all of them.
+    @Test func builtInMigrationsAreTheSQLFolderExactly() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../sql").standardized
+        let onDisk = try Migrator(folder: folder).migrations
+        let builtIn = try Migrator(files: Migrator.embeddedFiles, source: "the binary").migrations
+        #expect(onDisk.count >= 8)
+        #expect(builtIn.map(\.name) == onDisk.map(\.name))
+        #expect(builtIn.map { Array($0.sql.utf8) } == onDisk.map { Array($0.sql.utf8) })
+    }
+
     @Test func unmigratedCatalogIsReportedClearly() throws {
         let catalog = try TestCatalog(migrate: false)
         defer { withExtendedLifetime(catalog) {} }
@@ -63,12 +74,14 @@ struct ImportTests {
         #expect(again == ImportSummary())
         #expect(try catalog.counts() == [943, 1682, 100_000])
 
-        let title = try catalog.db.query("SELECT title, metadata->>'release_year', metadata->'genres' FROM items WHERE external_id = '1'")
-        #expect(title.string(0, 0) == "Toy Story")
-        #expect(title.string(0, 1) == "1995")
-        #expect(title.string(0, 2) == #"["Animation", "Children's", "Comedy"]"#)
+        let title = try catalog.db.query("""
+            SELECT title, metadata->>'release_year' AS year, metadata->'genres' AS genres FROM items WHERE external_id = '1'
+            """).one()
+        #expect(try title.string("title") == "Toy Story")
+        #expect(try title.string("year") == "1995")
+        #expect(try title.string("genres") == #"["Animation", "Children's", "Comedy"]"#)
         let user = try catalog.db.query("SELECT attributes->>'occupation' FROM users WHERE external_id = '1'")
-        #expect(user.string(0, 0) == "technician")
+        #expect(try user.scalar(String.self) == "technician")
     }
 
     /// Each bad file must fail with its own line number and leave the catalog exactly as before.
@@ -114,10 +127,10 @@ struct ImportTests {
         let fixed = try TestData.file("ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n1,2,4,964981247\n")
         let summary = try CatalogImporter(ratingsFile: fixed, itemsFile: items).run(catalog.db)
         #expect(summary.ratingsAdded == 2 && summary.itemsAdded == 3 && summary.usersAdded == 1)
-        #expect(try catalog.db.query("SELECT metadata->'genres' FROM items WHERE external_id = '9'").string(0, 0) == "[]")
-        let title = try catalog.db.query("SELECT title, metadata->'genres' FROM items WHERE external_id = '2'")
-        #expect(title.string(0, 0) == "Heat, the film")
-        #expect(title.string(0, 1) == #"["Action"]"#)
+        #expect(try catalog.db.query("SELECT metadata->'genres' FROM items WHERE external_id = '9'").scalar(String.self) == "[]")
+        let title = try catalog.db.query("SELECT title, metadata->'genres' AS genres FROM items WHERE external_id = '2'").one()
+        #expect(try title.string("title") == "Heat, the film")
+        #expect(try title.string("genres") == #"["Action"]"#)
     }
 
     @Test func movieLensLayoutsAreRead() throws {
@@ -129,11 +142,11 @@ struct ImportTests {
         _ = try CatalogImporter(ratingsFile: dat).run(catalog.db)
         #expect(try catalog.counts() == [3, 4, 4])
         let r = try catalog.db.query("""
-            SELECT r.value, extract(epoch FROM r.rated_at)::bigint FROM ratings r JOIN users u ON u.id = r.user_id
+            SELECT r.value, extract(epoch FROM r.rated_at)::bigint AS seconds FROM ratings r JOIN users u ON u.id = r.user_id
             JOIN items i ON i.id = r.item_id WHERE u.external_id = '1' AND i.external_id = '1193'
-            """)
-        #expect(r.string(0, 0) == "5")
-        #expect(r.string(0, 1) == "978300760")
+            """).one()
+        #expect(try r.float("value") == 5)
+        #expect(try r.int64("seconds") == 978_300_760)
     }
 }
 
@@ -167,7 +180,7 @@ struct SnapshotAndModelTests {
         _ = try CatalogImporter(ratingsFile: dir + "/ml-100k.inter").run(catalog.db)
         // Strategies that use item embeddings get 8-d ones for all but every tenth item.
         let ids = try catalog.db.query("SELECT external_id FROM items")
-        let vectors = (0..<ids.rowCount).map { ids.string($0, 0)! }.filter { Int($0)! % 10 != 0 }.map { id in
+        let vectors = try ids.map { try $0.string("external_id") }.filter { Int($0)! % 10 != 0 }.map { id in
             (id, (1...8).map { k in Float(sin(Double(k * Int(id)!))) })
         }
         try catalog.storeEmbeddings(Dictionary(uniqueKeysWithValues: vectors))
@@ -282,7 +295,7 @@ struct EvaluationRunTests {
         #expect(evaluated.err.contains("stored as evaluation run #"))
         let list = try TestData.runTimbre(["runs", "list", "--database", catalog.url])
         #expect(list.out.contains("bias, popularity"), "\(list.out)")
-        let id = try #require(try catalog.db.query("SELECT id FROM evaluation_runs").string(0, 0))
+        let id = String(try catalog.db.query("SELECT id FROM evaluation_runs").scalar(Int64.self))
         let shown = try TestData.runTimbre(["runs", "show", id, "--database", catalog.url, "--format", "json"])
         #expect(shown.status == 0, "\(shown.err)")
         // The stored run reads back as the same report that evaluate printed.
@@ -290,9 +303,9 @@ struct EvaluationRunTests {
         let b = try JSONSerialization.jsonObject(with: Data(shown.out.utf8)) as! NSDictionary
         #expect(a == b)
         let rmse = try catalog.db.query("""
-            SELECT (m->>'value')::float FROM evaluation_results r, jsonb_array_elements(r.metrics->'metrics') m
+            SELECT (m->>'value')::float8 FROM evaluation_results r, jsonb_array_elements(r.metrics->'metrics') m
             WHERE r.strategy = 'bias' AND m->>'name' = 'RMSE'
-            """).double(0, 0)
+            """).scalar(Double?.self)
         #expect(rmse.map { $0 > 0.90 && $0 < 0.96 } == true, "bias RMSE \(String(describing: rmse))")
         let missing = try TestData.runTimbre(["runs", "show", "999999", "--database", catalog.url])
         #expect(missing.status != 0 && missing.err.contains("no evaluation run #999999"))

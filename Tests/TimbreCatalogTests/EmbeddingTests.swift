@@ -54,8 +54,8 @@ struct EmbeddingCatalogTests {
         let contentType = type(of: content)
         let trained = try catalog.db.trainAndSave(content, parameters: parameters)
         #expect(trained.embeddingModel == new)
-        let recorded = try catalog.db.query("SELECT trained_on->>'embedding_model' FROM trained_models WHERE id = $1", [String(trained.id)])
-        #expect(recorded.string(0, 0) == String(new))
+        let recorded = try catalog.db.query("SELECT (trained_on->>'embedding_model')::bigint FROM trained_models WHERE id = $1", [trained.id])
+        #expect(try recorded.scalar(Int64?.self) == new)
         let served = try #require(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: new, registry: registeredStrategies))
         #expect(served.id == trained.id && served.embeddingModel == new)
         // Asked for other embeddings (or none), the stored model does not qualify.
@@ -65,8 +65,8 @@ struct EmbeddingCatalogTests {
         // A vector added to the same embedding model (a newly embedded track) makes the stored
         // model stale: it holds its own copy of the vectors and would never recommend the new item.
         try catalog.db.query("""
-            INSERT INTO item_embeddings (model_id, item_id, vector) SELECT $1::bigint, id, '{0,1,1}' FROM items WHERE external_id = 'bare'
-            """, [String(new)])
+            INSERT INTO item_embeddings (model_id, item_id, vector) SELECT $1, id, '{0,1,1}' FROM items WHERE external_id = 'bare'
+            """, [new])
         #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: new, registry: registeredStrategies) == nil)
         let retrained = try catalog.db.trainAndSave(content, parameters: parameters)
         #expect(try catalog.db.latestModel(strategy: contentType, parameters: parameters, embeddingModel: new, registry: registeredStrategies)?.id == retrained.id)
@@ -77,7 +77,7 @@ struct EmbeddingCatalogTests {
         #expect(content.usesItemEmbeddings && !popularity.usesItemEmbeddings)
         let counted = try catalog.db.trainAndSave(popularity, parameters: popularityParameters)
         #expect(counted.embeddingModel == nil)
-        #expect(try catalog.db.query("SELECT trained_on ? 'embedding_model' FROM trained_models WHERE id = $1", [String(counted.id)]).string(0, 0) == "f")
+        #expect(try !catalog.db.query("SELECT trained_on ? 'embedding_model' FROM trained_models WHERE id = $1", [counted.id]).scalar(Bool.self))
         #expect(try catalog.db.latestModel(strategy: type(of: popularity), parameters: popularityParameters, registry: registeredStrategies)?.id == counted.id)
     }
 
@@ -173,8 +173,8 @@ struct EmbeddingCatalogTests {
         #expect(report["embeddingModel"] as? Int == Int(model))
         #expect((report["strategies"] as? [[String: Any]])?.map { $0["name"] as? String } == ["popularity", "content"])
         // The stored run remembers which embeddings were used.
-        let settings = try catalog.db.query("SELECT settings->>'embeddingModel' FROM evaluation_runs").string(0, 0)
-        #expect(settings == String(model))
+        let settings = try catalog.db.query("SELECT (settings->>'embeddingModel')::bigint FROM evaluation_runs").scalar(Int64?.self)
+        #expect(settings == model)
         let refused = try TestData.runTimbre(["evaluate", "--ratings", try TestData.file("r.csv", lines.joined(separator: "\n") + "\n"),
                                               "--embedding-model", "latest", "--strategy", "content"])
         #expect(refused.status != 0 && refused.err.contains("--embedding-model"), "\(refused.err)")

@@ -8,11 +8,11 @@ import TimbreTestSupport
 /// Per-pair totals and first play times straight from the table, by external ids.
 private func totals(_ catalog: TestCatalog) throws -> [String: (plays: Int, first: Int64?)] {
     let rows = try catalog.db.query("""
-        SELECT u.external_id || '/' || i.external_id, p.plays, extract(epoch FROM p.first_played_at)::bigint
+        SELECT u.external_id || '/' || i.external_id AS pair, p.plays, extract(epoch FROM p.first_played_at)::bigint AS first
         FROM play_totals p JOIN users u ON u.id = p.user_id JOIN items i ON i.id = p.item_id
         """)
     var out: [String: (plays: Int, first: Int64?)] = [:]
-    for r in 0..<rows.rowCount { out[rows.string(r, 0)!] = (rows.int(r, 1)!, rows.string(r, 2).flatMap { Int64($0) }) }
+    for row in rows { out[try row.string("pair")] = (try row.int("plays"), try row.optionalInt64("first")) }
     return out
 }
 
@@ -43,9 +43,9 @@ struct PlaysImportTests {
         let mismatched = try catalog.db.query("""
             SELECT count(*) FROM play_totals t
             WHERE t.plays <> (SELECT sum(count) FROM plays p WHERE p.user_id = t.user_id AND p.item_id = t.item_id)
-            """).int(0, 0)
+            """).scalar(Int.self)
         #expect(mismatched == 0)
-        #expect(try catalog.db.query("SELECT count(*) FROM plays WHERE played_at IS NOT NULL").int(0, 0) == 4)
+        #expect(try catalog.db.query("SELECT count(*) FROM plays WHERE played_at IS NOT NULL").scalar(Int.self) == 4)
         // A deleted user takes their totals (foreign key) and their plays (trigger) along.
         try catalog.db.execute("DELETE FROM users WHERE external_id = 'a'")
         #expect(try totals(catalog).keys.sorted() == ["b/x", "b/z"])
@@ -199,8 +199,8 @@ struct FeedbackTests {
         // The newer ratings model does not replace the plays model for plays.
         #expect(try catalog.db.latestModel(strategy: popularityType, parameters: parameters, feedback: .plays,
                                            registry: registeredStrategies)?.id == onPlays.id)
-        let trainedOn = try catalog.db.query("SELECT trained_on->>'feedback' FROM trained_models WHERE id = $1", [String(onPlays.id)])
-        #expect(trainedOn.string(0, 0) == "plays")
+        let trainedOn = try catalog.db.query("SELECT trained_on->>'feedback' FROM trained_models WHERE id = $1", [onPlays.id])
+        #expect(try trainedOn.scalar(String.self) == "plays")
 
         // Serving reads the user's current plays: a's history is y with 9 plays, not the rating of x.
         let history = try catalog.db.history(ofUser: "a", feedback: .plays)

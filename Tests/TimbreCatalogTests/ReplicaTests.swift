@@ -28,9 +28,9 @@ struct ReplicaTests {
 
     /// Waits until the replica has replayed everything the primary has written so far.
     static func waitForReplay(of primary: PostgresConnection, on replica: PostgresConnection) throws {
-        let lsn = try primary.query("SELECT pg_current_wal_lsn()::text").string(0, 0)!
+        let lsn = try primary.query("SELECT pg_current_wal_lsn()::text").scalar(String.self)
         for _ in 0..<600 {
-            if try replica.query("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", [lsn]).string(0, 0) == "t" { return }
+            if try replica.query("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", [lsn]).scalar(Bool.self) { return }
             usleep(50_000)
         }
         throw NotReplayed(description: "the replica did not replay the primary's WAL up to \(lsn) within 30 s")
@@ -49,7 +49,7 @@ struct ReplicaTests {
         let listID = published.out.trimmingCharacters(in: .whitespacesAndNewlines)
 
         let replica = try PostgresConnection(url: replicaURL)
-        #expect(try replica.query("SELECT pg_is_in_recovery()").string(0, 0) == "t", "not a standby: the test would prove nothing")
+        #expect(try replica.query("SELECT pg_is_in_recovery()").scalar(Bool.self), "not a standby: the test would prove nothing")
         try Self.waitForReplay(of: catalog.db, on: replica)
 
         // The whole list, as the primary wrote it.
@@ -57,12 +57,12 @@ struct ReplicaTests {
         #expect(try publishedList(listID, in: replica) == expected)
         // The app's contract: the view, and `lists show`, on the replica.
         let view = try replica.query("""
-            SELECT user_id, item_id, list_id::text FROM published_recommendations WHERE list_name = 'home' ORDER BY user_id, rank
+            SELECT user_id, item_id, list_id FROM published_recommendations WHERE list_name = 'home' ORDER BY user_id, rank
             """)
         var viewed: [String: [String]] = [:]
-        for r in 0..<view.rowCount {
-            viewed[view.string(r, 0)!, default: []].append(view.string(r, 1)!)
-            #expect(view.string(r, 2) == listID)
+        for row in view {
+            viewed[try row.string("user_id"), default: []].append(try row.string("item_id"))
+            #expect(try String(row.int64("list_id")) == listID)
         }
         #expect(viewed == expected)
         let shown = try TestData.runTimbre(["lists", "show", "home", "--user", "c", "--format", "json", "--database", replicaURL])
@@ -80,7 +80,7 @@ struct ReplicaTests {
         struct Output: Decodable { let modelID: Int64; let items: [Recommendation] }
         let output = try JSONDecoder().decode(Output.self, from: Data(served.out.utf8))
         #expect(output.items.map(\.item) == ["z", "w"])
-        #expect(String(output.modelID) == model.string(0, 0))
+        #expect(try output.modelID == model.scalar(Int64.self))
     }
 
     /// recommend trains and stores a model when none is stored; a replica cannot store one, so it
@@ -106,11 +106,11 @@ struct ReplicaTests {
 /// A published list as user → items in rank order (external ids), read through `db`.
 func publishedList(_ listID: String, in db: PostgresConnection) throws -> [String: [String]] {
     let list = try db.query("""
-        SELECT u.external_id, e.rank, i.external_id FROM recommendation_entries e
+        SELECT u.external_id AS user, e.rank, i.external_id AS item FROM recommendation_entries e
         JOIN users u ON u.id = e.user_id JOIN items i ON i.id = e.item_id
         WHERE e.list_id = $1 ORDER BY 1, 2
-        """, [listID])
+        """, [try #require(Int64(listID))])
     var users: [String: [String]] = [:]
-    for r in 0..<list.rowCount { users[list.string(r, 0)!, default: []].append(list.string(r, 2)!) }
+    for row in list { users[try row.string("user"), default: []].append(try row.string("item")) }
     return users
 }

@@ -175,7 +175,7 @@ struct PublisherTests {
 
         #expect(try catalog.db.prunePublishedLists(keep: 1) == [first.listID])
         #expect(try catalog.db.publishedLists().map(\.id) == [other.listID, second.listID])
-        #expect(try catalog.db.query("SELECT count(*) FROM recommendation_entries WHERE list_id = $1", [String(first.listID)]).int(0, 0) == 0)
+        #expect(try catalog.db.query("SELECT count(*) FROM recommendation_entries WHERE list_id = $1", [first.listID]).scalar(Int.self) == 0)
         #expect(throws: UnknownListError.self) { try catalog.db.publishedRecommendations(list: "nope", user: "ann") }
         #expect(throws: UnknownUserError.self) { try catalog.db.publishedRecommendations(list: "home", user: "dan") }
     }
