@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "TimbreCore"),
         .target(name: "TimbreAudio", dependencies: ["TimbreCore", "CSndFile", "CFFTW", "CSoxr", "CPNG", "COpenSSL"]),
         // Ingest's storage: TimbreAudio's AudioFeatureStore on the catalog's PostgresConnection.
-        .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog", "TimbreContent", "TimbreMusicnn"]),
+        .target(name: "TimbreAudioCatalog", dependencies: ["TimbreAudio", "TimbreCatalog", "TimbreContent", "TimbreMusicnn", "TimbreNeural"]),
         // The catalog's migrations stay in the top-level sql/ folder; EmbedMigrations compiles them into it.
         .target(name: "TimbreCatalog", dependencies: ["TimbreCore", "CLibPQ", "COpenSSL"], plugins: ["EmbedMigrations"]),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"], path: "BuildTools/EmbedMigrations"),
@@ -73,6 +73,8 @@ let package = Package(
                           path: "Benchmarks/CFBench"),
         .executableTarget(name: "MusicnnBench", dependencies: ["TimbreCore", "TimbreAudio", "TimbreContent", "TimbreNeural", "TimbreMusicnn"],
                           path: "Benchmarks/MusicnnBench"),
+        .executableTarget(name: "AudioBridgeBench", dependencies: ["TimbreCore", "TimbreAudio", "TimbreContent", "TimbreNeural", "TimbreEvaluation", "TimbreStrategies"],
+                          path: "Benchmarks/AudioBridgeBench"),
         .executableTarget(name: "CatalogBench", dependencies: ["TimbreCore", "TimbreCatalog", "TimbreEvaluation"],
                           path: "Benchmarks/CatalogBench"),
         .target(name: "TimbreStrategies", dependencies: ["TimbreCore"] + strategies.map { .target(name: $0.name) },

@@ -43,21 +43,31 @@ public struct ContentCatalog {
 
     /// Model `id`, or the newest content model when `id` is nil.
     public func model(id: Int64? = nil) throws -> StoredContentModel {
+        let (found, model) = try storedModel(strategy: Self.strategyName, id: id, what: "content model",
+                                             howToMake: "train one with `timbre content train DIR --store`",
+                                             decode: ContentModel.init(decoding:))
+        return StoredContentModel(id: found, model: model)
+    }
+
+    /// Model `id` of `strategy`, or its newest, decoded; a missing or unreadable one is an error
+    /// naming the catalog, the model and (when there is none) how to make one.
+    func storedModel<Model>(strategy: String, id: Int64?, what: String, howToMake: String,
+                            decode: ([UInt8]) throws -> Model) throws -> (Int64, Model) {
         let result = try db.query("""
             SELECT id, state FROM trained_models
             WHERE strategy = $1 AND ($2 IS NULL OR id = $2)
             ORDER BY created_at DESC, id DESC LIMIT 1
-            """, [Self.strategyName, id], purpose: "load content model \(id.map { "#\($0)" } ?? "(the newest)")")
+            """, [strategy, id], purpose: "load \(what) \(id.map { "#\($0)" } ?? "(the newest)")")
         guard let row = result.first else {
-            throw DatabaseError(id.map { "\(db.target) has no content model #\($0) (see `timbre models list`)" }
-                                ?? "\(db.target) has no content model yet: train one with `timbre content train DIR --store`")
+            throw DatabaseError(id.map { "\(db.target) has no \(what) #\($0) (see `timbre models list`)" }
+                                ?? "\(db.target) has no \(what) yet: \(howToMake)")
         }
         let found = try row.int64("id")
         let state = try row.bytes("state")
         do {
-            return StoredContentModel(id: found, model: try ContentModel(decoding: state))
+            return (found, try decode(state))
         } catch {
-            throw DatabaseError("content model #\(found) in \(db.target) cannot be read: \(error)")
+            throw DatabaseError("\(what) #\(found) in \(db.target) cannot be read: \(error)")
         }
     }
 
@@ -97,16 +107,44 @@ public struct ContentCatalog {
     /// bytes, a failed insert) are skipped with their reason, stay queued (a rerun reports them
     /// again) and are not claimed again by this worker.
     public func embed(with stored: StoredContentModel, batchSize: Int = 16, progress: (Int) -> Void = { _ in }) throws -> EmbeddingTally {
-        precondition(batchSize >= 1)
-        var tally = EmbeddingTally()
-        var passedOver: [Int64] = []
         let model = stored.model
-        let configuration = MFCCConfiguration()
-        let extractor = String(decoding: try JSONEncoder().encode(configuration.catalogDescription), as: UTF8.self)
-        let modelID = stored.id
         try EmbeddingSetStore(db).register(model: stored.id, name: "\(Self.strategyName)-\(stored.id)", kind: .audioModel,
                                            dimension: model.classifier.embeddingSize,
                                            source: try sortedJSON(["producer": Self.strategyName, "classes": model.classNames.joined(separator: ",")]))
+        return try embedQueued(model: stored.id, batchSize: batchSize, progress: progress) { mfcc, configuration in
+            guard let description = model.describe(mfcc, configuration: configuration) else {
+                return .failure(.init(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable"))
+            }
+            let label = description.label
+            return .success(QueuedVector(vector: description.embedding, label: model.classNames[label],
+                                         probability: description.probabilities[label]))
+        }
+    }
+
+    /// What an audio model makes of one queued track: the vector stored in item_embeddings, with
+    /// a label and its probability where the model names one.
+    struct QueuedVector {
+        var vector: [Float]
+        var label: String?
+        var probability: Float?
+    }
+
+    /// Why a queued track gets no vector (shown with its item id).
+    struct NotDescribed: Error {
+        var reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+
+    /// The claiming loop of `embed` for any audio model whose queue rows are under `id`:
+    /// `describe` turns a stored MFCC sequence into the item's vector, or the reason it cannot.
+    func embedQueued(model id: Int64, batchSize: Int, progress: (Int) -> Void,
+                     describe: (FeatureMatrix, MFCCConfiguration) -> Result<QueuedVector, NotDescribed>) throws -> EmbeddingTally {
+        precondition(batchSize >= 1)
+        var tally = EmbeddingTally()
+        var passedOver: [Int64] = []
+        let configuration = MFCCConfiguration()
+        let extractor = String(decoding: try JSONEncoder().encode(configuration.catalogDescription), as: UTF8.self)
+        let modelID = id
         while true {
             let done = try db.transaction { () throws -> Int in
                 let claimed = try db.query("""
@@ -114,7 +152,7 @@ public struct ContentCatalog {
                     WHERE model_id = $1 AND item_id <> ALL ($2)
                     ORDER BY item_id LIMIT $3
                     FOR UPDATE SKIP LOCKED
-                    """, [modelID, passedOver, batchSize], purpose: "claim items to embed with content model #\(modelID)")
+                    """, [modelID, passedOver, batchSize], purpose: "claim items to embed with model #\(modelID)")
                 for claim in claimed {
                     let item = try claim.int64("item_id")
                     func skip(_ reason: String) {
@@ -123,7 +161,7 @@ public struct ContentCatalog {
                     }
                     func dequeue() throws {
                         try db.query("DELETE FROM embedding_queue WHERE model_id = $1 AND item_id = $2", [modelID, item],
-                                     purpose: "dequeue item \(item) of content model #\(modelID)")
+                                     purpose: "dequeue item \(item) of model #\(modelID)")
                     }
                     let found = try db.query("""
                         SELECT a.n_coefficients, a.n_frames, a.mfcc, a.extractor = $3 AS same_extractor,
@@ -144,11 +182,11 @@ public struct ContentCatalog {
                         skip("stored sequence unreadable: \(error)")
                         continue
                     }
-                    guard let description = model.describe(mfcc, configuration: configuration) else {
-                        skip(model.reasonNotDescribed(mfcc, configuration: configuration) ?? "not describable")
-                        continue
+                    let described: QueuedVector
+                    switch describe(mfcc, configuration) {
+                    case .success(let value): described = value
+                    case .failure(let failure): skip(failure.reason); continue
                     }
-                    let label = description.label
                     // A failed insert spoils only this item, not the batch.
                     try db.execute("SAVEPOINT item", purpose: "begin storing item \(item)")
                     do {
@@ -156,7 +194,7 @@ public struct ContentCatalog {
                             INSERT INTO item_embeddings (model_id, item_id, vector, label, label_probability)
                             VALUES ($1, $2, $3, $4, $5)
                             ON CONFLICT (model_id, item_id) DO NOTHING
-                            """, [modelID, item, description.embedding, model.classNames[label], description.probabilities[label]],
+                            """, [modelID, item, described.vector, described.label, described.probability],
                             purpose: "store the embedding of item \(item)").affectedRows
                         try dequeue()
                         try db.execute("RELEASE SAVEPOINT item", purpose: "finish storing item \(item)")

@@ -31,11 +31,19 @@ extension ContentModel {
 extension ContentModel {
     /// Why `describe` gives nil for this sequence, or nil when it gives a description.
     public func reasonNotDescribed(_ mfcc: FeatureMatrix, configuration: MFCCConfiguration = MFCCConfiguration()) -> String? {
-        if mfcc.rowCount != classifier.inputSize {
-            return "stored with \(mfcc.rowCount) coefficients, the model reads \(classifier.inputSize)"
+        TrackFeatures.reasonNotReadable(mfcc, inputSize: classifier.inputSize, configuration: configuration)
+    }
+}
+
+extension TrackFeatures {
+    /// Why a network reading `inputSize` coefficients per step cannot describe this sequence (another
+    /// coefficient count, or no whole 3 s segment), or nil when it can.
+    public static func reasonNotReadable(_ mfcc: FeatureMatrix, inputSize: Int, configuration: MFCCConfiguration) -> String? {
+        if mfcc.rowCount != inputSize {
+            return "stored with \(mfcc.rowCount) coefficients, the model reads \(inputSize)"
         }
-        if TrackFeatures.segmentSequences(of: mfcc, configuration: configuration).isEmpty {
-            return "shorter than one \(Int(TrackFeatures.segmentSeconds)) s segment (\(mfcc.columnCount) frames)"
+        if segmentSequences(of: mfcc, configuration: configuration).isEmpty {
+            return "shorter than one \(Int(segmentSeconds)) s segment (\(mfcc.columnCount) frames)"
         }
         return nil
     }

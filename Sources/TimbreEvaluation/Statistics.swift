@@ -3,10 +3,10 @@ import TimbreCore
 
 /// Mean with a normal-approximation 95% interval (1.96 standard errors): the per-user values of
 /// a metric are many (hundreds) and bounded, so the t correction is negligible.
-struct MeanInterval {
-    var mean: Double, lower: Double, upper: Double
+public struct MeanInterval: Sendable {
+    public var mean: Double, lower: Double, upper: Double
 
-    init(_ values: [Double]) {
+    public init(_ values: [Double]) {
         let n = Double(values.count)
         mean = values.reduce(0, +) / max(n, 1)
         guard values.count > 1 else { (lower, upper) = (mean, mean); return }

@@ -1,6 +1,20 @@
 import Foundation
 import TimbreCore
 
+/// The weights of the epoch with the highest validation score so far (the earliest on a tie),
+/// which training keeps (Keras `ModelCheckpoint(save_best_only=True)`).
+struct BestEpoch<Model> {
+    private var best: (score: Double, model: Model)?
+    var model: Model? { best?.model }
+
+    /// Records an epoch's score and weights; true when they are the best so far.
+    mutating func offer(_ score: Double, _ model: Model) -> Bool {
+        guard best == nil || score > best!.score else { return false }
+        best = (score, model)
+        return true
+    }
+}
+
 /// Stacked LSTM layers → the last layer's final hidden state → optional ReLU Dense layers, each
 /// followed by dropout in training → Dense → softmax: the content model of the original study
 /// (Keras `Sequential([LSTM(a, return_sequences=True), …, LSTM(z), Dense(d, activation="relu"),
@@ -117,6 +131,21 @@ public struct SequenceClassifier: Sendable, Equatable {
     func lossAndHits(_ batch: SequenceBatch, labels: [Int], divisor: Int?, inputGradient wantsInputGradient: Bool,
                      dropoutSeed: UInt64?) -> (loss: Double, gradients: Gradients, inputGradient: [Float]?, hits: Int) {
         precondition(labels.count == batch.batch, "\(labels.count) labels for \(batch.batch) sequences")
+        var hits = 0
+        let result = backpropagate(batch, inputGradient: wantsInputGradient, dropoutSeed: dropoutSeed) { logits in
+            for (r, label) in labels.enumerated() where logits.row(r).offsetOfMaximum == label { hits += 1 }
+            return SoftmaxCrossEntropy.loss(logits: logits, labels: labels, divisor: divisor ?? batch.batch)
+        }
+        return (result.loss, result.gradients, result.inputGradient, hits)
+    }
+
+    /// The forward pass to the head's outputs, `objective`'s loss of them and its gradient with
+    /// respect to them, and the backward pass through every layer: what every training objective
+    /// (cross-entropy of labels, squared error of regression targets) shares.
+    func backpropagate(_ batch: SequenceBatch, inputGradient wantsInputGradient: Bool, dropoutSeed: UInt64?,
+                       objective: (Matrix) -> (loss: Double, logitGradient: Matrix))
+        -> (loss: Double, gradients: Gradients, inputGradient: [Float]?)
+    {
         var traces: [LSTMLayer.Trace] = []
         var input = batch
         for layer in layers {
@@ -145,10 +174,7 @@ public struct SequenceClassifier: Sendable, Equatable {
             }
             activation = a
         }
-        let logits = head.outputs(activation)
-        var hits = 0
-        for (r, label) in labels.enumerated() where logits.row(r).offsetOfMaximum == label { hits += 1 }
-        let (loss, logitGradient) = SoftmaxCrossEntropy.loss(logits: logits, labels: labels, divisor: divisor ?? batch.batch)
+        let (loss, logitGradient) = objective(head.outputs(activation))
         var (headGradients, gradient) = head.backward(input: activation, outputGradient: logitGradient)
         var hiddenGradients: [DenseLayer.Gradients] = []
         for l in hidden.indices.reversed() {
@@ -171,7 +197,7 @@ public struct SequenceClassifier: Sendable, Equatable {
             if l > 0 { outputGradient = dx! } else { inputGradient = dx }
         }
         return (loss, Gradients(layers: layerGradients.reversed(), hidden: hiddenGradients.reversed(), head: headGradients),
-                inputGradient, hits)
+                inputGradient)
     }
 
     /// Mini-batch training with Adam, reshuffling every epoch (Keras `fit(shuffle=True)`).
@@ -224,11 +250,7 @@ public struct SequenceClassifier: Sendable, Equatable {
                          "validation: \(validation.sequences.count) sequences, \(validation.labels.count) labels")
         }
 
-        var moments: [Adam.Moments] = []
-        for layer in layers {
-            moments += [layer.kernel.values.count, layer.recurrentKernel.values.count, layer.bias.count].map(Adam.Moments.init)
-        }
-        for dense in hidden + [head] { moments += [dense.kernel.values.count, dense.bias.count].map(Adam.Moments.init) }
+        var moments = freshMoments()
 
         var rng = SeededGenerator(seed: seed)
         // A separate stream for dropout, so adding dropout leaves the shuffling unchanged.
@@ -236,7 +258,7 @@ public struct SequenceClassifier: Sendable, Equatable {
         var order = Array(sequences.indices)
         var step = 0
         var history = TrainingHistory(epochs: [], keptEpoch: nil)
-        var best: (accuracy: Double, model: SequenceClassifier)? = nil
+        var best = BestEpoch<SequenceClassifier>()
         for epoch in 0..<epochs {
             let started = Date()
             rng.shuffle(&order)
@@ -255,10 +277,7 @@ public struct SequenceClassifier: Sendable, Equatable {
             if let validation {
                 let accuracy = self.accuracy(validation.sequences, labels: validation.labels)
                 record.validationAccuracy = accuracy
-                if best == nil || accuracy > best!.accuracy {
-                    best = (accuracy, self)
-                    history.keptEpoch = epoch
-                }
+                if best.offer(accuracy, self) { history.keptEpoch = epoch }
             } else {
                 history.keptEpoch = epoch
             }
@@ -266,29 +285,46 @@ public struct SequenceClassifier: Sendable, Equatable {
             history.epochs.append(record)
             onEpoch(epoch, record)
         }
-        if let best { self = best.model }
+        if let kept = best.model { self = kept }
         return history
     }
 
     /// Mean loss, correct predictions and gradients of one mini-batch, its shards computed
     /// concurrently. Shard s drops out with masks from `dropoutSeed` + s.
     func batchGradients(_ sequences: [Matrix], labels: [Int], dropoutSeed: UInt64? = nil) -> (Double, Int, Gradients) {
-        let shards = stride(from: 0, to: sequences.count, by: Self.shardSize).map { $0..<min($0 + Self.shardSize, sequences.count) }
         let model = self, divisor = sequences.count
+        return shardedGradients(count: sequences.count, dropoutSeed: dropoutSeed) { shard, seed in
+            let r = model.lossAndHits(SequenceBatch(Array(sequences[shard])), labels: Array(labels[shard]), divisor: divisor,
+                                      inputGradient: false, dropoutSeed: seed)
+            return (r.loss, r.hits, r.gradients)
+        }
+    }
+
+    /// Splits a mini-batch of `count` sequences into shards of `shardSize`, runs `shardLoss` on
+    /// them concurrently (shard s with dropout seed `dropoutSeed` + s) and sums their losses,
+    /// counts and gradients in shard order.
+    func shardedGradients(count: Int, dropoutSeed: UInt64?,
+                          shardLoss: @Sendable (Range<Int>, UInt64?) -> (Double, Int, Gradients)) -> (Double, Int, Gradients) {
+        let shards = stride(from: 0, to: count, by: Self.shardSize).map { $0..<min($0 + Self.shardSize, count) }
         let results = concurrentChunks(shards.count, chunksPerCore: 1) { range in
-            range.map { s in
-                let r = model.lossAndHits(SequenceBatch(sequences[shards[s]]), labels: Array(labels[shards[s]]), divisor: divisor,
-                                          inputGradient: false,
-                                          dropoutSeed: dropoutSeed.map { $0 &+ UInt64(s) &* 0x9E37_79B9_7F4A_7C15 })
-                return (r.loss, r.hits, r.gradients)
-            }
+            range.map { s in shardLoss(shards[s], dropoutSeed.map { $0 &+ UInt64(s) &* 0x9E37_79B9_7F4A_7C15 }) }
         }.flatMap { $0 }
         var (loss, hits, gradients) = results[0]
         for (l, h, g) in results.dropFirst() { loss += l; hits += h; gradients.add(g) }
         return (loss, hits, gradients)
     }
 
-    private mutating func apply(_ gradients: Gradients, optimizer: Adam, moments: inout [Adam.Moments], step: Int) {
+    /// Zero Adam moments for every tensor, in the order `apply` updates them.
+    func freshMoments() -> [Adam.Moments] {
+        var moments: [Adam.Moments] = []
+        for layer in layers {
+            moments += [layer.kernel.values.count, layer.recurrentKernel.values.count, layer.bias.count].map(Adam.Moments.init)
+        }
+        for dense in hidden + [head] { moments += [dense.kernel.values.count, dense.bias.count].map(Adam.Moments.init) }
+        return moments
+    }
+
+    mutating func apply(_ gradients: Gradients, optimizer: Adam, moments: inout [Adam.Moments], step: Int) {
         var slot = 0
         for l in layers.indices {
             optimizer.update(&layers[l].kernel.values, gradient: gradients.layers[l].kernel, moments: &moments[slot], step: step)
@@ -354,13 +390,18 @@ public struct SequenceClassifier: Sendable, Equatable {
     /// Class probabilities from `embeddings(of:)`'s output, so a caller that wants both runs the
     /// LSTM layers once.
     public func probabilities(ofEmbeddings embeddings: Matrix) -> Matrix {
+        SoftmaxCrossEntropy.probabilities(headOutputs(ofEmbeddings: embeddings))
+    }
+
+    /// The head's outputs (before any softmax) from `embeddings(of:)`'s output, in inference mode.
+    public func headOutputs(ofEmbeddings embeddings: Matrix) -> Matrix {
         precondition(embeddings.columns == embeddingSize, "embeddings of \(embeddings.columns) values, the model makes \(embeddingSize)")
         var activation = embeddings
         for dense in hidden {
             activation = dense.outputs(activation)
             for i in activation.values.indices { activation.values[i] = max(activation.values[i], 0) }
         }
-        return SoftmaxCrossEntropy.probabilities(head.outputs(activation))
+        return head.outputs(activation)
     }
 
     private func finalHidden(_ batch: SequenceBatch) -> Matrix {

@@ -63,6 +63,12 @@ extension ContentCommand {
         @Option(name: .customLong("export-segments"),
                 help: "Also write the standardised train/validation/test segments, labels and clip indices as NumPy .npy files to this folder (to train another framework on exactly the same data).")
         var exportSegments: String?
+        @Option(help: "What the model learns: labels (the class folders) or factors (the CF item factors of the tracks with plays, van den Oord 2013; needs the tracks ingested and a cf-factors set).")
+        var target: TrainingTarget = .labels
+        @Option(help: "With --target factors: the cf-factors embedding set to regress (id, name or latest:cf-factors; `timbre train ials --store-factors`).")
+        var factors = "latest:cf-factors"
+        @Flag(name: .customLong("weight-by-plays"), help: "With --target factors: weight each track's squared error by 1 + log(1 + its play count).")
+        var weightByPlays = false
         @OptionGroup var catalog: CatalogOptions
 
         func validate() throws {
@@ -71,6 +77,7 @@ extension ContentCommand {
         }
 
         func run() throws {
+            if target == .factors { return try runFactors() }
             let set = try LabelledSet.scan(directory)
             let analysisStart = Date()
             var stored = [FeatureMatrix?](repeating: nil, count: set.tracks.count)
@@ -324,7 +331,11 @@ extension ContentCommand {
             case let .musicnn(name, layer):
                 return try runMusicnn(name, layer: layer)
             case let .content(id):
-                stored = try ContentCatalog(db: try catalog.connect()).model(id: id)
+                let db = try catalog.connect()
+                if try FactorContentCatalog(db: db).contentModelStrategy(id: id) == FactorContentCatalog.strategyName {
+                    return try runFactors(db, model: id)
+                }
+                stored = try ContentCatalog(db: db).model(id: id)
             }
             let db = try catalog.connect()
             let pending = try ContentCatalog(db: db).enqueueMissing(model: stored.id)

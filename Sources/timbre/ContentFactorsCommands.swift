@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import TimbreAudioCatalog
+import TimbreCatalog
+import TimbreContent
+import TimbreCore
+
+/// What `content train` teaches the network.
+enum TrainingTarget: String, ExpressibleByArgument, CaseIterable {
+    case labels, factors
+}
+
+extension ContentCommand.Train {
+    /// `content train --target factors`: the library trains and stores; this prints.
+    func runFactors() throws {
+        guard let choice = EmbeddingChoice(factors) else {
+            throw ValidationError("--factors '\(factors)': a set id, a set name or latest:cf-factors")
+        }
+        let set = try LabelledSet.scan(directory)
+        var training = FactorTraining(epochs: epochs, seed: seed)
+        training.batchSize = batchSize
+        let terminal = isatty(STDERR_FILENO) == 1
+        let (model, report) = try FactorContentCatalog(db: try catalog.connect())
+            .train(set, factors: choice, training: training, weightByPlays: weightByPlays, store: store) { epoch, record in
+                guard terminal else { return }
+                note(String(format: "epoch %3d/%d  loss %.4f  validation MSE %.4f  %.2f s", epoch + 1, epochs, record.loss,
+                            record.validationError ?? .nan, record.seconds))
+            }
+        if let out { try writeFileSafely(model.encode(), to: out) }
+        switch format {
+        case .json: try printJSON(report)
+        case .table:
+            for path in report.notIngested { note("not in the catalog (run `timbre audio ingest` first): \(path)") }
+            print("""
+                factors of set #\(report.factorSet) (\(report.factorDimension) values): \(report.trainingTracks) training and \
+                \(report.validationTracks) validation tracks (split by piece) of \(report.tracks); \(report.withoutFactors) ingested \
+                tracks without factors (no plays), \(report.notIngested.count) not ingested\(report.weightedByPlays ? "; weighted by plays" : "")
+                kept epoch \(report.keptEpoch.map(String.init) ?? "-") of \(report.epochLosses.count)
+                """)
+            print(String(format: "validation MSE per factor value %.5f; predicting the mean row %.5f", report.validationError, report.meanRowError))
+            if let out { print("model written to \(out)") }
+            if let id = report.storedModel { print("model stored in the catalog as #\(id) (`timbre content embed` stores its predicted factors)") }
+        }
+    }
+}
+
+extension ContentCommand.Embed {
+    /// `content embed` of a factor model: every ingested track's predicted factors, kind predicted-factors.
+    func runFactors(_ db: PostgresConnection, model: Int64?) throws {
+        let stored = try FactorContentCatalog(db: db).model(id: model)
+        let pending = try ContentCatalog(db: db).enqueueMissing(model: stored.id)
+        let progress = ProgressReporter("embed", total: pending, unit: "tracks")
+        let started = Date()
+        let catalog = catalog, batchSize = batchSize
+        let tallies = onThreads(jobs) { _ in
+            Result {
+                try FactorContentCatalog(db: try catalog.connect()).embed(model: stored.id, stored.model, batchSize: batchSize) {
+                    progress.advance(by: $0)
+                }
+            }
+        }
+        progress.finish()
+        var tally = EmbeddingTally()
+        for t in tallies { tally.add(try t.get()) }
+        let seconds = Date().timeIntervalSince(started)
+        let report = Report(model: stored.id, embedded: tally.embedded,
+                            skipped: tally.skipped.map { Report.Skipped(item: $0.item, reason: $0.reason) }, seconds: seconds, labels: [:])
+        switch format {
+        case .json: try printJSON(report)
+        case .table:
+            for s in report.skipped { note("skipped item \(s.item): \(s.reason)") }
+            print(String(format: "factor content model #%lld: predicted factors of %d tracks stored (set kind predicted-factors) in %.1f s, %d skipped",
+                         stored.id, tally.embedded, seconds, tally.skipped.count))
+        }
+    }
+}
