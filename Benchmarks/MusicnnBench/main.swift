@@ -100,7 +100,8 @@ func speed(_ files: [String]) throws {
     let two = try seconds { for file in files { _ = try embedder.embed(path: file, workers: 2) } } / minutes
     var decode = 0.0
     for file in files { decode += try seconds { _ = try AudioDecoder(targetSampleRate: 16_000).decode(path: file) } }
-    print(String(format: "%.1f audio-minutes in %d files; seconds per audio-minute, decode and resampling included", minutes, files.count))
+    print(String(format: "%.1f audio-minutes in %d files; seconds per audio-minute, decode and resampling included; OpenBLAS kernels %@",
+                 minutes, files.count, BLAS.coreName))
     print(String(format: "  Timbre, 1 thread     wall %.3f  CPU %.3f   (decode + resample alone: wall %.3f)", one, oneCPU, decode / minutes))
     print(String(format: "  Timbre, 2 threads    wall %.3f   (%.2f× one thread)", two, one / two))
     if let tf = runTensorFlow(files), let total = tf["seconds_per_audio_minute"], let network = tf["network_seconds_per_audio_minute"],
@@ -148,7 +149,9 @@ func retrieval(_ root: String) throws {
             statistics[t, 20 + c] = Float((row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(row.count)).squareRoot())
         }
     }
-    // Standardised over the tracks, so the loudness coefficient does not decide the cosine alone.
+    // Both as librosa gives them (the issue's "librosa defaults" reference) and standardised over
+    // the tracks, so the loudness coefficient does not decide the cosine alone.
+    rows.append(("MFCC mean + std (librosa defaults, raw)", statistics))
     for c in 0..<40 {
         let column = (0..<tracks.count).map { Double(statistics[$0, c]) }
         let mean = column.reduce(0, +) / Double(column.count)

@@ -42,7 +42,7 @@ public final class FFT {
 
     /// FFTW's planner keeps global tables (wisdom) and is not thread-safe: plan creation and
     /// destruction are serialised here, execution is not.
-    private static let plannerLock = NSLock()
+    static let plannerLock = NSLock()
 
     public init(size: Int, kind: Kind = .realInput, spectrumCount: Int = 1, rigor: Rigor = .measure) throws(AudioError) {
         guard size >= 2 else { throw .invalidArgument("FFT size must be ≥ 2, got \(size)") }
@@ -94,7 +94,73 @@ public final class FFT {
         }
     }
 
-    private static func complex(_ floats: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<fftwf_complex> {
+    static func complex(_ floats: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<fftwf_complex> {
         UnsafeMutableRawPointer(floats).assumingMemoryBound(to: fftwf_complex.self)
+    }
+}
+
+/// Many inverse real FFTs of one size at once, batched over a rows × columns grid of
+/// transforms: FFTW's guru interface, which vectorises across the batch. Built for musicnn's
+/// frequency-domain convolutions, whose products come out of sgemm as one row of interleaved
+/// complex values per frame.
+///
+/// Layout (floats): bin b of transform (r, c) has its real part at
+/// `spectra[b · binStride + r · rowStride + 2c]` and its imaginary part right after it; sample n
+/// of its output is at `signals[n · rows · columns + r · columns + c]`. The output is
+/// unnormalised (FFTW's convention: N times the inverse DFT). `transform()` overwrites `spectra`.
+/// Not `Sendable`: the buffers are working memory; give each thread its own instance.
+public final class BatchedInverseRealFFT {
+    public let size: Int
+    public let binCount: Int
+    public let rows: Int
+    public let columns: Int
+    public let rowStride: Int
+    public let binStride: Int
+    public let spectra: UnsafeMutableBufferPointer<Float>
+    public let signals: UnsafeMutableBufferPointer<Float>
+    private let plan: fftwf_plan
+
+    public init(size: Int, rows: Int, columns: Int, rowStride: Int) throws(AudioError) {
+        guard size >= 2, rows >= 1, columns >= 1, rowStride >= 2 * columns, rowStride % 2 == 0 else {
+            throw .invalidArgument("batched inverse FFT: size \(size), \(rows) × \(columns), row stride \(rowStride) do not fit")
+        }
+        self.size = size
+        self.rows = rows
+        self.columns = columns
+        self.rowStride = rowStride
+        binCount = size / 2 + 1
+        binStride = rows * rowStride
+        let spectrumCount = binCount * binStride, signalCount = size * rows * columns
+        guard let spectraBase = fftwf_alloc_real(spectrumCount), let signalBase = fftwf_alloc_real(signalCount) else {
+            throw .library("fftwf_alloc failed for \(binCount) × \(binStride) floats")
+        }
+        // Input strides count complex values, output strides real ones.
+        var dims = [fftwf_iodim(n: Int32(size), is: Int32(binStride / 2), os: Int32(rows * columns))]
+        var batch = [fftwf_iodim(n: Int32(rows), is: Int32(rowStride / 2), os: Int32(columns)), fftwf_iodim(n: Int32(columns), is: 1, os: 1)]
+        let plan = FFT.plannerLock.withLock {
+            fftwf_plan_guru_dft_c2r(1, &dims, 2, &batch, FFT.complex(spectraBase), signalBase, UInt32(FFTW_MEASURE))
+        }
+        guard let plan else {
+            fftwf_free(spectraBase)
+            fftwf_free(signalBase)
+            throw .library("FFTW could not plan \(rows) × \(columns) inverse real transforms of size \(size)")
+        }
+        self.plan = plan
+        spectra = UnsafeMutableBufferPointer(start: spectraBase, count: spectrumCount)
+        signals = UnsafeMutableBufferPointer(start: signalBase, count: signalCount)
+        // Planning with FFTW_MEASURE scribbles on the buffers.
+        spectra.update(repeating: 0)
+        signals.update(repeating: 0)
+    }
+
+    deinit {
+        FFT.plannerLock.withLock { fftwf_destroy_plan(plan) }
+        fftwf_free(spectra.baseAddress)
+        fftwf_free(signals.baseAddress)
+    }
+
+    @inline(__always)
+    public func transform() {
+        fftwf_execute_dft_c2r(plan, FFT.complex(spectra.baseAddress!), signals.baseAddress)
     }
 }

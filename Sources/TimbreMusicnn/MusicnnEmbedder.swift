@@ -87,7 +87,7 @@ public struct MusicnnEmbedder: Sendable {
         let results: [Result<[(Int, MusicnnOutputs)], AudioError>] = onThreads(threads) { k in
             do throws(AudioError) {
                 let spectrogram = try MusicnnSpectrogram()
-                let workspace = MusicnnWorkspace()
+                let workspace = try MusicnnWorkspace()
                 let patch = UnsafeMutablePointer<Float>.allocate(capacity: MusicnnNetwork.frames * MusicnnNetwork.bands)
                 defer { patch.deallocate() }
                 var outputs: [(Int, MusicnnOutputs)] = []

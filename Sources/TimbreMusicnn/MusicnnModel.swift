@@ -1,4 +1,5 @@
 import Foundation
+import TimbreAudio
 import TimbreNeural
 
 /// The two pretrained musicnn models of the musicnn 0.1.0 wheel (Pons & Serra 2019).
@@ -79,8 +80,68 @@ public struct MusicnnNetwork: Sendable {
         var norm: Norm
     }
 
+    /// A timbral convolution (7 frames × `width` bands, valid in frequency) as musicnn runs it in the
+    /// frequency domain along the bands. It has one input channel, so along frequency it is 204
+    /// plain correlations of each spectrogram row: with the rows' and kernels' 96-point DFTs it
+    /// becomes, per frequency bin, a complex product summed over the 7 time taps (one sgemm per
+    /// bin, inner dimension 14 real), then one batched inverse FFT per chunk of frames. A 96-point
+    /// circular correlation gives the valid positions exactly (the kernel never wraps past band 95).
+    /// Multiply-adds per patch: 7 × 38 block 598 M direct, about 85 M so; 7 × 67 block 537 M, also
+    /// about 85 M (docs/musicnn.md, Speed).
+    struct SpectralConvolution: Sendable {
+        var block: Convolution
+        /// Per bin b: the 14 × 408 matrix that maps [Re x(t..t+6) | Im x(t..t+6)] to ŷ, each filter's
+        /// real and imaginary part side by side (the conjugate kernel spectrum, since the layer correlates), scaled by 1/96 so FFTW's
+        /// unnormalised inverse gives y itself.
+        var kernelSpectra: [Float]
+
+        init(_ block: Convolution) {
+            self.block = block
+            let n = MusicnnNetwork.bands, bins = MusicnnNetwork.bandBins, h = block.height, f = block.filters
+            var spectra = [Float](repeating: 0, count: bins * 2 * h * 2 * f)
+            for b in 0..<bins {
+                for i in 0..<h {
+                    for c in 0..<f {
+                        var re = 0.0, im = 0.0
+                        for j in 0..<block.width {
+                            let angle = 2 * Double.pi * Double(j * b % n) / Double(n)
+                            let k = Double(block.kernel[(i * block.width + j) * f + c])
+                            re += k * cos(angle)
+                            im -= k * sin(angle)
+                        }
+                        re /= Double(n)
+                        im /= Double(n)
+                        // ŷ = x̂ · conj(k̂): Re ŷ = Re x̂ Re k̂ + Im x̂ Im k̂, Im ŷ = Im x̂ Re k̂ − Re x̂ Im k̂.
+                        let base = b * 2 * h * 2 * f
+                        spectra[base + i * 2 * f + 2 * c] = Float(re)
+                        spectra[base + i * 2 * f + 2 * c + 1] = Float(-im)
+                        spectra[base + (h + i) * 2 * f + 2 * c] = Float(im)
+                        spectra[base + (h + i) * 2 * f + 2 * c + 1] = Float(re)
+                    }
+                }
+            }
+            kernelSpectra = spectra
+        }
+    }
+
+    /// Bins of a 96-point real DFT.
+    static let bandBins = bands / 2 + 1
+
+    /// The 96-point real DFT as a 96 × 98 matrix: a row of bands times it gives [Re x̂ | Im x̂].
+    static let bandDFT: [Float] = {
+        var matrix = [Float](repeating: 0, count: bands * 2 * bandBins)
+        for n in 0..<bands {
+            for b in 0..<bandBins {
+                let angle = 2 * Double.pi * Double(n * b % bands) / Double(bands)
+                matrix[n * 2 * bandBins + b] = Float(cos(angle))
+                matrix[n * 2 * bandBins + bandBins + b] = Float(-sin(angle))
+            }
+        }
+        return matrix
+    }()
+
     let input: Norm
-    let timbral: [Convolution]
+    let timbral: [SpectralConvolution]
     let temporal: [Convolution]
     let mid: [Convolution]
     let poolNorm: Norm
@@ -122,7 +183,7 @@ public struct MusicnnNetwork: Sendable {
         // blocks (7×38, 7×67), the three temporal ones (128, 64, 32 frames), the three mid-end
         // layers, then the back end.
         input = try norm(1)
-        timbral = [try convolution(7, 38, 204), try convolution(7, 67, 204)]
+        timbral = [SpectralConvolution(try convolution(7, 38, 204)), SpectralConvolution(try convolution(7, 67, 204))]
         temporal = [try convolution(128, 1, 51), try convolution(64, 1, 51), try convolution(32, 1, 51)]
         mid = [try convolution(7, Self.frontWidth, Self.midFilters), try convolution(7, Self.midFilters, Self.midFilters),
                try convolution(7, Self.midFilters, Self.midFilters)]
@@ -153,11 +214,16 @@ public struct MusicnnNetwork: Sendable {
                 temporalInput[f * MusicnnWorkspace.temporalStride + t + 63] = value
             }
         }
+        // Every padded row's band spectrum, shared by both timbral blocks.
+        Self.bandDFT.withUnsafeBufferPointer { dft in
+            BLAS.multiply(timbralInput, rows: frames + 6, columns: bands, by: dft.baseAddress!, rows: bands, columns: 2 * Self.bandBins,
+                          into: w.bandSpectra)
+        }
         let front = w.midInputs[0] + 3 * Self.frontWidth
         var column = 0
         for block in timbral {
             timbralBlock(block, into: front + column, workspace: w)
-            column += block.filters
+            column += block.block.filters
         }
         for block in temporal {
             temporalBlock(block, into: front + column, workspace: w)
@@ -230,11 +296,32 @@ public struct MusicnnNetwork: Sendable {
     }
 
     /// A 7 × width convolution over the padded spectrogram (valid in frequency), ReLU, norm, and
-    /// the maximum over frequency, written as `filters` columns of the front-end rows.
-    private func timbralBlock(_ block: Convolution, into front: UnsafeMutablePointer<Float>, workspace w: MusicnnWorkspace) {
-        let bands = Self.bands, input = w.timbralInput
-        pooledConvolution(block, positions: bands - block.width + 1, into: front, workspace: w) { t, f, row in
-            for i in 0..<block.height { (row + i * block.width).update(from: input + (t + i) * bands + f, count: block.width) }
+    /// the maximum over frequency, written as `filters` columns of the front-end rows; in the
+    /// frequency domain (see `SpectralConvolution`), in chunks of `MusicnnWorkspace.spectralChunk` frames.
+    private func timbralBlock(_ spectral: SpectralConvolution, into front: UnsafeMutablePointer<Float>, workspace w: MusicnnWorkspace) {
+        let block = spectral.block, h = block.height, f = block.filters, bins = Self.bandBins
+        let chunk = MusicnnWorkspace.spectralChunk, fft = w.inverseFFT
+        let spectra = fft.spectra.baseAddress!, signals = fft.signals.baseAddress!
+        let rows = w.spectralColumns, bandSpectra = w.bandSpectra
+        spectral.kernelSpectra.withUnsafeBufferPointer { kernels in
+            for t0 in stride(from: 0, to: Self.frames, by: chunk) {
+                for b in 0..<bins {
+                    // Row t: [Re x̂ of frames t0+t … t0+t+6 | Im x̂ of the same] at bin b.
+                    for t in 0..<chunk {
+                        for i in 0..<h {
+                            let source = bandSpectra + (t0 + t + i) * 2 * bins
+                            rows[t * 2 * h + i] = source[b]
+                            rows[t * 2 * h + h + i] = source[bins + b]
+                        }
+                    }
+                    BLAS.multiply(rows, rows: chunk, columns: 2 * h, by: kernels.baseAddress! + b * 2 * h * 2 * f, rows: 2 * h,
+                                  columns: 2 * f, into: spectra + b * fft.binStride)
+                }
+                fft.transform()
+                Self.activateAndPoolFrequencies(signals, frames: chunk, positions: Self.bands - block.width + 1,
+                                                frameStride: f, positionStride: chunk * f, block: block,
+                                                into: front + t0 * Self.frontWidth)
+            }
         }
     }
 
@@ -268,13 +355,16 @@ public struct MusicnnNetwork: Sendable {
                 BLAS.multiply(columns, rows: (t1 - t0) * positions, columns: depth, by: kernel.baseAddress!, rows: depth,
                               columns: block.filters, into: products)
             }
-            Self.activateAndPoolFrequencies(products, frames: t1 - t0, positions: positions, block: block, into: front + t0 * Self.frontWidth)
+            Self.activateAndPoolFrequencies(products, frames: t1 - t0, positions: positions, frameStride: positions * block.filters,
+                                            positionStride: block.filters, block: block, into: front + t0 * Self.frontWidth)
             t0 = t1
         }
     }
 
-    /// products: (frames · positions) × filters; front rows get max over positions of norm(relu(x + b)).
+    /// products: the `filters` values of frame t at position f start at t · frameStride + f · positionStride;
+    /// front rows get max over positions of norm(relu(x + b)).
     private static func activateAndPoolFrequencies(_ products: UnsafeMutablePointer<Float>, frames: Int, positions: Int,
+                                                   frameStride: Int, positionStride: Int,
                                                    block: Convolution, into front: UnsafeMutablePointer<Float>) {
         let filters = block.filters
         block.bias.withUnsafeBufferPointer { bias in
@@ -284,7 +374,7 @@ public struct MusicnnNetwork: Sendable {
                 let out = front + t * frontWidth
                 for c in 0..<filters { out[c] = -.infinity }
                 for f in 0..<positions {
-                    let values = products + (t * positions + f) * filters
+                    let values = products + t * frameStride + f * positionStride
                     for c in 0..<filters {
                         out[c] = max(out[c], max(values[c] + bias[c], 0) * scale[c] + shift[c])
                     }
@@ -296,7 +386,8 @@ public struct MusicnnNetwork: Sendable {
     }
 }
 
-/// Per-thread working memory of `MusicnnNetwork.run`: padded inputs, an im2col chunk and its product.
+/// Per-thread working memory of `MusicnnNetwork.run`: padded inputs, band spectra, an im2col chunk
+/// and its product, the spectral products and their inverse FFT.
 final class MusicnnWorkspace {
     /// Frames per im2col chunk: 16 × 59 rows × 266 floats ≈ 1 MB for the largest block, which
     /// stays in cache while the product reads it.
@@ -308,14 +399,28 @@ final class MusicnnWorkspace {
     let midInputs: [UnsafeMutablePointer<Float>]
     let columns: UnsafeMutablePointer<Float>
     let products: UnsafeMutablePointer<Float>
+    /// [Re | Im] band spectrum of every padded timbral input row: (frames + 6) × 98.
+    let bandSpectra: UnsafeMutablePointer<Float>
+    /// One bin's rows of the spectral product: spectralChunk × 14.
+    let spectralColumns: UnsafeMutablePointer<Float>
+    /// The timbral blocks' products, bin by bin, and their inverse transforms.
+    let inverseFFT: BatchedInverseRealFFT
     private let sizes: [Int]
 
-    init() {
+    /// Frames per chunk of the spectral timbral convolution: 187 = 11 × 17, so chunks are whole;
+    /// 49 bins × 17 × 408 floats (1.4 MB) of products per chunk.
+    static let spectralChunk = 17
+
+    init() throws(AudioError) {
         let frames = MusicnnNetwork.frames, bands = MusicnnNetwork.bands
+        precondition(frames % Self.spectralChunk == 0, "spectral chunks must tile the patch")
         let chunk = Self.timeChunk
-        let columnCount = chunk * max(60 * 7 * 38, 30 * 7 * 67, bands * 128)
-        let productCount = chunk * max(59 * 204, bands * 51)
+        // The temporal blocks' im2col (the timbral ones run in the frequency domain).
+        let columnCount = chunk * bands * 128
+        let productCount = chunk * bands * 51
+        inverseFFT = try BatchedInverseRealFFT(size: bands, rows: Self.spectralChunk, columns: 204, rowStride: 2 * 204)
         sizes = [(frames + 6) * bands, bands * Self.temporalStride, columnCount, productCount,
+                 (frames + 6) * 2 * MusicnnNetwork.bandBins, Self.spectralChunk * 14,
                  (frames + 6) * MusicnnNetwork.frontWidth] + Array(repeating: (frames + 6) * MusicnnNetwork.midFilters, count: 3)
         let buffers = sizes.map { size in
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: size)
@@ -326,10 +431,12 @@ final class MusicnnWorkspace {
         temporalInput = buffers[1]
         columns = buffers[2]
         products = buffers[3]
-        midInputs = Array(buffers[4...])
+        bandSpectra = buffers[4]
+        spectralColumns = buffers[5]
+        midInputs = Array(buffers[6...])
     }
 
     deinit {
-        for buffer in [timbralInput, temporalInput, columns, products] + midInputs { buffer.deallocate() }
+        for buffer in [timbralInput, temporalInput, columns, products, bandSpectra, spectralColumns] + midInputs { buffer.deallocate() }
     }
 }

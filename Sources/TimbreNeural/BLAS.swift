@@ -14,6 +14,13 @@ public enum BLAS {
         if getenv("OPENBLAS_NUM_THREADS") == nil { openblas_set_num_threads(1) }
     }()
 
+    /// The OpenBLAS kernel set in use ("Cooperlake", "Haswell", …): chosen by the library from the
+    /// CPU, or by $OPENBLAS_CORETYPE. Benchmarks print it, since it changes sgemm's speed.
+    public static var coreName: String {
+        _ = singleThreaded
+        return openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+    }
+
     /// c ← alpha · op(a) · op(b) + beta · c, where op transposes when asked.
     /// `a` is stored as aRows × aColumns, `b` as bRows × bColumns, `c` as the product's shape.
     public static func multiply(

@@ -124,7 +124,7 @@ struct MusicnnReferenceTests {
     @Test(arguments: MusicnnModelName.allCases)
     func networkOnTensorFlowsInputMatchesEveryValue(model: MusicnnModelName) throws {
         let network = try MusicnnNetwork(model, weightsDirectory: try MusicnnFixtures.weightsDirectory())
-        let workspace = MusicnnWorkspace()
+        let workspace = try MusicnnWorkspace()
         var total = Agreement()
         let patchSize = MusicnnNetwork.frames * MusicnnNetwork.bands
         for clip in Self.clips {

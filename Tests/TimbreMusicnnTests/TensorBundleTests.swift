@@ -172,7 +172,7 @@ struct TensorBundleTests {
         let dir = try MusicnnFixtures.weightsDirectory()
         for model in MusicnnModelName.allCases {
             let network = try MusicnnNetwork(model, weightsDirectory: dir)
-            #expect(network.timbral.map(\.filters) == [204, 204])
+            #expect(network.timbral.map(\.block.filters) == [204, 204])
             let bundle = try TensorBundle(prefix: dir + "/" + model.checkpointFolder + "/")
             // Adam's slots and step counters are in the file too; the reader sees them all.
             #expect(bundle.entries.keys.contains("dense_1/kernel/Adam_1"))
