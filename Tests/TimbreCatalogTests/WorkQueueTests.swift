@@ -81,7 +81,7 @@ struct WorkQueueTests {
             INSERT INTO audio_ingest_queue (path, finished_at, error) VALUES ('/music/bad.ogg', now(), 'silent'), ('/music/ok.ogg', now(), NULL);
             INSERT INTO embedding_queue (model_id, item_id) VALUES (7, 12), (7, 3), (8, 3);
             """)
-        #expect(try all.migrate(catalog.db).map(\.version) == [9])
+        #expect(try Migrator(migrations: all.migrations.filter { $0.version <= 9 }).migrate(catalog.db).map(\.version) == [9])
         #expect(try catalog.db.query("SELECT to_regclass('audio_ingest_queue') IS NULL AND to_regclass('embedding_queue') IS NULL").scalar(Bool.self))
         #expect(try WorkQueue.unfinishedCount(WorkQueue.audioIngest, in: catalog.db) == 1)
         #expect(try WorkQueue.failures(WorkQueue.audioIngest, in: catalog.db).map(\.key) == ["/music/bad.ogg"])

@@ -70,9 +70,13 @@ struct ContentEmbeddingTests {
             let mfcc = try #require(try store.mfcc(ofItem: row.string("external_id")))
             let expected = try #require(Self.model().describe(mfcc))
             #expect(expected.segmentCount == 2)
-            #expect(try row.decode([Float].self, "vector") == expected.embedding)
+            // Equal up to float32 rounding, not bit for bit: the workers' sgemm calls run while
+            // others do, and OpenBLAS may then split (and so sum) a product differently.
+            let vector = try row.decode([Float].self, "vector")
+            #expect(vector.count == expected.embedding.count)
+            #expect(zip(vector, expected.embedding).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }, "\(vector) vs \(expected.embedding)")
             #expect(try row.string("label") == Self.model().classNames[expected.label])
-            #expect(try row.float("label_probability") == expected.probabilities[expected.label])
+            #expect(abs(try row.float("label_probability") - expected.probabilities[expected.label]) <= 1e-5)
         }
 
         // Nothing is left unfinished; only the short track failed, with its reason. A rerun queues
