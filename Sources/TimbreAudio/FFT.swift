@@ -44,6 +44,35 @@ public final class FFT {
     /// destruction are serialised here, execution is not.
     static let plannerLock = NSLock()
 
+    /// Two FFTW-aligned float buffers (an input and an output), or an error naming `what`;
+    /// neither is left allocated when the other cannot be.
+    static func allocatePair(_ first: Int, _ second: Int, what: String) throws(AudioError)
+        -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+        guard let a = fftwf_alloc_real(first) else { throw .library("fftwf_alloc failed for \(what)") }
+        guard let b = fftwf_alloc_real(second) else {
+            fftwf_free(a)
+            throw .library("fftwf_alloc failed for \(what)")
+        }
+        return (a, b)
+    }
+
+    /// Plans under the planner lock; when FFTW cannot, frees `buffers` and throws `failure`.
+    static func plan(freeing buffers: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>), failure: String,
+                     _ make: () -> fftwf_plan?) throws(AudioError) -> fftwf_plan {
+        guard let plan = plannerLock.withLock(make) else {
+            fftwf_free(buffers.0)
+            fftwf_free(buffers.1)
+            throw .library(failure)
+        }
+        return plan
+    }
+
+    /// Destroys `plan` under the planner lock and frees its buffers.
+    static func destroy(_ plan: fftwf_plan, freeing buffers: UnsafeMutablePointer<Float>?...) {
+        plannerLock.withLock { fftwf_destroy_plan(plan) }
+        for buffer in buffers { fftwf_free(buffer) }
+    }
+
     public init(size: Int, kind: Kind = .realInput, spectrumCount: Int = 1, rigor: Rigor = .measure) throws(AudioError) {
         guard size >= 2 else { throw .invalidArgument("FFT size must be ≥ 2, got \(size)") }
         guard spectrumCount >= 1 else { throw .invalidArgument("need ≥ 1 output spectrum, got \(spectrumCount)") }
@@ -53,22 +82,14 @@ public final class FFT {
         binCount = kind == .realInput ? size / 2 + 1 : size
         spectrumStride = (2 * (binCount + 1) + 15) / 16 * 16
         let inputCount = kind == .realInput ? size : 2 * size
-        guard let inputBase = fftwf_alloc_real(inputCount),
-              let outputBase = fftwf_alloc_real(spectrumStride * spectrumCount) else {
-            throw .library("fftwf_alloc failed for size \(size)")
-        }
-        let plan = Self.plannerLock.withLock {
+        let (inputBase, outputBase) = try Self.allocatePair(inputCount, spectrumStride * spectrumCount, what: "size \(size)")
+        let plan = try Self.plan(freeing: (inputBase, outputBase), failure: "FFTW could not plan a \(kind) transform of size \(size)") {
             switch kind {
             case .realInput:
                 fftwf_plan_dft_r2c_1d(Int32(size), inputBase, Self.complex(outputBase), rigor.flags)
             case .complexInput:
                 fftwf_plan_dft_1d(Int32(size), Self.complex(inputBase), Self.complex(outputBase), FFTW_FORWARD, rigor.flags)
             }
-        }
-        guard let plan else {
-            fftwf_free(inputBase)
-            fftwf_free(outputBase)
-            throw .library("FFTW could not plan a \(kind) transform of size \(size)")
         }
         self.plan = plan
         input = UnsafeMutableBufferPointer(start: inputBase, count: inputCount)
@@ -77,11 +98,7 @@ public final class FFT {
         input.update(repeating: 0)
     }
 
-    deinit {
-        Self.plannerLock.withLock { fftwf_destroy_plan(plan) }
-        fftwf_free(input.baseAddress)
-        fftwf_free(output.baseAddress)
-    }
+    deinit { Self.destroy(plan, freeing: input.baseAddress, output.baseAddress) }
 
     /// Transforms `input` into spectrum `index` of `output`.
     @inline(__always)
@@ -131,19 +148,13 @@ public final class BatchedInverseRealFFT {
         binCount = size / 2 + 1
         binStride = rows * rowStride
         let spectrumCount = binCount * binStride, signalCount = size * rows * columns
-        guard let spectraBase = fftwf_alloc_real(spectrumCount), let signalBase = fftwf_alloc_real(signalCount) else {
-            throw .library("fftwf_alloc failed for \(binCount) × \(binStride) floats")
-        }
+        let (spectraBase, signalBase) = try FFT.allocatePair(spectrumCount, signalCount, what: "\(binCount) × \(binStride) floats")
         // Input strides count complex values, output strides real ones.
         var dims = [fftwf_iodim(n: Int32(size), is: Int32(binStride / 2), os: Int32(rows * columns))]
         var batch = [fftwf_iodim(n: Int32(rows), is: Int32(rowStride / 2), os: Int32(columns)), fftwf_iodim(n: Int32(columns), is: 1, os: 1)]
-        let plan = FFT.plannerLock.withLock {
+        let plan = try FFT.plan(freeing: (spectraBase, signalBase),
+                                failure: "FFTW could not plan \(rows) × \(columns) inverse real transforms of size \(size)") {
             fftwf_plan_guru_dft_c2r(1, &dims, 2, &batch, FFT.complex(spectraBase), signalBase, UInt32(FFTW_MEASURE))
-        }
-        guard let plan else {
-            fftwf_free(spectraBase)
-            fftwf_free(signalBase)
-            throw .library("FFTW could not plan \(rows) × \(columns) inverse real transforms of size \(size)")
         }
         self.plan = plan
         spectra = UnsafeMutableBufferPointer(start: spectraBase, count: spectrumCount)
@@ -153,11 +164,7 @@ public final class BatchedInverseRealFFT {
         signals.update(repeating: 0)
     }
 
-    deinit {
-        FFT.plannerLock.withLock { fftwf_destroy_plan(plan) }
-        fftwf_free(spectra.baseAddress)
-        fftwf_free(signals.baseAddress)
-    }
+    deinit { FFT.destroy(plan, freeing: spectra.baseAddress, signals.baseAddress) }
 
     @inline(__always)
     public func transform() {

@@ -32,8 +32,7 @@ public struct ContentModel: Sendable, Equatable {
 
     public func encode() -> [UInt8] {
         var w = ModelWriter()
-        w.write(Self.format)
-        w.write(Self.formatVersion)
+        w.writeFormat(Self.format, version: Self.formatVersion)
         w.write(classNames)
         w.write(standardisation.mean)
         w.write(standardisation.deviation)
@@ -44,9 +43,7 @@ public struct ContentModel: Sendable, Equatable {
     public init(decoding bytes: [UInt8]) throws {
         var r = ModelReader(bytes)
         func fail(_ message: String) -> ModelDecodingError { ModelDecodingError(description: "content model: \(message)") }
-        guard try r.read(String.self) == Self.format else { throw fail("not a content model") }
-        let version = try r.read(UInt32.self)
-        guard version == Self.formatVersion else { throw fail("format version \(version), expected \(Self.formatVersion)") }
+        try r.readFormat(Self.format, version: Self.formatVersion, what: "content model")
         let names = try r.read([String].self)
         let mean = try r.read([Float].self), deviation = try r.read([Float].self)
         let classifier = try SequenceClassifier(decoding: try r.read([UInt8].self))

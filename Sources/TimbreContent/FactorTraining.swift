@@ -60,8 +60,7 @@ public struct FactorContentModel: Sendable, Equatable {
 
     public func encode() -> [UInt8] {
         var w = ModelWriter()
-        w.write(Self.format)
-        w.write(Self.formatVersion)
+        w.writeFormat(Self.format, version: Self.formatVersion)
         w.write(standardisation.mean)
         w.write(standardisation.deviation)
         w.write(targetMean)
@@ -73,9 +72,7 @@ public struct FactorContentModel: Sendable, Equatable {
     public init(decoding bytes: [UInt8]) throws {
         var r = ModelReader(bytes)
         func fail(_ message: String) -> ModelDecodingError { ModelDecodingError(description: "factor content model: \(message)") }
-        guard try r.read(String.self) == Self.format else { throw fail("not a factor content model") }
-        let version = try r.read(UInt32.self)
-        guard version == Self.formatVersion else { throw fail("format version \(version), expected \(Self.formatVersion)") }
+        try r.readFormat(Self.format, version: Self.formatVersion, what: "factor content model")
         let mean = try r.read([Float].self), deviation = try r.read([Float].self)
         let targetMean = try r.read([Float].self), targetScale = try r.read(Float.self)
         let regressor = try SequenceRegressor(decoding: try r.read([UInt8].self))

@@ -25,6 +25,12 @@ public struct ModelWriter: Sendable {
 
     public mutating func write(_ text: String) { write(Array(text.utf8)) }
 
+    /// A model file's own header: its format name and layout version (see `ModelReader.readFormat`).
+    public mutating func writeFormat(_ name: String, version: UInt32) {
+        write(name)
+        write(version)
+    }
+
     public mutating func write(_ texts: [String]) {
         write(Int64(texts.count))
         for t in texts { write(t) }
@@ -124,6 +130,16 @@ public struct ModelReader: Sendable {
             return try Parameters(resolving: stored.values, specs: strategy.parameters, strategy: strategy.name)
         } catch {
             throw ModelDecodingError(description: "a stored component's parameters: \(error)")
+        }
+    }
+
+    /// Reads the header `ModelWriter.writeFormat` wrote; another format or version is refused,
+    /// naming `what` the blob should be ("content model").
+    public mutating func readFormat(_ name: String, version expected: UInt32, what: String) throws {
+        guard try read(String.self) == name else { throw ModelDecodingError(description: "\(what): not a \(what)") }
+        let version = try read(UInt32.self)
+        guard version == expected else {
+            throw ModelDecodingError(description: "\(what): format version \(version), expected \(expected)")
         }
     }
 

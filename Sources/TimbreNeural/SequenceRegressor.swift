@@ -189,18 +189,14 @@ public struct SequenceRegressor: Sendable, Equatable {
 
     public func encode() -> [UInt8] {
         var w = ModelWriter()
-        w.write(Self.format)
-        w.write(Self.formatVersion)
+        w.writeFormat(Self.format, version: Self.formatVersion)
         w.write(network.encode())
         return w.bytes
     }
 
     public init(decoding bytes: [UInt8]) throws {
         var r = ModelReader(bytes)
-        func fail(_ message: String) -> ModelDecodingError { ModelDecodingError(description: "sequence regressor: \(message)") }
-        guard try r.read(String.self) == Self.format else { throw fail("not a sequence regressor") }
-        let version = try r.read(UInt32.self)
-        guard version == Self.formatVersion else { throw fail("format version \(version), expected \(Self.formatVersion)") }
+        try r.readFormat(Self.format, version: Self.formatVersion, what: "sequence regressor")
         let network = try SequenceClassifier(decoding: try r.read([UInt8].self))
         try r.expectEnd()
         self.init(network: network)
