@@ -11,7 +11,7 @@ let package = Package(
     dependencies: [.package(name: "Timbre", path: "..")],
     targets: [
         .target(name: "CFuzzerDriver"),
-        .executableTarget(name: "FuzzDelimitedTable", dependencies: [driver, .product(name: "TimbreCore", package: "Timbre")]),
+        .executableTarget(name: "FuzzDelimitedTable", dependencies: [driver, .product(name: "TimbreInterchange", package: "Timbre")]),
         .executableTarget(name: "FuzzStrategySpec", dependencies: [
             driver, .product(name: "TimbreCore", package: "Timbre"), .product(name: "TimbreStrategies", package: "Timbre"),
         ]),

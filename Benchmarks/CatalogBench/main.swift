@@ -3,6 +3,8 @@ import TimbreCatalog
 import TimbreCore
 import TimbreEvaluation
 import TimbreTestSupport
+import TimbreInterchange
+import TimbreTerminal
 
 /// The catalog's speed goals (issue 11), each as a ratio to the floor PostgreSQL itself sets,
 /// measured in the same run on the same rows. Figures, not assertions.

@@ -1,4 +1,5 @@
 import TimbreCore
+import TimbreInterchange
 /// A decoded mono signal and facts about the file it came from.
 public struct DecodedAudio: Sendable {
     /// Mono Float32 samples at `sampleRate`.

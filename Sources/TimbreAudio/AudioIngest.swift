@@ -1,6 +1,7 @@
 import Foundation
 import TimbreCore
 import Synchronization
+import TimbreInterchange
 
 /// Everything the catalog stores about one track.
 public struct AnalysedTrack: Sendable {

@@ -1,5 +1,6 @@
 import TimbreCore
 import CPNG
+import TimbreInterchange
 
 /// Writes 8-bit RGB images as PNG through libpng's simplified API (which reports errors through
 /// its return value instead of longjmp, so it is safe to call from Swift). The only place that

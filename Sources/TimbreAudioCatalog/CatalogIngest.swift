@@ -2,6 +2,7 @@ import Foundation
 import TimbreAudio
 import TimbreCatalog
 import TimbreCore
+import TimbreTerminal
 
 /// `timbre audio ingest` as a service: finds the audio files under some paths, queues them in the
 /// catalog's work queue and analyses them on worker threads, each with its own connection,

@@ -1,6 +1,8 @@
 import Foundation
 import TimbreCore
 import TimbreEvaluation
+import TimbreInterchange
+import TimbreTerminal
 
 /// What `timbre evaluate` compares, on what, and whether the run is stored.
 public struct EvaluationRequest {

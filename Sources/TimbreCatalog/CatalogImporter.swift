@@ -1,6 +1,8 @@
 import COpenSSL
 import Foundation
 import TimbreCore
+import TimbreInterchange
+import TimbreTerminal
 
 public struct ImportSummary: Sendable, Equatable, Codable {
     public var usersAdded = 0

@@ -1,5 +1,6 @@
 import Foundation
 import TimbreCore
+import TimbreInterchange
 
 /// What an embedding set's vectors are, which decides what `latest` may resolve to: a strategy
 /// trained on audio vectors must not silently move to genre vectors because those are newer.

@@ -1,5 +1,6 @@
 import Foundation
 import TimbreCore
+import TimbreInterchange
 
 /// One row of a list to publish, in catalog ids.
 public struct PublishedEntry: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import TimbreCore
+import TimbreInterchange
 
 public struct UnknownUserError: Error, CustomStringConvertible {
     public let user: String

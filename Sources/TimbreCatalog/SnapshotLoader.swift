@@ -1,4 +1,5 @@
 import TimbreCore
+import TimbreInterchange
 
 /// The catalog's ratings or play totals as an in-memory `RatingMatrix`, read with binary COPY.
 /// The vocabularies hold every user and item (rated or played or not), ordered by catalog id, so

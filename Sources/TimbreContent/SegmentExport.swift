@@ -1,6 +1,7 @@
 import Foundation
 import TimbreCore
 import TimbreNeural
+import TimbreInterchange
 
 /// Writes a `ContentExperiment`'s standardised segments as NumPy `.npy` files, so another framework
 /// (PyTorch, Keras) can be trained on exactly the data this one sees:

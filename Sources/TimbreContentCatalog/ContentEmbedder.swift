@@ -1,6 +1,7 @@
 import Foundation
 import TimbreCatalog
 import TimbreCore
+import TimbreTerminal
 
 /// What `timbre content embed` did (its --format json).
 public struct ContentEmbeddingReport: Encodable, Sendable {

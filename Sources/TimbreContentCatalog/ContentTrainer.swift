@@ -5,6 +5,8 @@ import TimbreCatalog
 import TimbreContent
 import TimbreCore
 import TimbreNeural
+import TimbreTerminal
+import TimbreInterchange
 
 /// What `timbre content train` is asked to do.
 public struct ContentTrainingRequest: Sendable {

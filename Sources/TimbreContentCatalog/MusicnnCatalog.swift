@@ -3,6 +3,7 @@ import TimbreAudio
 import TimbreCatalog
 import TimbreCore
 import TimbreMusicnn
+import TimbreTerminal
 
 /// One musicnn embedding set in the catalog: which checkpoint, which layer, and the
 /// `trained_models` row standing for it (its id is the set's id in `item_embeddings`).

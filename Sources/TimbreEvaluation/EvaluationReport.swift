@@ -1,5 +1,6 @@
 import Foundation
 import TimbreCore
+import TimbreTerminal
 
 public struct DatasetSummary: Codable, Sendable, Equatable {
     public var name: String

@@ -1,4 +1,5 @@
 import TimbreCore
+import TimbreTerminal
 
 /// A slice of a report: a filter on its (fold, user, relevant items) units. For each unit it
 /// either leaves the unit out or keeps it with a relevant set restricted to the slice; the

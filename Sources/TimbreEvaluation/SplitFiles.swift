@@ -1,5 +1,6 @@
 import Foundation
 import TimbreCore
+import TimbreInterchange
 
 /// Train/test folds as plain files, so another library (LensKit, implicit, a notebook) trains and
 /// scores on exactly the folds Timbre evaluates on, and Timbre can evaluate on folds anyone wrote.

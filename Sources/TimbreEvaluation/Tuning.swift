@@ -1,5 +1,6 @@
 import Foundation
 import TimbreCore
+import TimbreTerminal
 
 /// A strategy spec whose settings may be searched: `ials:factors=[32,64,128],weight=log(0.1..10),
 /// regularisation=0.01..1,iterations=15`. A value is fixed (`15`), a list (`[a,b,c]`), a linear

@@ -1,5 +1,6 @@
 import Foundation
 import TimbreCore
+import TimbreInterchange
 
 public struct IDListFileError: Error, CustomStringConvertible {
     public let description: String

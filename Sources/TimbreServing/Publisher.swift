@@ -1,6 +1,7 @@
 import Foundation
 import TimbreCatalog
 import TimbreCore
+import TimbreTerminal
 
 /// What `publish` did.
 public struct PublishReport: Sendable, Codable, Equatable {

@@ -2,6 +2,8 @@ import Foundation
 import TimbreCatalog
 import TimbreCore
 import TimbreStrategies
+import TimbreInterchange
+import TimbreTerminal
 
 /// What to serve: a known user's list, or an anonymous profile of liked items (external ids or
 /// exact titles), under rules.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TimbreCore
 import TimbreMusicnn
+import TimbreTerminal
 
 extension AudioCommand {
     struct Embed: ParsableCommand {

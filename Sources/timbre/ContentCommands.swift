@@ -7,6 +7,7 @@ import TimbreContent
 import TimbreCore
 import TimbreMusicnn
 import TimbreNeural
+import TimbreTerminal
 
 /// `timbre content …`: the MFCC → LSTM content model.
 struct ContentCommand: ParsableCommand {

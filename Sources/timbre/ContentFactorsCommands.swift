@@ -5,6 +5,7 @@ import TimbreContentCatalog
 import TimbreCatalog
 import TimbreContent
 import TimbreCore
+import TimbreInterchange
 
 /// What `content train` teaches the network.
 enum TrainingTarget: String, ExpressibleByArgument, CaseIterable {

@@ -2,6 +2,7 @@ import Foundation
 import TimbreContentCatalog
 import TimbreCore
 import TimbreMusicnn
+import TimbreTerminal
 
 extension ContentCommand.Embed {
     struct MusicnnReport: Encodable {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TimbreCatalog
 import TimbreCore
+import TimbreTerminal
 
 struct DatabaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import TimbreCatalog
 import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
+import TimbreInterchange
 
 extension PairedTest: ExpressibleByArgument {}
 

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import TimbreCatalog
 import TimbreCore
+import TimbreInterchange
+import TimbreTerminal
 
 extension TableLayout: ExpressibleByArgument {}
 extension TextEncoding: ExpressibleByArgument {}

@@ -3,6 +3,7 @@ import Foundation
 import TimbreCatalog
 import TimbreCore
 import TimbreServing
+import TimbreTerminal
 
 struct ListsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

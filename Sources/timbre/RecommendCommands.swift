@@ -3,6 +3,7 @@ import Foundation
 import TimbreCatalog
 import TimbreCore
 import TimbreServing
+import TimbreTerminal
 
 /// `--exclude-items`, `--where`, `--max-per`, `--min-duration` and `--explain`, shared by
 /// recommend, publish and serve (where they are the defaults of every request).

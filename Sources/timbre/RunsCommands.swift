@@ -3,6 +3,8 @@ import Foundation
 import TimbreCatalog
 import TimbreCore
 import TimbreEvaluation
+import TimbreTerminal
+import TimbreInterchange
 
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import Foundation
 import TimbreCore
+import TimbreInterchange
 
 /// Finds MovieLens-100K as RecBole ships it (`ml-100k.inter`) for tests and benchmarks that need
 /// no database; reading goes through the same reader as `timbre import`.

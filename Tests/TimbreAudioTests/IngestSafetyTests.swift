@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import TimbreAudio
 import TimbreCore
+import TimbreInterchange
 
 /// Ingest never hangs on special files, says what it skipped, and output files never follow links.
 @Suite struct IngestSafetyTests {

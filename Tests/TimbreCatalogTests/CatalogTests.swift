@@ -4,6 +4,7 @@ import TimbreCore
 import TimbreStrategies
 import TimbreTestSupport
 @testable import TimbreCatalog
+import TimbreInterchange
 
 @Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
 struct MigrationTests {

@@ -4,6 +4,7 @@ import TimbreCore
 import TimbreStrategies
 import TimbreTestSupport
 @testable import TimbreCatalog
+import TimbreInterchange
 
 /// Ratings a: x 5, y 1; b: x 4, z 5; c: z 4. Items `cold` (nobody rated it) and `bare` (no
 /// embedding anywhere) exist without ratings. Two embedding models: `old` has x and y, `new`

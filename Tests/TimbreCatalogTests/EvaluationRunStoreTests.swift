@@ -5,6 +5,7 @@ import TimbreCore
 import TimbreEvaluation
 import TimbreStrategies
 import TimbreTestSupport
+import TimbreInterchange
 
 /// `EvaluationRunStore` in-process: a report reads back as itself, runs list newest first, and a
 /// comparison of two runs relabels their strategies and drops the paired tests.

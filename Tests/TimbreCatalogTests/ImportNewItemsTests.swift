@@ -3,6 +3,7 @@ import Testing
 import TimbreCore
 import TimbreTestSupport
 import TimbreCatalog
+import TimbreInterchange
 
 /// Issue 12's phantom items: a ratings file without --items creates the items (and users) the
 /// catalog lacks; the summary names them, `--no-new-items` refuses them with file:line.

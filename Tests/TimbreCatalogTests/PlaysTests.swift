@@ -4,6 +4,7 @@ import TimbreCore
 import TimbreStrategies
 import TimbreTestSupport
 @testable import TimbreCatalog
+import TimbreInterchange
 
 /// Per-pair totals and first play times straight from the table, by external ids.
 private func totals(_ catalog: TestCatalog) throws -> [String: (plays: Int, first: Int64?)] {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimbreCore
 import TimbreTestSupport
+import TimbreInterchange
 
 /// `evaluate --plot nodir/x.svg` printed a raw NSCocoaErrorDomain dump after the whole evaluation;
 /// now the folder is checked first and the error names the path.

@@ -5,6 +5,7 @@ import TimbreEvaluation
 import TimbreStrategies
 import TimbreTestSupport
 @testable import TimbreCatalog
+import TimbreInterchange
 
 private let nfc = "caf\u{E9}"
 private let nfd = "cafe\u{301}"

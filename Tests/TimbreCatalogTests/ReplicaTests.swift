@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimbreCatalog
 import TimbreTestSupport
+import TimbreInterchange
 
 /// Past one machine: scripts/test starts a streaming hot-standby replica of the test server
 /// (pg_basebackup -R, scripts/lib/common.sh `pg_start_replica`) and names its socket in

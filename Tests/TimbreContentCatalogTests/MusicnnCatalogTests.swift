@@ -7,6 +7,7 @@ import TimbreContentCatalog
 import TimbreCore
 import TimbreMusicnn
 import TimbreTestSupport
+import TimbreInterchange
 
 /// `content embed --model musicnn-…`: each ingested track's stored vector and tags are the
 /// embedder's output for its file, reruns do nothing, a track whose file went is reported and the

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TimbreCore
+import TimbreInterchange
 
 /// Bad input files: every error names the file and line and quotes at most a short excerpt.
 struct InputFileTests {

@@ -1,5 +1,6 @@
 import Testing
 import TimbreCore
+import TimbreTerminal
 
 struct ProgressRateTests {
     @Test func slowRatesKeepADecimal() {

@@ -1,5 +1,6 @@
 import Testing
 @testable import TimbreCore
+import TimbreInterchange
 
 @Suite struct RatingMatrixTests {
     @Test func csrByUserAndByItemAgree() throws {

@@ -4,6 +4,7 @@ import TimbreCore
 import TimbreStrategies
 import TimbreTestSupport
 @testable import TimbreEvaluation
+import TimbreInterchange
 
 private func scratch(_ name: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("timbre-splits-\(name)-\(UUID().uuidString)").path

@@ -5,6 +5,7 @@ import TimbreCore
 import TimbreStrategies
 import TimbreTestSupport
 @testable import TimbreServing
+import TimbreInterchange
 
 /// Three users and six items, small enough to work lists out by hand with `popularity`:
 /// ann rated 1; bob 1, 2, 4; cat 1, 2, 4, 5. Counts: 1 → 3, 2 → 2, 4 → 2, 5 → 1, 3 and 6 → 0, so

@@ -1,6 +1,6 @@
 import CFuzzerDriver
 import Foundation
-import TimbreCore
+import TimbreInterchange
 
 /// The delimited-file reader behind `timbre import` and `--ratings FILE`. The first byte picks the
 /// layout and the kind of table; the rest is the file. Whatever the bytes, the reader either

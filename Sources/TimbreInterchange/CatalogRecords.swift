@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 public struct RatingRecord: Sendable, Equatable {
     public var user: String

@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// A NumPy `.npy` array (format 1.0/2.0/3.0, C order, little-endian numbers): the one reader and
 /// writer of the format, for exports (content segments) and imports (embedding sets).

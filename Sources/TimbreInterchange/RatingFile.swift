@@ -1,3 +1,4 @@
+import TimbreCore
 extension RatingMatrix {
     /// Reads a ratings file (any layout `timbre import` reads) straight into memory, for
     /// benchmarks and evaluations that need no catalog. Indices follow first appearance in the file.

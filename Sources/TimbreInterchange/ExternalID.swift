@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// The identity rule for external ids (users, items): two ids are the same when their Unicode
 /// NFC forms are the same bytes. Swift's `String ==` compares by canonical equivalence while

@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// An error in an input file, naming the file and (1-based) line.
 public struct InputFileError: Error, CustomStringConvertible, Equatable {
