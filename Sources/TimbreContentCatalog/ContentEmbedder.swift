@@ -17,16 +17,18 @@ public struct ContentEmbeddingReport: Encodable, Sendable {
     public var labels: [String: Int]
 }
 
-/// Fills a content model's embedding set from the stored MFCC sequences (`timbre content embed`):
-/// queues what lacks an embedding, then `jobs` workers, each on a thread and connection of its
-/// own, claim and embed batches from the work queue (`ContentCatalog.embed`).
+/// Fills an audio content model's embedding set from the stored MFCC sequences (`timbre content
+/// embed`): a style model's embeddings and labels (`ContentCatalog.embed`) or a factor model's
+/// predicted factors (`FactorContentCatalog.embed`). It queues what lacks an embedding, then
+/// `jobs` workers, each on a thread and connection of its own, claim and embed batches from the
+/// work queue.
 public struct ContentEmbedder: Sendable {
     /// Opens a connection to the catalog: once for the run, once per worker.
     private let connect: @Sendable () throws -> PostgresConnection
 
     public init(connect: @escaping @Sendable () throws -> PostgresConnection) { self.connect = connect }
 
-    /// Embeds with model `model` (the newest content model when nil).
+    /// Embeds with model `model` (the newest style or factor content model when nil).
     public func embed(model: Int64? = nil, jobs: Int = 1, batchSize: Int = 16) throws -> ContentEmbeddingReport {
         precondition(jobs >= 1 && batchSize >= 1)
         let db = try connect()
