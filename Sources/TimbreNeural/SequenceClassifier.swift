@@ -1,20 +1,6 @@
 import Foundation
 import TimbreCore
 
-/// The weights of the epoch with the highest validation score so far (the earliest on a tie),
-/// which training keeps (Keras `ModelCheckpoint(save_best_only=True)`).
-struct BestEpoch<Model> {
-    private var best: (score: Double, model: Model)?
-    var model: Model? { best?.model }
-
-    /// Records an epoch's score and weights; true when they are the best so far.
-    mutating func offer(_ score: Double, _ model: Model) -> Bool {
-        guard best == nil || score > best!.score else { return false }
-        best = (score, model)
-        return true
-    }
-}
-
 /// Stacked LSTM layers → the last layer's final hidden state → optional ReLU Dense layers, each
 /// followed by dropout in training → Dense → softmax: the content model of the original study
 /// (Keras `Sequential([LSTM(a, return_sequences=True), …, LSTM(z), Dense(d, activation="relu"),
@@ -220,28 +206,16 @@ public struct SequenceClassifier: Sendable, Equatable {
         public var seconds: Double
     }
 
-    public struct TrainingHistory: Sendable, Equatable {
-        public var epochs: [EpochRecord]
-        /// Index into `epochs` of the weights kept: the best validation accuracy (the earliest on a
-        /// tie), or the last epoch without validation data.
-        public var keptEpoch: Int?
-    }
+    public typealias TrainingHistory = TimbreNeural.TrainingHistory<EpochRecord>
 
     /// `fit` with per-epoch records. With `validation`, the model ends with the weights of the
-    /// epoch of best validation accuracy (Keras `ModelCheckpoint(save_best_only=True)` reloaded
-    /// after training), not the last epoch's. `onEpoch` is called after every epoch.
-    /// Dropout masks come from `seed`, per batch and shard, so they too do not depend on the core count.
+    /// epoch of best validation accuracy, not the last epoch's (`train`). `onEpoch` is called
+    /// after every epoch. Dropout masks come from `seed`, per batch and shard, so they too do not
+    /// depend on the core count.
     public mutating func fit(sequences: [Matrix], labels: [Int], validation: (sequences: [Matrix], labels: [Int])?,
                              epochs: Int, batchSize: Int = 32, seed: UInt64, optimizer: Adam = Adam(),
                              onEpoch: (Int, EpochRecord) -> Void = { _, _ in }) -> TrainingHistory {
         precondition(sequences.count == labels.count, "\(sequences.count) sequences but \(labels.count) labels")
-        precondition(!sequences.isEmpty, "nothing to fit")
-        precondition(epochs >= 0 && batchSize >= 1, "epochs must be ≥ 0 and batch size ≥ 1")
-        let steps = sequences[0].rows
-        for (n, s) in sequences.enumerated() {
-            precondition(s.rows == steps && s.columns == inputSize,
-                         "sequence \(n) is \(s.rows)×\(s.columns); training needs \(steps)×\(inputSize) throughout")
-        }
         for label in labels + (validation?.labels ?? []) {
             precondition((0..<classCount).contains(label), "label \(label) outside 0..<\(classCount)")
         }
@@ -249,44 +223,21 @@ public struct SequenceClassifier: Sendable, Equatable {
             precondition(validation.sequences.count == validation.labels.count && !validation.labels.isEmpty,
                          "validation: \(validation.sequences.count) sequences, \(validation.labels.count) labels")
         }
-
-        var moments = freshMoments()
-
-        var rng = SeededGenerator(seed: seed)
-        // A separate stream for dropout, so adding dropout leaves the shuffling unchanged.
-        var dropoutStream = SeededGenerator(seed: seed ^ 0x5EED_D809_0D7A_11CE)
-        var order = Array(sequences.indices)
-        var step = 0
-        var history = TrainingHistory(epochs: [], keptEpoch: nil)
-        var best = BestEpoch<SequenceClassifier>()
-        for epoch in 0..<epochs {
-            let started = Date()
-            rng.shuffle(&order)
-            var lossSum = 0.0, hits = 0
-            for start in stride(from: 0, to: order.count, by: batchSize) {
-                let members = Array(order[start..<min(start + batchSize, order.count)])
-                let (loss, batchHits, gradients) = batchGradients(members.map { sequences[$0] }, labels: members.map { labels[$0] },
-                                                                  dropoutSeed: dropoutRate > 0 ? dropoutStream.next() : nil)
-                lossSum += loss * Double(members.count)
-                hits += batchHits
-                step += 1
-                apply(gradients, optimizer: optimizer, moments: &moments, step: step)
-            }
-            var record = EpochRecord(loss: lossSum / Double(order.count), trainingAccuracy: Double(hits) / Double(order.count),
-                                     validationAccuracy: nil, seconds: 0)
-            if let validation {
-                let accuracy = self.accuracy(validation.sequences, labels: validation.labels)
-                record.validationAccuracy = accuracy
-                if best.offer(accuracy, self) { history.keptEpoch = epoch }
-            } else {
-                history.keptEpoch = epoch
-            }
-            record.seconds = Date().timeIntervalSince(started)
-            history.epochs.append(record)
-            onEpoch(epoch, record)
+        func batch(_ network: SequenceClassifier, _ members: [Int], _ dropoutSeed: UInt64?) -> BatchResult {
+            let (loss, hits, gradients) = network.batchGradients(members.map { sequences[$0] }, labels: members.map { labels[$0] },
+                                                                 dropoutSeed: dropoutSeed)
+            return BatchResult(loss: loss, weight: Double(members.count), hits: hits, gradients: gradients)
         }
-        if let kept = best.model { self = kept }
-        return history
+        let validationScore = validation.map { validation in
+            { (network: SequenceClassifier) in network.accuracy(validation.sequences, labels: validation.labels) }
+        }
+        let count = Double(sequences.count)
+        func record(_ totals: EpochTotals) -> EpochRecord {
+            EpochRecord(loss: totals.loss, trainingAccuracy: Double(totals.hits) / count,
+                        validationAccuracy: totals.validationScore, seconds: totals.seconds)
+        }
+        return train(sequences: sequences, epochs: epochs, batchSize: batchSize, seed: seed, optimizer: optimizer,
+                     batch: batch, validationScore: validationScore, record: record, onEpoch: onEpoch)
     }
 
     /// Mean loss, correct predictions and gradients of one mini-batch, its shards computed

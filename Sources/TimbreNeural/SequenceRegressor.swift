@@ -36,7 +36,8 @@ public enum WeightedSquaredError {
 /// on weighted squared error. This is van den Oord, Dieleman & Schrauwen's (2013) objective: the
 /// audio learns to predict the collaborative-filtering factors a track would have from its plays.
 /// It shares the classifier's layers, forward and backward passes, sharding and Adam updates
-/// (`SequenceClassifier.backpropagate`); only the objective and the kept-epoch rule differ.
+/// (`SequenceClassifier.backpropagate`) and its epoch loop (`train`); only the objective and the
+/// kept-epoch rule differ.
 public struct SequenceRegressor: Sendable, Equatable {
     /// The network; its "classes" are the regression outputs, read without softmax.
     public private(set) var network: SequenceClassifier
@@ -85,12 +86,7 @@ public struct SequenceRegressor: Sendable, Equatable {
         public var seconds: Double
     }
 
-    public struct TrainingHistory: Sendable, Equatable {
-        public var epochs: [EpochRecord]
-        /// Index into `epochs` of the weights kept: the least validation error (the earliest on a
-        /// tie), or the last epoch without validation data.
-        public var keptEpoch: Int?
-    }
+    public typealias TrainingHistory = TimbreNeural.TrainingHistory<EpochRecord>
 
     /// Mini-batch training with Adam, reshuffled every epoch, on sequences of one length
     /// (steps × inputSize) and their targets (sequences × outputCount). `weights` (one per
@@ -101,69 +97,42 @@ public struct SequenceRegressor: Sendable, Equatable {
                              validation: (sequences: [Matrix], targets: Matrix)? = nil,
                              epochs: Int, batchSize: Int = 32, seed: UInt64, optimizer: Adam = Adam(),
                              onEpoch: (Int, EpochRecord) -> Void = { _, _ in }) -> TrainingHistory {
-        precondition(!sequences.isEmpty, "nothing to fit")
         precondition(targets.rows == sequences.count && targets.columns == outputCount,
                      "targets \(targets.rows)×\(targets.columns) for \(sequences.count) sequences × \(outputCount) outputs")
-        precondition(epochs >= 0 && batchSize >= 1, "epochs must be ≥ 0 and batch size ≥ 1")
         let weights = weights ?? [Float](repeating: 1, count: sequences.count)
         precondition(weights.count == sequences.count && weights.allSatisfy { $0 > 0 && $0.isFinite },
                      "\(weights.count) weights for \(sequences.count) sequences; each must be > 0 and finite")
-        let steps = sequences[0].rows
-        for (n, s) in sequences.enumerated() {
-            precondition(s.rows == steps && s.columns == inputSize,
-                         "sequence \(n) is \(s.rows)×\(s.columns); training needs \(steps)×\(inputSize) throughout")
-        }
         if let validation {
             precondition(!validation.sequences.isEmpty && validation.targets.rows == validation.sequences.count
                          && validation.targets.columns == outputCount, "validation: sequences and targets do not match")
         }
-        var moments = network.freshMoments()
-        var rng = SeededGenerator(seed: seed)
-        var dropoutStream = SeededGenerator(seed: seed ^ 0x5EED_D809_0D7A_11CE)
-        var order = Array(sequences.indices)
-        var step = 0
-        var history = TrainingHistory(epochs: [], keptEpoch: nil)
-        var best = BestEpoch<SequenceRegressor>()
         let k = outputCount
-        for epoch in 0..<epochs {
-            let started = Date()
-            rng.shuffle(&order)
-            var lossSum = 0.0, weightSum = 0.0
-            for start in stride(from: 0, to: order.count, by: batchSize) {
-                let members = Array(order[start..<min(start + batchSize, order.count)])
-                let batchSequences = members.map { sequences[$0] }
-                let batchTargets = members.flatMap { targets.row($0) }
-                let batchWeights = members.map { weights[$0] }
-                let total = batchWeights.reduce(0.0) { $0 + Double($1) }
-                let model = self
-                let (loss, _, gradients) = network.shardedGradients(
-                    count: members.count, dropoutSeed: network.dropoutRate > 0 ? dropoutStream.next() : nil
-                ) { shard, seed in
-                    let shardTargets = Matrix(rows: shard.count, columns: k,
-                                              values: Array(batchTargets[shard.lowerBound * k..<shard.upperBound * k]))
-                    let r = model.loss(SequenceBatch(Array(batchSequences[shard])), targets: shardTargets,
-                                       weights: Array(batchWeights[shard]), divisor: total, dropoutSeed: seed)
-                    return (r.loss, 0, r.gradients)
-                }
-                lossSum += loss * total
-                weightSum += total
-                step += 1
-                network.apply(gradients, optimizer: optimizer, moments: &moments, step: step)
+        func batch(_ network: SequenceClassifier, _ members: [Int], _ dropoutSeed: UInt64?) -> SequenceClassifier.BatchResult {
+            let batchSequences = members.map { sequences[$0] }
+            let batchTargets = members.flatMap { targets.row($0) }
+            let batchWeights = members.map { weights[$0] }
+            let total = batchWeights.reduce(0.0) { $0 + Double($1) }
+            let model = SequenceRegressor(network: network)
+            let (loss, _, gradients) = network.shardedGradients(count: members.count, dropoutSeed: dropoutSeed) { shard, seed in
+                let shardTargets = Matrix(rows: shard.count, columns: k,
+                                          values: Array(batchTargets[shard.lowerBound * k..<shard.upperBound * k]))
+                let r = model.loss(SequenceBatch(Array(batchSequences[shard])), targets: shardTargets,
+                                   weights: Array(batchWeights[shard]), divisor: total, dropoutSeed: seed)
+                return (r.loss, 0, r.gradients)
             }
-            var record = EpochRecord(loss: lossSum / weightSum, validationError: nil, seconds: 0)
-            if let validation {
-                let error = meanSquaredError(validation.sequences, targets: validation.targets)
-                record.validationError = error
-                if best.offer(-error, self) { history.keptEpoch = epoch }
-            } else {
-                history.keptEpoch = epoch
-            }
-            record.seconds = Date().timeIntervalSince(started)
-            history.epochs.append(record)
-            onEpoch(epoch, record)
+            return SequenceClassifier.BatchResult(loss: loss, weight: total, hits: 0, gradients: gradients)
         }
-        if let kept = best.model { self = kept }
-        return history
+        // The shared loop keeps the epoch of highest score: here the least error.
+        let validationScore = validation.map { validation in
+            { (network: SequenceClassifier) in
+                -SequenceRegressor(network: network).meanSquaredError(validation.sequences, targets: validation.targets)
+            }
+        }
+        func record(_ totals: SequenceClassifier.EpochTotals) -> EpochRecord {
+            EpochRecord(loss: totals.loss, validationError: totals.validationScore.map { -$0 }, seconds: totals.seconds)
+        }
+        return network.train(sequences: sequences, epochs: epochs, batchSize: batchSize, seed: seed, optimizer: optimizer,
+                             batch: batch, validationScore: validationScore, record: record, onEpoch: onEpoch)
     }
 
     /// Unweighted mean squared error per value of the predictions (inference mode).
