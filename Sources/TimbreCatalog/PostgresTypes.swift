@@ -189,30 +189,36 @@ struct BigEndianReader {
     return value
 }
 
-extension Float: PostgresArrayElement {
-    public static var postgresArrayType: PostgresType { .float4Array }
-    public static func postgresArrayBinary(_ values: [Float]) -> [UInt8] {
-        binaryArray(values, element: .float4) { appendBigEndian($0.bitPattern, to: &$1) }
+/// An array element that travels as a fixed-width big-endian bit pattern (real, bigint), its
+/// element type the one it binds as alone.
+public protocol PostgresFixedWidthElement: PostgresArrayElement, PostgresEncodable {
+    associatedtype BitPattern: FixedWidthInteger
+    var postgresBitPattern: BitPattern { get }
+    init(postgresBitPattern: BitPattern)
+}
+
+extension PostgresFixedWidthElement {
+    public static func postgresArrayBinary(_ values: [Self]) -> [UInt8] {
+        binaryArray(values, element: postgresType) { appendBigEndian($0.postgresBitPattern, to: &$1) }
     }
-    public static func decodePostgresArray(_ cell: PostgresCell) throws -> [Float] {
-        try decodeBinaryArray(cell, element: .float4) { bytes in
-            guard bytes.count == 4 else { throw cell.malformed() }
-            return Float(bitPattern: bigEndianInteger(bytes))
+    public static func decodePostgresArray(_ cell: PostgresCell) throws -> [Self] {
+        try decodeBinaryArray(cell, element: postgresType) { bytes in
+            guard bytes.count == MemoryLayout<BitPattern>.size else { throw cell.malformed() }
+            return Self(postgresBitPattern: bigEndianInteger(bytes))
         }
     }
 }
 
-extension Int64: PostgresArrayElement {
+extension Float: PostgresFixedWidthElement {
+    public static var postgresArrayType: PostgresType { .float4Array }
+    public var postgresBitPattern: UInt32 { bitPattern }
+    public init(postgresBitPattern bits: UInt32) { self.init(bitPattern: bits) }
+}
+
+extension Int64: PostgresFixedWidthElement {
     public static var postgresArrayType: PostgresType { .int8Array }
-    public static func postgresArrayBinary(_ values: [Int64]) -> [UInt8] {
-        binaryArray(values, element: .int8) { appendBigEndian($0, to: &$1) }
-    }
-    public static func decodePostgresArray(_ cell: PostgresCell) throws -> [Int64] {
-        try decodeBinaryArray(cell, element: .int8) { bytes in
-            guard bytes.count == 8 else { throw cell.malformed() }
-            return Int64(bitPattern: bigEndianInteger(bytes))
-        }
-    }
+    public var postgresBitPattern: UInt64 { UInt64(bitPattern: self) }
+    public init(postgresBitPattern bits: UInt64) { self.init(bitPattern: bits) }
 }
 
 extension String: PostgresArrayElement {

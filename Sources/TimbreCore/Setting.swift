@@ -73,12 +73,28 @@ extension SettingChoice {
     }
 }
 
+extension SettingValue {
+    /// The value a parameter of this type's own kind holds, as it is (Int, Bool, String).
+    public init?(parameterValue: ParameterValue) {
+        guard let value = parameterValue.payload as? Self else { return nil }
+        self = value
+    }
+}
+
+extension ParameterValue {
+    /// What the case holds.
+    var payload: any Sendable {
+        switch self {
+        case let .int(v): v
+        case let .double(v): v
+        case let .bool(v): v
+        case let .string(v): v
+        }
+    }
+}
+
 extension Int: SettingValue {
     public var parameterValue: ParameterValue { .int(self) }
-    public init?(parameterValue: ParameterValue) {
-        guard case let .int(v) = parameterValue else { return nil }
-        self = v
-    }
 }
 
 extension Double: SettingValue {
@@ -95,18 +111,10 @@ extension Double: SettingValue {
 
 extension Bool: SettingValue {
     public var parameterValue: ParameterValue { .bool(self) }
-    public init?(parameterValue: ParameterValue) {
-        guard case let .bool(v) = parameterValue else { return nil }
-        self = v
-    }
 }
 
 extension String: SettingValue {
     public var parameterValue: ParameterValue { .string(self) }
-    public init?(parameterValue: ParameterValue) {
-        guard case let .string(v) = parameterValue else { return nil }
-        self = v
-    }
 }
 
 extension Parameters {
