@@ -27,31 +27,24 @@ public struct ContentModel: Sendable, Equatable {
         classifier.embeddings(of: sequences.map(standardisation.apply))
     }
 
-    private static let format = "timbre.ContentModel"
-    private static let formatVersion: UInt32 = 1
+    private static let format = ModelFormat("timbre.ContentModel", version: 1, what: "content model")
 
     public func encode() -> [UInt8] {
-        var w = ModelWriter()
-        w.writeFormat(Self.format, version: Self.formatVersion)
+        var w = ModelWriter(format: Self.format)
         w.write(classNames)
-        w.write(standardisation.mean)
-        w.write(standardisation.deviation)
+        standardisation.write(to: &w)
         w.write(classifier.encode())
         return w.bytes
     }
 
     public init(decoding bytes: [UInt8]) throws {
-        var r = ModelReader(bytes)
-        func fail(_ message: String) -> ModelDecodingError { ModelDecodingError(description: "content model: \(message)") }
-        try r.readFormat(Self.format, version: Self.formatVersion, what: "content model")
+        var r = try ModelReader(bytes, format: Self.format)
         let names = try r.read([String].self)
-        let mean = try r.read([Float].self), deviation = try r.read([Float].self)
+        let standardisation = try Standardisation.Stored(reading: &r)
         let classifier = try SequenceClassifier(decoding: try r.read([UInt8].self))
         try r.expectEnd()
-        guard names.count == classifier.classCount else { throw fail("\(names.count) class names for \(classifier.classCount) classes") }
-        guard mean.count == classifier.inputSize, deviation.count == classifier.inputSize,
-              mean.allSatisfy(\.isFinite), deviation.allSatisfy({ $0 > 0 && $0.isFinite })
-        else { throw fail("bad standardisation for \(classifier.inputSize) inputs") }
-        self.init(classifier: classifier, standardisation: Standardisation(mean: mean, deviation: deviation), classNames: names)
+        guard names.count == classifier.classCount else { throw Self.format.error("\(names.count) class names for \(classifier.classCount) classes") }
+        self.init(classifier: classifier, standardisation: try standardisation.checked(inputSize: classifier.inputSize, in: Self.format),
+                  classNames: names)
     }
 }

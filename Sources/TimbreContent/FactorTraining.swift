@@ -55,14 +55,11 @@ public struct FactorContentModel: Sendable, Equatable {
         TrackFeatures.reasonNotReadable(mfcc, inputSize: regressor.inputSize, configuration: configuration)
     }
 
-    private static let format = "timbre.FactorContentModel"
-    private static let formatVersion: UInt32 = 1
+    private static let format = ModelFormat("timbre.FactorContentModel", version: 1, what: "factor content model")
 
     public func encode() -> [UInt8] {
-        var w = ModelWriter()
-        w.writeFormat(Self.format, version: Self.formatVersion)
-        w.write(standardisation.mean)
-        w.write(standardisation.deviation)
+        var w = ModelWriter(format: Self.format)
+        standardisation.write(to: &w)
         w.write(targetMean)
         w.write(targetScale)
         w.write(regressor.encode())
@@ -70,20 +67,15 @@ public struct FactorContentModel: Sendable, Equatable {
     }
 
     public init(decoding bytes: [UInt8]) throws {
-        var r = ModelReader(bytes)
-        func fail(_ message: String) -> ModelDecodingError { ModelDecodingError(description: "factor content model: \(message)") }
-        try r.readFormat(Self.format, version: Self.formatVersion, what: "factor content model")
-        let mean = try r.read([Float].self), deviation = try r.read([Float].self)
+        var r = try ModelReader(bytes, format: Self.format)
+        let stored = try Standardisation.Stored(reading: &r)
         let targetMean = try r.read([Float].self), targetScale = try r.read(Float.self)
         let regressor = try SequenceRegressor(decoding: try r.read([UInt8].self))
         try r.expectEnd()
-        guard mean.count == regressor.inputSize, deviation.count == regressor.inputSize,
-              mean.allSatisfy(\.isFinite), deviation.allSatisfy({ $0 > 0 && $0.isFinite })
-        else { throw fail("bad standardisation for \(regressor.inputSize) inputs") }
+        let standardisation = try stored.checked(inputSize: regressor.inputSize, in: Self.format)
         guard targetMean.count == regressor.outputCount, targetMean.allSatisfy(\.isFinite), targetScale > 0, targetScale.isFinite
-        else { throw fail("bad target scaling for \(regressor.outputCount) factors") }
-        self.init(regressor: regressor, standardisation: Standardisation(mean: mean, deviation: deviation),
-                  targetMean: targetMean, targetScale: targetScale)
+        else { throw Self.format.error("bad target scaling for \(regressor.outputCount) factors") }
+        self.init(regressor: regressor, standardisation: standardisation, targetMean: targetMean, targetScale: targetScale)
     }
 }
 

@@ -1,3 +1,4 @@
+import TimbreCore
 import TimbreNeural
 
 /// Per-feature standardisation (x − mean) / deviation, its statistics taken from the training
@@ -48,5 +49,36 @@ public struct Standardisation: Sendable, Equatable {
             for f in 0..<features { out.values[r * features + f] = (out.values[r * features + f] - mean[f]) / deviation[f] }
         }
         return out
+    }
+}
+
+// MARK: Coding
+
+extension Standardisation {
+    /// The means, then the deviations: how every content model file stores its standardisation.
+    public func write(to writer: inout ModelWriter) {
+        writer.write(mean)
+        writer.write(deviation)
+    }
+
+    /// What `write(to:)` stored, as read: the network stored after it says how many inputs it
+    /// must cover (`checked`).
+    public struct Stored {
+        let mean: [Float]
+        let deviation: [Float]
+
+        public init(reading reader: inout ModelReader) throws {
+            mean = try reader.read([Float].self)
+            deviation = try reader.read([Float].self)
+        }
+
+        /// The standardisation of `inputSize` features, or an error naming the file's `format`
+        /// when the bytes hold another size or values no standardisation has.
+        public func checked(inputSize: Int, in format: ModelFormat) throws -> Standardisation {
+            guard mean.count == inputSize, deviation.count == inputSize,
+                  mean.allSatisfy(\.isFinite), deviation.allSatisfy({ $0 > 0 && $0.isFinite })
+            else { throw format.error("bad standardisation for \(inputSize) inputs") }
+            return Standardisation(mean: mean, deviation: deviation)
+        }
     }
 }

@@ -25,10 +25,11 @@ public struct ModelWriter: Sendable {
 
     public mutating func write(_ text: String) { write(Array(text.utf8)) }
 
-    /// A model file's own header: its format name and layout version (see `ModelReader.readFormat`).
-    public mutating func writeFormat(_ name: String, version: UInt32) {
-        write(name)
-        write(version)
+    /// A model file that starts with its own header: the format's name and layout version
+    /// (read back by `ModelReader(_:format:)`).
+    public init(format: ModelFormat) {
+        write(format.name)
+        write(format.version)
     }
 
     public mutating func write(_ texts: [String]) {
@@ -133,14 +134,13 @@ public struct ModelReader: Sendable {
         }
     }
 
-    /// Reads the header `ModelWriter.writeFormat` wrote; another format or version is refused,
-    /// naming `what` the blob should be ("content model").
-    public mutating func readFormat(_ name: String, version expected: UInt32, what: String) throws {
-        guard try read(String.self) == name else { throw ModelDecodingError(description: "\(what): not a \(what)") }
+    /// Reads past the header `ModelWriter(format:)` wrote; another format or version is refused,
+    /// naming what the blob should be.
+    public init(_ bytes: [UInt8], format: ModelFormat) throws {
+        self.init(bytes)
+        guard try read(String.self) == format.name else { throw format.error("not a \(format.what)") }
         let version = try read(UInt32.self)
-        guard version == expected else {
-            throw ModelDecodingError(description: "\(what): format version \(version), expected \(expected)")
-        }
+        guard version == format.version else { throw format.error("format version \(version), expected \(format.version)") }
     }
 
     public func expectEnd() throws {
@@ -148,4 +148,21 @@ public struct ModelReader: Sendable {
             throw ModelDecodingError(description: "model blob has \(bytes.count - position) unread bytes")
         }
     }
+}
+
+/// A model file's format: the name and layout version its header holds, and what to call such a
+/// file in errors ("content model").
+public struct ModelFormat: Sendable {
+    public let name: String
+    public let version: UInt32
+    public let what: String
+
+    public init(_ name: String, version: UInt32, what: String) {
+        self.name = name
+        self.version = version
+        self.what = what
+    }
+
+    /// A decoding error naming the file: "content model: \(message)".
+    public func error(_ message: String) -> ModelDecodingError { ModelDecodingError(description: "\(what): \(message)") }
 }

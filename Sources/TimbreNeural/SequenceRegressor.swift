@@ -153,19 +153,16 @@ public struct SequenceRegressor: Sendable, Equatable {
 
     // MARK: Coding
 
-    private static let format = "timbre.SequenceRegressor"
-    private static let formatVersion: UInt32 = 1
+    private static let format = ModelFormat("timbre.SequenceRegressor", version: 1, what: "sequence regressor")
 
     public func encode() -> [UInt8] {
-        var w = ModelWriter()
-        w.writeFormat(Self.format, version: Self.formatVersion)
+        var w = ModelWriter(format: Self.format)
         w.write(network.encode())
         return w.bytes
     }
 
     public init(decoding bytes: [UInt8]) throws {
-        var r = ModelReader(bytes)
-        try r.readFormat(Self.format, version: Self.formatVersion, what: "sequence regressor")
+        var r = try ModelReader(bytes, format: Self.format)
         let network = try SequenceClassifier(decoding: try r.read([UInt8].self))
         try r.expectEnd()
         self.init(network: network)
