@@ -129,13 +129,7 @@ extension DelimitedTable {
         let id = try requireColumn(Self.itemColumns, "item")
         let title = column(["title", "movie_title", "name", "track_title"])
         let genreFlags = columns.indices.filter { columns[$0].hasPrefix("genre:") }
-        var seen: [String: Int] = [:]
-        var spellings = IDSpellings(file: file, what: "item")
-        return try zip(rows, lineNumbers).map { row, line in
-            let key = try spellings.id(row[id], line: line)
-            if let earlier = seen.updateValue(line, forKey: key) {
-                throw InputFileError(file: file, line: line, "item \(key) is listed again (first on line \(earlier))")
-            }
+        return try rowsByID(column: id, what: "item") { row, line, key in
             var metadata: [String: Any] = [:]
             for (c, name) in columns.enumerated() where c != id && c != title && !genreFlags.contains(c) {
                 let v = row[c]
@@ -158,16 +152,25 @@ extension DelimitedTable {
 
     public func userRecords() throws -> [UserRecord] {
         let id = try requireColumn(Self.userColumns, "user")
-        var seen: [String: Int] = [:]
-        var spellings = IDSpellings(file: file, what: "user")
-        return try zip(rows, lineNumbers).map { row, line in
-            let key = try spellings.id(row[id], line: line)
-            if let earlier = seen.updateValue(line, forKey: key) {
-                throw InputFileError(file: file, line: line, "user \(key) is listed again (first on line \(earlier))")
-            }
+        return try rowsByID(column: id, what: "user") { row, line, key in
             var attributes: [String: Any] = [:]
             for (c, name) in columns.enumerated() where c != id && !row[c].isEmpty { attributes[name] = row[c] }
             return UserRecord(id: key, attributesJSON: try jsonObject(attributes), line: line)
+        }
+    }
+
+    /// `record` of each row, its line and its id (column `id`) in the file's spelling; a file that
+    /// describes each `what` once, so an id listed again is an error naming both lines.
+    func rowsByID<Record>(column id: Int, what: String,
+                          _ record: (_ row: [String], _ line: Int, _ id: String) throws -> Record) throws -> [Record] {
+        var seen: [String: Int] = [:]
+        var spellings = IDSpellings(file: file, what: what)
+        return try zip(rows, lineNumbers).map { row, line in
+            let key = try spellings.id(row[id], line: line)
+            if let earlier = seen.updateValue(line, forKey: key) {
+                throw InputFileError(file: file, line: line, "\(what) \(key) is listed again (first on line \(earlier))")
+            }
+            return try record(row, line, key)
         }
     }
 }

@@ -36,6 +36,20 @@ struct InputFileTests {
         #expect(users?.line == 3 && users?.message.contains("line 2") == true)
     }
 
+    /// An items or users file describes each id once: a second row for one is refused on its
+    /// line, naming the first.
+    @Test(arguments: [TableKind.items, .users])
+    func anIdListedTwiceIsRefusedNamingTheFirstLine(_ kind: TableKind) throws {
+        let (column, what) = kind == .items ? ("item_id", "item") : ("user_id", "user")
+        let text = "\(column),title\nA,x\nB,y\nA,z\n"
+        let e = error {
+            let table = try DelimitedTable.parse(Array(text.utf8), file: "f.csv", kind: kind, layout: .csv)
+            _ = kind == .items ? try table.itemRecords().count : try table.userRecords().count
+        }
+        #expect(e?.line == 4)
+        #expect(e?.message == "\(what) A is listed again (first on line 2)", "\(e.map { "\($0)" } ?? "")")
+    }
+
     @Test func idsAreReadInNFCForm() throws {
         let records = try ratings("user,item,rating\n\(nfd),\(nfd),4\n\(nfd),x,3\n")
         #expect(records.map { Array($0.user.utf8) } == [Array(nfc.utf8), Array(nfc.utf8)])
