@@ -21,17 +21,14 @@ public struct RP3beta: Strategy {
     public static let k = Setting("k", default: 100, range: 0...1_000_000, help: "neighbours kept per item (0: all)")
     public static let parameters = [alpha.spec, beta.spec, k.spec]
 
-    let alpha: Double
-    let beta: Double
-    let k: Int
+    /// The parameters as the host resolved them against `parameters`: `settings[Self.alpha]` is a
+    /// Double already checked against its range.
+    let settings: Parameters
 
-    public init(parameters p: Parameters) {
-        alpha = p[Self.alpha]
-        beta = p[Self.beta]
-        k = p[Self.k]
-    }
+    public init(parameters: Parameters) { settings = parameters }
 
     public func fit(_ data: TrainingData) throws -> Model {
+        let alpha = settings[Self.alpha], beta = settings[Self.beta], k = settings[Self.k]
         let m = data.ratings
         let byItem = m.byItem, byUser = m.byUser
         let n = m.itemCount
