@@ -24,11 +24,6 @@ public struct PluginNotLoadedError: Error, CustomStringConvertible, Equatable {
     public let strategy: String
     public let plugin: PluginIdentity
     public let model: Int64
-    public init(strategy: String, plugin: PluginIdentity, model: Int64) {
-        self.strategy = strategy
-        self.plugin = plugin
-        self.model = model
-    }
     public var description: String {
         "strategy '\(strategy)' is not loaded: model #\(model) of it was trained by the plugin \(plugin.name) \(plugin.version); "
             + "load that plugin with --plugins DIR (or TIMBRE_PLUGIN_PATH) to serve or retrain it"
@@ -76,15 +71,16 @@ extension PostgresConnection {
             purpose: "store a trained \(strategy) model").scalar(Int64.self)
     }
 
-    /// The plugin of the newest stored model of `strategy`, if a plugin's strategy made it: what
-    /// to name when `strategy` is not loaded.
-    public func storedPlugin(strategy: String) throws -> (model: Int64, plugin: PluginIdentity)? {
+    /// The refusal of `strategy` when this run has not loaded it but stored models of it came
+    /// from a plugin (naming the plugin of the latest), nil when none did.
+    public func pluginNotLoaded(strategy: String) throws -> PluginNotLoadedError? {
         let rows = try query("""
             SELECT id, plugin, plugin_version FROM trained_models WHERE strategy = $1 AND plugin IS NOT NULL
             ORDER BY created_at DESC, id DESC LIMIT 1
             """, [strategy], purpose: "find the plugin of stored \(strategy) models")
         guard let row = rows.first else { return nil }
-        return (try row.int64("id"), PluginIdentity(name: try row.string("plugin"), version: try row.string("plugin_version")))
+        return PluginNotLoadedError(strategy: strategy, plugin: PluginIdentity(name: try row.string("plugin"), version: try row.string("plugin_version")),
+                                    model: try row.int64("id"))
     }
 
     /// Whether the server refuses writes: a hot standby (streaming replica), or read-only by default.

@@ -41,8 +41,8 @@ public struct StrategyChoice: Sendable, Equatable {
     public func resolve(_ registry: StrategyRegistry, catalog db: PostgresConnection) throws -> (type: any Strategy.Type, instance: any Strategy, parameters: Parameters) {
         do { return try resolve(registry) }
         catch let unknown as UnknownStrategyError where unknown.name == spec.name {
-            guard let (model, plugin) = try db.storedPlugin(strategy: spec.name) else { throw unknown }
-            throw PluginNotLoadedError(strategy: spec.name, plugin: plugin, model: model)
+            if let refusal = try db.pluginNotLoaded(strategy: spec.name) { throw refusal }
+            throw unknown
         }
     }
 

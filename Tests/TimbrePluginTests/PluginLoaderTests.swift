@@ -235,9 +235,11 @@ struct PluginModelTests {
         let model = try row.int64("id")
 
         let without = try RecommenderService(db: catalog.db, ratings: false, defaultStrategy: choice, registry: registeredStrategies)
-        #expect(throws: PluginNotLoadedError(strategy: "rp3beta", plugin: PluginIdentity(name: "TimbreRP3beta", version: "1.0.0"), model: model)) {
+        let refusal = try #require(throws: PluginNotLoadedError.self) {
             try without.recommend(RecommendationRequest(user: "ann", n: 2))
         }
+        #expect(refusal.strategy == "rp3beta" && refusal.plugin == PluginIdentity(name: "TimbreRP3beta", version: "1.0.0")
+                && refusal.model == model)
 
         // Another plugin's "rp3beta" (here: the built-in popularity under that name) trains its own model.
         struct Impostor: Strategy {
