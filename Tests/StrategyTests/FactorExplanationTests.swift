@@ -1,6 +1,7 @@
 import Testing
 import TimbreCore
 import TimbreStrategies
+import TimbreTestSupport
 import BiasedMF
 import BPR
 import EASE
@@ -9,15 +10,6 @@ import IALS
 /// Explanations of ease, ials, biased-mf, bpr and hybrid: hand-worked models (decoded from bytes
 /// written here, so every weight is chosen) and fitted ones checked against a direct computation.
 struct FactorExplanationTests {
-    func ratings(seed: UInt64, users: Int = 40, items: Int = 25) throws -> RatingMatrix {
-        var rng = SeededGenerator(seed: seed)
-        var triples: [RatingTriple] = []
-        for u in 0..<users { for i in 0..<items where Double.random(in: 0..<1, using: &rng) < 0.3 {
-            triples.append(RatingTriple(user: Int32(u), item: Int32(i), value: Float(Int.random(in: 1...5, using: &rng))))
-        } }
-        return try RatingMatrix(users: Vocabulary((0..<users).map { "u\($0)" }), items: Vocabulary((0..<items).map { "i\($0)" }), ratings: triples)
-    }
-
     func score(_ model: any TrainedModel, _ profile: UserProfile, items: Int) -> [Float] {
         var scores = [Float](repeating: -.infinity, count: items)
         model.score(profile, into: &scores)
@@ -43,7 +35,7 @@ struct FactorExplanationTests {
     /// A fitted EASE scores linearly in the profile, so a rated item's term is exactly what the
     /// score loses without it: share × score must equal that difference.
     @Test func easeSharesAreLeaveOneOutDifferences() throws {
-        let m = try ratings(seed: 7)
+        let m = try TestData.randomRatings(users: 40, items: 25, density: 0.3, seed: 7)
         let model = try registeredStrategies.make("ease", overrides: ["lambda": "5"]).0.fitAny(TrainingData(ratings: m))
         var checked = 0
         for u in Int32(0)..<4 {
@@ -140,7 +132,7 @@ struct FactorExplanationTests {
     /// estimate less μ + b_i (averaged over members), checked through predict on a profile the
     /// model never saw.
     @Test func biasedMFSharesAddUpToThePersonalPartOfAFoldIn() throws {
-        let m = try ratings(seed: 8)
+        let m = try TestData.randomRatings(users: 40, items: 25, density: 0.3, seed: 8)
         let model = try registeredStrategies.make("biased-mf", overrides: ["factors": "3", "samples": "4", "iterations": "5"]).0
             .fitAny(TrainingData(ratings: m)) as! BiasedMF.Model
         let profile = UserProfile(user: nil, items: [0, 3, 5, 9], ratings: [5, 1, 4, 2])
@@ -161,7 +153,7 @@ struct FactorExplanationTests {
     /// BPR: shares are the positive cosines between the rated items' factors and the item's, over
     /// their sum, computed here from the model's factors.
     @Test func bprSharesAreCosinesInFactorSpace() throws {
-        let m = try ratings(seed: 9)
+        let m = try TestData.randomRatings(users: 40, items: 25, density: 0.3, seed: 9)
         let model = try registeredStrategies.make("bpr", overrides: ["factors": "4", "epochs": "5", "threads": "1"]).0
             .fitAny(TrainingData(ratings: m)) as! BPR.Model
         let d = 4, y = model.itemFactors
@@ -188,7 +180,7 @@ struct FactorExplanationTests {
     /// Hybrid of ease and popularity at weight 0.25: popularity cannot explain, so every share is
     /// 0.75 × ease's own share (ease fitted alone: its fit is deterministic) and they add up to 0.75.
     @Test func hybridSharesAreTheComponentsWeighted() throws {
-        let m = try ratings(seed: 10)
+        let m = try TestData.randomRatings(users: 40, items: 25, density: 0.3, seed: 10)
         let data = TrainingData(ratings: m)
         let hybrid = try registeredStrategies.make("hybrid", overrides: ["first": "ease(lambda=5)", "second": "popularity", "weight": "0.25"]).0.fitAny(data)
         let ease = try registeredStrategies.make("ease", overrides: ["lambda": "5"]).0.fitAny(data)

@@ -70,3 +70,16 @@ public struct SyntheticCatalog: Sendable {
         return try! RatingMatrix(users: userIds, items: itemIds, ratings: triples)
     }
 }
+
+extension TestData {
+    /// A small seeded random matrix: each users × items cell rated (1–5, uniform) with chance
+    /// `density`; users are u0, u1, …, items i0, i1, ….
+    public static func randomRatings(users: Int, items: Int, density: Double, seed: UInt64) throws -> RatingMatrix {
+        var rng = SeededGenerator(seed: seed)
+        var triples: [RatingTriple] = []
+        for u in 0..<users { for i in 0..<items where Double.random(in: 0..<1, using: &rng) < density {
+            triples.append(RatingTriple(user: Int32(u), item: Int32(i), value: Float(Int.random(in: 1...5, using: &rng))))
+        } }
+        return try RatingMatrix(users: Vocabulary((0..<users).map { "u\($0)" }), items: Vocabulary((0..<items).map { "i\($0)" }), ratings: triples)
+    }
+}

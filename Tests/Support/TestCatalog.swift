@@ -83,22 +83,36 @@ extension PostgresConnection {
 public enum TestData {
     /// MovieLens-100K as fetched by scripts/fetch-movielens.
     public static var movieLensDirectory: String {
-        get throws {
-            let dir = MovieLensFixture.directory
-            guard FileManager.default.fileExists(atPath: dir + "/ml-100k.inter") else {
-                throw TestDataMissing(description: "MovieLens-100K not found in \(dir): run scripts/fetch-movielens (scripts/test does)")
-            }
-            return dir
-        }
+        get throws { try fetched(MovieLensFixture.directory, holding: "ml-100k.inter", what: "MovieLens-100K", by: "scripts/fetch-movielens") }
     }
+
+    /// `directory` once `script` has put `file` in it (data too large to commit: MovieLens, the
+    /// musicnn checkpoints); otherwise an error saying what to run.
+    public static func fetched(_ directory: String, holding file: String, what: String, by script: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: directory + "/" + file) else {
+            throw TestDataMissing(description: "\(what) not found in \(directory): run \(script) (scripts/test does)")
+        }
+        return directory
+    }
+
+    /// The committed audio clips (Tests/TimbreAudioTests/Fixtures) that decoding, ingest and
+    /// embedding tests share.
+    public static let audioFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("TimbreAudioTests/Fixtures")
 
     public struct TestDataMissing: Error, CustomStringConvertible { public let description: String }
 
+    /// A new empty folder in the temporary directory (scripts/test points TMPDIR into its
+    /// throw-away cluster's folder), named `prefix`-UUID.
+    public static func folder(_ prefix: String) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
     /// Writes `text` to a new temporary file and returns its path.
     public static func file(_ name: String, _ text: String) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let path = dir.appendingPathComponent(name).path
+        let path = try folder("timbre-tests").appendingPathComponent(name).path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -19,8 +19,7 @@ public final class TimbreProcess {
         process.arguments = arguments
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         // Files, not pipes: a child filling one pipe while we drain the other would deadlock.
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try TestData.folder("timbre-run")
         outURL = directory.appendingPathComponent("out")
         errURL = directory.appendingPathComponent("err")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)

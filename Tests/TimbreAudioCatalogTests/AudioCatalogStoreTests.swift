@@ -9,14 +9,11 @@ import TimbreTestSupport
 /// migrated schema.
 @Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
 struct AudioCatalogStoreTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("TimbreAudioTests/Fixtures")
-
     @Test func ingestStoresEachTrackOnceWithItsFacts() throws {
         let catalog = try TestCatalog()
         defer { withExtendedLifetime(catalog) {} }
         let url = catalog.url
-        let files = IngestPipeline.files(in: [Self.fixtures.path])
+        let files = IngestPipeline.files(in: [TestData.audioFixtures.path])
         let pipeline = IngestPipeline(workerCount: 2)
         let first = try pipeline.run(files: files, makeStore: { AudioCatalogStore(db: try PostgresConnection(url: url)) })
         #expect(first.stored == 5 && first.failures.count == 5)
@@ -39,7 +36,7 @@ struct AudioCatalogStoreTests {
         let catalog = try TestCatalog()
         defer { withExtendedLifetime(catalog) {} }
         let url = catalog.url
-        let path = Self.fixtures.appendingPathComponent("wesnoth-knolls.mp3").path
+        let path = TestData.audioFixtures.appendingPathComponent("wesnoth-knolls.mp3").path
         let track = try TrackAnalyser().analyse(path: path)
         let first = AudioCatalogStore(db: try PostgresConnection(url: url))
         let second = AudioCatalogStore(db: try PostgresConnection(url: url))
@@ -57,7 +54,7 @@ struct StoredSequenceTests {
         let catalog = try TestCatalog()
         defer { withExtendedLifetime(catalog) {} }
         let url = catalog.url
-        let path = AudioCatalogStoreTests.fixtures.appendingPathComponent("wesnoth-battle.ogg").path
+        let path = TestData.audioFixtures.appendingPathComponent("wesnoth-battle.ogg").path
         let track = try TrackAnalyser().analyse(path: path)
         let store = AudioCatalogStore(db: try PostgresConnection(url: url))
         #expect(try store.store(track))

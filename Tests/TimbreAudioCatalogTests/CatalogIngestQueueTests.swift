@@ -12,12 +12,12 @@ struct CatalogIngestQueueTests {
         let catalog = try TestCatalog()
         defer { withExtendedLifetime(catalog) {} }
         let url = catalog.url
-        let files = IngestPipeline.files(in: [AudioCatalogStoreTests.fixtures.path])
+        let files = IngestPipeline.files(in: [TestData.audioFixtures.path])
         // Two "processes" (the service `timbre audio ingest` runs), each with two workers, started
         // together over the same files.
         let ingest = CatalogIngest(pipeline: IngestPipeline(workerCount: 2), connect: { try PostgresConnection(url: url) })
         let runs = try onThreads(2) { _ in
-            Result { try ingest.run(paths: [AudioCatalogStoreTests.fixtures.path]) }
+            Result { try ingest.run(paths: [TestData.audioFixtures.path]) }
         }.map { try $0.get() }
         let a = runs[0], b = runs[1]
         #expect(a.total == files.count && b.total == files.count)
@@ -31,13 +31,12 @@ struct CatalogIngestQueueTests {
         #expect(try db.query("SELECT count(*) FROM audio_features").scalar(Int.self) == 5)
 
         // A rerun analyses nothing new and reports the same bad files again.
-        let again = try ingest.run(paths: [AudioCatalogStoreTests.fixtures.path])
+        let again = try ingest.run(paths: [TestData.audioFixtures.path])
         #expect(again.stored == 0 && again.alreadyStored == 5 && again.failures.count == 5)
         #expect(Set(again.failures.map(\.path)) == Set((a.failures + b.failures).map(\.path)))
 
         // Nothing to ingest is an error naming the paths, before anything is queued.
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-empty-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let empty = try TestData.folder("timbre-empty")
         defer { try? FileManager.default.removeItem(at: empty) }
         let error = #expect(throws: AudioError.self) { try ingest.run(paths: [empty.path]) }
         #expect(error?.description.contains(empty.path) == true)

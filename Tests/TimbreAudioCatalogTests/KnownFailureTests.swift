@@ -27,8 +27,7 @@ struct KnownFailureTests {
     @Test func aRerunFailingOnlyAKnownBadFileExitsZeroAndListsIt() throws {
         let catalog = try TestCatalog()
         defer { withExtendedLifetime(catalog) {} }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-known-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TestData.folder("timbre-known")
         defer { try? FileManager.default.removeItem(at: folder) }
         try TestData.writeWAV(TestData.tone(hertz: 440, seconds: 3), rate: 22_050, to: folder.appendingPathComponent("good.wav").path)
         let bad = folder.appendingPathComponent("bad.wav").path

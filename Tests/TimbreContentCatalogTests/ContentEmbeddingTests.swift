@@ -17,8 +17,7 @@ struct ContentEmbeddingTests {
     /// Four 7 s tones (two segments each) and one 2 s tone (no whole segment), ingested.
     static func ingestedCatalog() throws -> (TestCatalog, URL) {
         let catalog = try TestCatalog()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-embed-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TestData.folder("timbre-embed")
         for (k, hertz) in [220.0, 330.0, 1_760.0, 2_640.0].enumerated() {
             try TestData.writeWAV(TestData.tone(hertz: hertz, seconds: 7, seed: UInt32(k + 1)), rate: 22_050,
                                   to: folder.appendingPathComponent("tone\(k).wav").path)

@@ -50,8 +50,7 @@ struct KilledWorkerTests {
     @Test func ingestAndEmbedFinishExactAfterAWorkerIsKilled() throws {
         let catalog = try TestCatalog()
         defer { withExtendedLifetime(catalog) {} }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-kill-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TestData.folder("timbre-kill")
         defer { try? FileManager.default.removeItem(at: folder) }
         // 6.5 s tones: two 3 s segments each for the content model. Distinct seeds: distinct tracks.
         for k in 0..<Self.trackCount {

@@ -14,27 +14,18 @@ import TimbreInterchange
 /// rest go on, and the `content` strategy serves "more like this" from the set.
 @Suite(.enabled(if: TestCatalog.available, "needs the PostgreSQL server that scripts/test starts"))
 struct MusicnnCatalogTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("TimbreAudioTests/Fixtures")
-
-    struct Missing: Error, CustomStringConvertible { var description: String }
-
     static func weightsDirectory() throws -> String {
-        let dir = MusicnnEmbedder.defaultWeightsDirectory
-        guard FileManager.default.fileExists(atPath: dir + "/MTT_musicnn/.index") else {
-            throw Missing(description: "musicnn checkpoints not found in \(dir): run scripts/fetch-musicnn (scripts/test does)")
-        }
-        return dir
+        try TestData.fetched(MusicnnEmbedder.defaultWeightsDirectory, holding: "MTT_musicnn/.index", what: "musicnn checkpoints",
+                             by: "scripts/fetch-musicnn")
     }
 
     /// Three real clips (Ogg Vorbis, Opus, MP3) and a 2 s tone, ingested; then one clip's file removed.
     static func ingested() throws -> (catalog: TestCatalog, folder: URL, kept: [String], gone: String) {
         let catalog = try TestCatalog()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-musicnn-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TestData.folder("timbre-musicnn")
         let clips = ["wesnoth-battle.ogg", "warzone-track1.opus", "wesnoth-knolls.mp3", "wesnoth-elvish-22k-mono.flac"]
         for clip in clips {
-            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(clip), to: folder.appendingPathComponent(clip))
+            try FileManager.default.copyItem(at: TestData.audioFixtures.appendingPathComponent(clip), to: folder.appendingPathComponent(clip))
         }
         try TestData.writeWAV(TestData.tone(hertz: 440, seconds: 2), rate: 22_050, to: folder.appendingPathComponent("short.wav").path)
         let ingest = try TestData.runTimbre(["audio", "ingest", "--database", catalog.url, folder.path])

@@ -7,7 +7,7 @@ import TimbreTestSupport
 struct EmbedCommandTests {
     @Test func csvRowIsTheMeanOfTheReferencePatches() throws {
         let weights = try MusicnnFixtures.weightsDirectory()
-        let clip = MusicnnFixtures.audioFixtures.appendingPathComponent("wesnoth-battle.ogg").path
+        let clip = TestData.audioFixtures.appendingPathComponent("wesnoth-battle.ogg").path
         let run = try TestData.runTimbre(["audio", "embed", clip, "--model", "musicnn-mtt", "--layer", "tags", "--weights", weights])
         #expect(run.status == 0, "\(run.err)")
         let lines = run.out.split(separator: "\n")
@@ -22,7 +22,7 @@ struct EmbedCommandTests {
     }
 
     @Test func badSettingsAndShortFilesAreNamed() throws {
-        let short = MusicnnFixtures.audioFixtures.appendingPathComponent("bad-silent.wav").path
+        let short = TestData.audioFixtures.appendingPathComponent("bad-silent.wav").path
         let unknown = try TestData.runTimbre(["audio", "embed", short, "--model", "musicnn-big"])
         #expect(unknown.status != 0 && unknown.err.contains("musicnn-msd, musicnn-mtt"))
         let layer = try TestData.runTimbre(["audio", "embed", short, "--layer", "cnn1"])

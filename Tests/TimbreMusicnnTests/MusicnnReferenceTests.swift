@@ -2,22 +2,16 @@ import Foundation
 import Testing
 import TimbreAudio
 @testable import TimbreMusicnn
+import TimbreTestSupport
 
 /// The committed TensorFlow outputs (scripts/musicnn-reference.py fixtures) and the weights they
 /// were made with (scripts/fetch-musicnn; scripts/test fetches them).
 enum MusicnnFixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-    static let audioFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("TimbreAudioTests/Fixtures")
-
-    struct Missing: Error, CustomStringConvertible { var description: String }
 
     static func weightsDirectory() throws -> String {
-        let dir = MusicnnEmbedder.defaultWeightsDirectory
-        guard FileManager.default.fileExists(atPath: dir + "/MSD_musicnn/.index") else {
-            throw Missing(description: "musicnn checkpoints not found in \(dir): run scripts/fetch-musicnn (scripts/test does)")
-        }
-        return dir
+        try TestData.fetched(MusicnnEmbedder.defaultWeightsDirectory, holding: "MSD_musicnn/.index", what: "musicnn checkpoints",
+                             by: "scripts/fetch-musicnn")
     }
 
     struct Reference: Decodable {
@@ -98,7 +92,7 @@ struct MusicnnReferenceTests {
     static let clips = ["wesnoth-battle.ogg", "warzone-track1.opus", "synthetic"]
 
     @Test func logMelMatchesLibrosaWithFloat16Rounding() throws {
-        let audio = try AudioDecoder(targetSampleRate: 16_000).decode(path: MusicnnFixtures.audioFixtures.appendingPathComponent("wesnoth-battle.ogg").path)
+        let audio = try AudioDecoder(targetSampleRate: 16_000).decode(path: TestData.audioFixtures.appendingPathComponent("wesnoth-battle.ogg").path)
         let reference = try MusicnnFixtures.logMel(clip: "wesnoth-battle.ogg")
         let frames = MusicnnSpectrogram.frameCount(sampleCount: audio.samples.count)
         #expect(frames * 96 == reference.count)
@@ -162,7 +156,7 @@ struct MusicnnReferenceTests {
             let reference = try MusicnnFixtures.reference(clip: clip, model: model)
             let embedding = clip == "synthetic"
                 ? try embedder.embed(samples: MusicnnFixtures.synthetic())
-                : try embedder.embed(path: MusicnnFixtures.audioFixtures.appendingPathComponent(clip).path)
+                : try embedder.embed(path: TestData.audioFixtures.appendingPathComponent(clip).path)
             for layer in MusicnnLayer.allCases {
                 let patches = try #require(reference.patches[layer.rawValue])
                 #expect(patches.count == embedding.patches.count, "\(clip): patch count")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TimbreMusicnn
+import TimbreTestSupport
 
 /// Writes a checkpoint the way TensorFlow's BundleWriter and LevelDB's TableBuilder lay it out,
 /// independently of the reader: varints, prefix-compressed keys with restart points, block
@@ -72,8 +73,7 @@ struct HandMadeBundle {
 
     /// Writes PREFIX.index and PREFIX.data-00000-of-00001 into a fresh folder; returns PREFIX.
     func write(edit: (inout [UInt8], inout [UInt8]) -> Void = { _, _ in }) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bundle-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TestData.folder("bundle")
         var (index, data) = files()
         edit(&index, &data)
         try Data(index).write(to: folder.appendingPathComponent(".index"))

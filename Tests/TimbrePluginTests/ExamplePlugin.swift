@@ -1,6 +1,7 @@
 import Foundation
 import TimbreStrategies
 import TimbreStrategyKit
+import TimbreTestSupport
 
 /// Examples/StrategyPlugin, built by `swift build` from its own folder (scratch path
 /// .build/strategy-plugin, apart from Timbre's own build) once per test process: scripts/test
@@ -45,8 +46,7 @@ enum ExamplePlugin {
 /// A library written in C: the ABI is C, so this is a plugin "built elsewhere" whose every
 /// symbol the test chooses (another version text, a missing entry point, a bogus object).
 func cLibrary(_ source: String, name: String) throws -> String {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("c-plugin-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try TestData.folder("c-plugin")
     let c = folder.appendingPathComponent(name + ".c"), library = folder.appendingPathComponent("lib" + name + PluginLoader.libraryExtension)
     try source.write(to: c, atomically: true, encoding: .utf8)
     let process = Process()

@@ -8,16 +8,6 @@ import TimbreStrategyKit
 import TimbreTestSupport
 import Popularity
 
-/// A random 30 × 20 interaction matrix.
-func interactions(seed: UInt64) throws -> RatingMatrix {
-    var rng = SeededGenerator(seed: seed)
-    var triples: [RatingTriple] = []
-    for u in 0..<30 { for i in 0..<20 where Double.random(in: 0..<1, using: &rng) < 0.25 {
-        triples.append(RatingTriple(user: Int32(u), item: Int32(i), value: Float(Int.random(in: 1...5, using: &rng))))
-    } }
-    return try RatingMatrix(users: Vocabulary((0..<30).map { "u\($0)" }), items: Vocabulary((0..<20).map { "i\($0)" }), ratings: triples)
-}
-
 /// RP3β straight from its definition with dense matrices: P_ui and P_iu row-normalised, raised
 /// to alpha, W = P_iu · P_ui, column j divided by popularity_j^beta, no diagonal, every neighbour
 /// kept; a profile's scores are the sum of its items' rows.
@@ -64,7 +54,7 @@ struct PluginLoaderTests {
         let hasItemFactors = type.hasItemFactors
         #expect(!hasItemFactors)
 
-        let m = try interactions(seed: 11)
+        let m = try TestData.randomRatings(users: 30, items: 20, density: 0.25, seed: 11)
         let (strategy, parameters) = try registry.make("rp3beta", overrides: ["alpha": "0.8", "beta": "0.3", "k": "0"])
         #expect(parameters.values["alpha"] == .double(0.8) && parameters.values["k"] == .int(0))
         let model = try strategy.fitAny(TrainingData(ratings: m))
@@ -89,7 +79,7 @@ struct PluginLoaderTests {
     @Test func evaluatorRunsThePluginStrategy() throws {
         let registry = try PluginLoader.registry(adding: [try ExamplePlugin.folder])
         let evaluation = Evaluation(split: SplitSpec(.userHoldout(folds: 3, fraction: 0.2), seed: 1), options: EvaluationOptions(cutoff: 5, relevance: .anyHeldOut))
-        let report = try evaluation.run(TrainingData(ratings: try interactions(seed: 12)),
+        let report = try evaluation.run(TrainingData(ratings: try TestData.randomRatings(users: 30, items: 20, density: 0.25, seed: 12)),
                                         strategies: [try StrategyUnderTest.registered("rp3beta", in: registry),
                                                      try StrategyUnderTest.registered("popularity", in: registry)],
                                         dataset: "random")
@@ -149,8 +139,7 @@ struct PluginLoaderTests {
     @Test func aNameTakenAlreadyIsRefused() throws {
         let library = try ExamplePlugin.library
         let copies = try (1...2).map { n -> String in
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("plugins-\(n)-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let folder = try TestData.folder("plugins-\(n)")
             try FileManager.default.copyItem(atPath: library, toPath: folder.appendingPathComponent("libTimbreRP3beta" + PluginLoader.libraryExtension).path)
             return folder.path
         }
@@ -181,7 +170,7 @@ struct PluginLoaderTests {
         #expect(listing.first { $0.name == "rp3beta" }?.origin == library)
         #expect(listing.first { $0.name == "ease" }?.origin == "built in")
 
-        let m = try interactions(seed: 13)
+        let m = try TestData.randomRatings(users: 30, items: 20, density: 0.25, seed: 13)
         let ratings = try TestData.file("ratings.tsv", "user\titem\trating\n" + m.triples.map { "\(m.users.ids[Int($0.user)])\t\(m.items.ids[Int($0.item)])\t\(Int($0.value))" }.joined(separator: "\n") + "\n")
         let evaluated = try TestData.runTimbre(["evaluate", "--plugins", folder, "--ratings", ratings, "--split", "holdout", "--folds", "3",
                                                 "--strategy", "rp3beta:k=10", "--strategy", "item-knn:mode=implicit", "-n", "5", "--format", "json"])

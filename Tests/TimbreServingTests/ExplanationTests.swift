@@ -1,22 +1,13 @@
 import Testing
 import TimbreCore
 import TimbreStrategies
+import TimbreTestSupport
 
 struct ExplanationTests {
-    /// A random 40 × 25 rating matrix.
-    func ratings(seed: UInt64) throws -> RatingMatrix {
-        var rng = SeededGenerator(seed: seed)
-        var triples: [RatingTriple] = []
-        for u in 0..<40 { for i in 0..<25 where Double.random(in: 0..<1, using: &rng) < 0.3 {
-            triples.append(RatingTriple(user: Int32(u), item: Int32(i), value: Float(Int.random(in: 1...5, using: &rng))))
-        } }
-        return try RatingMatrix(users: Vocabulary((0..<40).map { "u\($0)" }), items: Vocabulary((0..<25).map { "i\($0)" }), ratings: triples)
-    }
-
     /// Implicit item-kNN's score is a sum over the user's items, so an item's term is what the
     /// score loses when that item leaves the profile: share × score must equal that difference.
     @Test func itemKNNSharesAreLeaveOneOutDifferences() throws {
-        let m = try ratings(seed: 3)
+        let m = try TestData.randomRatings(users: 40, items: 25, density: 0.3, seed: 3)
         let (strategy, _) = try registeredStrategies.make("item-knn", overrides: ["mode": "implicit", "k": "5"])
         let model = try strategy.fitAny(TrainingData(ratings: m))
         var checked = 0
@@ -47,7 +38,7 @@ struct ExplanationTests {
 
     /// Explicit item-kNN: the weights of the k most similar rated neighbours in the weighted mean.
     @Test func explicitItemKNNSharesAreNeighbourWeights() throws {
-        let m = try ratings(seed: 4)
+        let m = try TestData.randomRatings(users: 40, items: 25, density: 0.3, seed: 4)
         let (strategy, _) = try registeredStrategies.make("item-knn", overrides: ["k": "3", "shrinkage": "0"])
         let model = try strategy.fitAny(TrainingData(ratings: m))
         let profile = m.profile(of: 0)
@@ -76,7 +67,7 @@ struct ExplanationTests {
 
     /// Strategies without an explanation say so with nil (the protocol's default).
     @Test func popularityCannotExplain() throws {
-        let m = try ratings(seed: 5)
+        let m = try TestData.randomRatings(users: 40, items: 25, density: 0.3, seed: 5)
         let model = try registeredStrategies.make("popularity").0.fitAny(TrainingData(ratings: m))
         #expect(model.explain(m.profile(of: 0), item: 0, limit: 3) == nil)
     }
