@@ -127,7 +127,7 @@ let imports = [
         try importFloor(ratingsFile, stage: "user_ext text, item_ext text, value real, ts bigint", insert: """
             INSERT INTO ratings (user_id, item_id, value, rated_at) SELECT u.id, i.id, s.value, to_timestamp(s.ts) \(join) ORDER BY u.id, i.id
             """)
-    }, timbre: { try timbreImport(CatalogImporter(ratingsFile: ratingsFile, scale: RatingScale(lowest: 1, highest: 5))) }, goal: 1.25),
+    }, timbre: { try timbreImport(CatalogImporter(ratingsFile: ratingsFile, scale: 1...5)) }, goal: 1.25),
     Case(name: "import --plays (log)", floor: {
         try importFloor(logFile, stage: "user_ext text, item_ext text, ts bigint", insert: """
             INSERT INTO play_totals (user_id, item_id, plays, first_played_at)
@@ -150,7 +150,7 @@ for (name, file, kind) in [("ratings", ratingsFile, TableKind.ratings), ("plays 
     let read = try seconds { table = try DelimitedTable.read(path: file, kind: kind) }
     var count = 0
     let records = try seconds {
-        count = kind == .ratings ? try table!.ratingRecords(scale: RatingScale(lowest: 1, highest: 5)).count : try table!.playRecords().count
+        count = kind == .ratings ? try table!.ratingRecords(scale: 1...5).count : try table!.playRecords().count
     }
     print(String(format: "parse %@: read %.2f s, records %.2f s (%d)", name, read, records, count))
 }
@@ -170,7 +170,7 @@ for c in imports where only.map({ c.name.contains($0) }) ?? true {
 // MARK: snapshot
 
 for (feedback, importer, floorQuery) in [
-    (FeedbackKind.ratings, CatalogImporter(ratingsFile: ratingsFile, scale: RatingScale(lowest: 1, highest: 5)),
+    (FeedbackKind.ratings, CatalogImporter(ratingsFile: ratingsFile, scale: 1...5),
      "COPY (SELECT user_id, item_id, value FROM ratings) TO STDOUT (FORMAT binary)"),
     (.plays, CatalogImporter(playsFile: countFile), "COPY (SELECT user_id, item_id, plays FROM play_totals) TO STDOUT (FORMAT binary)"),
 ] where only.map({ "snapshot".contains($0) }) ?? true {

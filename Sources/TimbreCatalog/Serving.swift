@@ -115,7 +115,7 @@ extension PostgresConnection {
 
     /// The catalog's ratings, lowest…highest (nil with no ratings): the scale predictions and
     /// rating-valued scores are held to when shown.
-    public func ratingScale() throws -> ClosedRange<Float>? {
+    public func ratingScale() throws -> RatingScale? {
         let row = try query("SELECT min(value) AS lowest, max(value) AS highest FROM ratings", purpose: "read the rating scale").one()
         guard let lowest = try row.optionalFloat("lowest"), let highest = try row.optionalFloat("highest") else { return nil }
         return lowest...highest

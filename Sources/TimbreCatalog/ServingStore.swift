@@ -42,7 +42,7 @@ public struct ServingState: Sendable {
     /// total with plays (1 when there is none).
     public let highestRating: Float
     /// With ratings: the catalog's scale, lowest…highest (a shown rating estimate is held to it).
-    public let ratingScale: ClosedRange<Float>?
+    public let ratingScale: RatingScale?
     /// The feedback this state (and every model it serves) is on.
     public let feedback: FeedbackKind
 }

@@ -17,10 +17,14 @@ extension TrainedModel {
     /// Predictions for `items` held to `scale` (the catalog's ratings, lowest…highest): the one
     /// place a prediction is clipped, so a strategy's estimate past the scale (a neighbourhood
     /// offset added to a high baseline) is never shown or scored as 5.43 of 5.
-    public func predictions(_ user: UserProfile, items: [Int32], on scale: ClosedRange<Float>) -> [Float?] {
+    public func predictions(_ user: UserProfile, items: [Int32], on scale: RatingScale) -> [Float?] {
         predictAll(user, items: items).map { $0.map { scale.clamp($0) } }
     }
 }
+
+/// The values a rating may take, lowest…highest inclusive: what an import checks ratings against
+/// and what predictions are clipped to.
+public typealias RatingScale = ClosedRange<Float>
 
 extension ClosedRange<Float> {
     /// `value` moved to the nearest bound when it lies outside.
@@ -29,7 +33,7 @@ extension ClosedRange<Float> {
 
 extension RatingMatrix {
     /// lowest…highest of the values (the rating scale the data shows), nil with none.
-    public var valueRange: ClosedRange<Float>? {
+    public var valueRange: RatingScale? {
         guard let lowest = byUser.values.min(), let highest = byUser.values.max() else { return nil }
         return lowest...highest
     }

@@ -219,7 +219,7 @@ public enum SplitFiles {
         init(_ t: RatingTriple) { (user, item) = (t.user, t.item) }
     }
 
-    private static let anyValue = RatingScale(lowest: -.greatestFiniteMagnitude, highest: .greatestFiniteMagnitude)
+    private static let anyValue: RatingScale = -.greatestFiniteMagnitude ... .greatestFiniteMagnitude
 
     private static func records(_ path: String, users: Vocabulary, items: Vocabulary) throws -> (triples: [RatingTriple], lines: [Int]) {
         guard let data = FileManager.default.contents(atPath: path) else {

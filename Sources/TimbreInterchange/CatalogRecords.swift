@@ -34,25 +34,15 @@ public struct UserRecord: Sendable, Equatable {
     public var line: Int
 }
 
-/// The allowed range of rating values, inclusive.
-public struct RatingScale: Sendable, Equatable, CustomStringConvertible {
-    public var lowest: Float
-    public var highest: Float
-
-    public init(lowest: Float, highest: Float) {
-        self.lowest = lowest
-        self.highest = highest
-    }
-
-    /// Parses "1:5" or "0.5,5".
-    public init?(_ text: String) {
+extension RatingScale {
+    /// A scale as `--scale` writes it: "1:5" or "0.5,5".
+    public init?(parsing text: String) {
         let parts = text.split(whereSeparator: { $0 == ":" || $0 == "," }).map(String.init)
         guard parts.count == 2, let lo = Float(parts[0]), let hi = Float(parts[1]), lo <= hi else { return nil }
-        self.init(lowest: lo, highest: hi)
+        self = lo...hi
     }
 
-    public var description: String { "\(lowest)–\(highest)" }
-    public static let movieLens = RatingScale(lowest: 0.5, highest: 5)
+    public static let movieLens: RatingScale = 0.5...5
 }
 
 extension DelimitedTable {
@@ -76,8 +66,8 @@ extension DelimitedTable {
             guard isDecimalNumber(text), let value = Float(text), value.isFinite else {
                 throw InputFileError(file: file, line: line, "rating '\(excerpt(text))' is not a number (decimal notation, e.g. 3.5)")
             }
-            guard value >= scale.lowest, value <= scale.highest else {
-                throw InputFileError(file: file, line: line, "rating \(text) is outside the scale \(scale) (set another with --scale)")
+            guard scale.contains(value) else {
+                throw InputFileError(file: file, line: line, "rating \(text) is outside the scale \(scale.lowerBound)–\(scale.upperBound) (set another with --scale)")
             }
             let timestamp = try t.flatMap { try timestampSeconds(row[$0], line: line) }
             let key = user + "\u{1F}" + item

@@ -63,13 +63,13 @@ struct ImportCommand: ParsableCommand {
         guard ratings != nil || plays != nil || items != nil || users != nil else {
             throw ValidationError("give at least one of --ratings, --plays, --items, --users")
         }
-        guard RatingScale(scale) != nil else { throw ValidationError("--scale should look like 1:5, got '\(scale)'") }
+        guard RatingScale(parsing: scale) != nil else { throw ValidationError("--scale should look like 1:5, got '\(scale)'") }
     }
 
     func run() throws {
         let db = try catalog.connect()
         var importer = CatalogImporter(ratingsFile: ratings, playsFile: plays, itemsFile: items, usersFile: users,
-                                       layout: layout, scale: RatingScale(scale)!)
+                                       layout: layout, scale: RatingScale(parsing: scale)!)
         importer.encoding = encoding
         importer.noNewItems = noNewItems
         let start = Date()

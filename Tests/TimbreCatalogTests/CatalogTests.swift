@@ -67,7 +67,7 @@ struct ImportTests {
         defer { withExtendedLifetime(catalog) {} }
         let dir = try TestData.movieLensDirectory
         let importer = CatalogImporter(ratingsFile: dir + "/ml-100k.inter", itemsFile: dir + "/ml-100k.item",
-                                       usersFile: dir + "/ml-100k.user", scale: RatingScale(lowest: 1, highest: 5))
+                                       usersFile: dir + "/ml-100k.user", scale: 1...5)
         let first = try importer.run(catalog.db)
         #expect(first.usersAdded == 943 && first.itemsAdded == 1682 && first.ratingsAdded == 100_000)
         #expect(try catalog.counts() == [943, 1682, 100_000])
@@ -97,11 +97,11 @@ struct ImportTests {
         let catalog = try TestCatalog()
         defer { withExtendedLifetime(catalog) {} }
         let good = try TestData.file("good.inter", "user_id:token\titem_id:token\trating:float\n7\t70\t3\n")
-        _ = try CatalogImporter(ratingsFile: good, scale: RatingScale(lowest: 1, highest: 5)).run(catalog.db)
+        _ = try CatalogImporter(ratingsFile: good, scale: 1...5).run(catalog.db)
         let before = try catalog.counts()
         let path = try TestData.file("bad.inter", text)
         do {
-            _ = try CatalogImporter(ratingsFile: path, scale: RatingScale(lowest: 1, highest: 5)).run(catalog.db)
+            _ = try CatalogImporter(ratingsFile: path, scale: 1...5).run(catalog.db)
             Issue.record("\(name): import should have failed")
         } catch let error as InputFileError {
             #expect(error.file == path)
