@@ -13,7 +13,7 @@ struct StreamingEmbedTests {
     static let clips = ["wesnoth-battle.ogg", "warzone-track1.opus", "warzone-menu-16k-mono.wav", "tones.wav"]
 
     static func path(_ clip: String) throws -> String {
-        guard clip == "tones.wav" else { return MusicnnFixtures.audioFixtures.appendingPathComponent(clip).path }
+        guard clip == "tones.wav" else { return TestData.audioFixtures.appendingPathComponent(clip).path }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("musicnn-stream-\(UUID().uuidString).wav").path
         let tones = [220.0, 330, 440, 660, 880, 1_320].flatMap { TestData.tone(hertz: $0, seconds: 13.0 / 6, seed: UInt32($0)) }
         try TestData.writeWAV(tones, rate: 22_050, to: path)
