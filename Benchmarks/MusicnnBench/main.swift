@@ -151,7 +151,14 @@ struct RetrievalRow {
     var probeHits: [Double]
 }
 
+/// The machine's 1-minute load average: the figures of a shared machine need it beside them.
+func loadAverage() -> Double {
+    var load = [0.0, 0.0, 0.0]
+    return getloadavg(&load, 3) > 0 ? load[0] : .nan
+}
+
 func retrieval(_ root: String) throws {
+    let loadAtStart = loadAverage()
     let set = try LabelledSet.scan(root)
     let tracks = try set.tracks.filter { try SoundFile(path: $0.path).duration > 10 }
     let labels = tracks.map(\.label), pieces = tracks.map(\.variantStem)
@@ -204,6 +211,7 @@ func retrieval(_ root: String) throws {
         }
     }
     guard let lstm else { return }
+    print(String(format: "load average (1 min) at the start %.1f, at the end %.1f", loadAtStart, loadAverage()))
     let pools = lstm.pools
 
     func hits(_ predicted: [Int]) -> [Double] { zip(predicted, labels).map { $0 == $1 ? 1 : 0 } }
