@@ -70,6 +70,20 @@ public struct AudioDecoder: Sendable {
     /// Decodes `path`, starting `offset` seconds in and reading at most `duration` seconds; only
     /// the frames needed are decoded. With `targetSampleRate` 0 the file's own rate is kept.
     public func decode(path: String, offset: Double = 0, duration: Double? = nil) throws(AudioError) -> DecodedAudio {
+        let stream = try open(path: path, offset: offset, duration: duration)
+        var output: [Float] = []
+        // With the resampler's working room (it appends a block's worth of zeros before each call
+        // and a flush block at the end), so the 2.6 MB of a 30 s clip is never copied to grow.
+        output.reserveCapacity(stream.capacityNeeded)
+        while try stream.read(appendingTo: &output) {}
+        return DecodedAudio(samples: output, sampleRate: stream.sampleRate, sourceSampleRate: stream.file.sampleRate,
+                            sourceChannelCount: stream.file.channelCount, sourceFormat: stream.file.format,
+                            sourceDuration: stream.file.duration, tags: stream.file.tags)
+    }
+
+    /// Opens `path` for decoding block by block (see `AudioStream`), with the same checks, frame
+    /// arithmetic and output as `decode(path:offset:duration:)`.
+    public func open(path: String, offset: Double = 0, duration: Double? = nil) throws(AudioError) -> AudioStream {
         guard offset >= 0, offset.isFinite else { throw .invalidArgument("offset must be ≥ 0 seconds, got \(offset)") }
         if let duration, !(duration >= 0 && duration.isFinite) {
             throw .invalidArgument("duration must be ≥ 0 seconds, got \(duration)")
@@ -81,7 +95,6 @@ public struct AudioDecoder: Sendable {
             throw .truncated(path: path, expectedFrames: promised, decodedFrames: file.frameCount)
         }
         let sourceRate = file.sampleRate
-        let channels = file.channelCount
         // Same frame arithmetic as librosa's soundfile path: int(offset·sr), int(duration·sr).
         let startFrame = Int(offset * Double(sourceRate))
         let available = max(0, file.frameCount - startFrame)
@@ -93,54 +106,11 @@ public struct AudioDecoder: Sendable {
             }
             try file.seek(toFrame: startFrame)
         }
-
         let outputRate = targetSampleRate > 0 ? targetSampleRate : sourceRate
         let resampler = outputRate == sourceRate ? nil : try Resampler(inputRate: Double(sourceRate), outputRate: Double(outputRate))
-        let block = max(1, min(blockFrames, wanted))
-        var output: [Float] = []
-        // With the resampler's working room (it appends a block's worth of zeros before each call
-        // and a flush block at the end), so the 2.6 MB of a 30 s clip is never copied to grow.
-        output.reserveCapacity(resampler.map { $0.outputCount(forInputCount: wanted) + $0.workingMargin(forBlock: block) } ?? wanted)
-        let interleaved = UnsafeMutablePointer<Float>.allocate(capacity: block * channels)
-        defer { interleaved.deallocate() }
-        let mono = UnsafeMutablePointer<Float>.allocate(capacity: block)
-        defer { mono.deallocate() }
-
-        var decoded = 0
-        while decoded < wanted {
-            if let deadline, ContinuousClock.now > deadline, let timeLimit {
-                throw .timedOut(path: path, seconds: Double(timeLimit.components.seconds) + Double(timeLimit.components.attoseconds) * 1e-18)
-            }
-            let request = min(block, wanted - decoded)
-            let got = try file.readFrames(into: interleaved, frames: request)
-            if got == 0 { break }
-            Self.downmix(interleaved, channels: channels, frames: got, into: mono)
-            let chunk = UnsafeBufferPointer(start: mono, count: got)
-            if let resampler { try resampler.process(chunk, appendingTo: &output) }
-            else { output.append(contentsOf: chunk) }
-            decoded += got
-        }
-        if let error = file.pendingError, decoded < wanted {
-            throw .corrupt(path: path, reason: "\(error) after \(decoded) of \(wanted) frames")
-        }
-        // libsndfile's length of an Ogg/MP3 stream comes from granule positions and can exceed what
-        // decodes by a few packets in intact files (seen: 10 frames in an Opus track, 0.13 s in a
-        // Vorbis one); librosa keeps what decodes. Only a shortfall over one second, or a stream
-        // with no end at all, counts as truncation. (PCM lengths were checked at open.)
-        let tolerated = file.frameCount < Int(Int64.max) ? sourceRate : 0
-        if wanted - decoded > tolerated {
-            // libsndfile reports the largest count when an Ogg stream has no final page.
-            let known = file.frameCount < Int(Int64.max)
-            throw .truncated(path: path, expectedFrames: known ? startFrame + wanted : nil, decodedFrames: startFrame + decoded)
-        }
-        if decoded == 0 && duration != 0 { throw .empty(path: path) }
-        if let resampler {
-            try resampler.flush(appendingTo: &output)
-            Resampler.fixLength(&output, to: resampler.outputCount(forInputCount: decoded))
-        }
-        return DecodedAudio(samples: output, sampleRate: outputRate, sourceSampleRate: sourceRate,
-                            sourceChannelCount: channels, sourceFormat: file.format, sourceDuration: file.duration,
-                            tags: file.tags)
+        return AudioStream(file: file, resampler: resampler, sampleRate: outputRate, startFrame: startFrame, wanted: wanted,
+                           block: max(1, min(blockFrames, wanted)), readsEverything: duration != 0,
+                           deadline: deadline, timeLimit: timeLimit)
     }
 
     /// Mean of the channels, summed in channel order in Float32 as numpy's `mean(axis=0)` does.
@@ -161,4 +131,105 @@ public struct AudioDecoder: Sendable {
             }
         }
     }
+}
+
+/// A file being decoded block by block into the mono, resampled signal `AudioDecoder.decode`
+/// returns whole: a consumer that works as the signal arrives (musicnn's patches) holds only
+/// what it still needs, and can start before the file is decoded. Not `Sendable`: one reader.
+public final class AudioStream {
+    let file: SoundFile
+    /// Output samples per second.
+    public let sampleRate: Int
+    private let resampler: Resampler?
+    private let startFrame: Int
+    private let wanted: Int
+    private let block: Int
+    private let readsEverything: Bool
+    private let deadline: ContinuousClock.Instant?
+    private let timeLimit: Duration?
+    private let interleaved: UnsafeMutablePointer<Float>
+    private let mono: UnsafeMutablePointer<Float>
+    /// Source frames decoded, and output samples handed out, so far.
+    private var decoded = 0
+    private var emitted = 0
+    private var ended = false
+
+    init(file: SoundFile, resampler: Resampler?, sampleRate: Int, startFrame: Int, wanted: Int, block: Int,
+         readsEverything: Bool, deadline: ContinuousClock.Instant?, timeLimit: Duration?) {
+        self.file = file
+        self.resampler = resampler
+        self.sampleRate = sampleRate
+        self.startFrame = startFrame
+        self.wanted = wanted
+        self.block = block
+        self.readsEverything = readsEverything
+        self.deadline = deadline
+        self.timeLimit = timeLimit
+        interleaved = .allocate(capacity: block * file.channelCount)
+        mono = .allocate(capacity: block)
+    }
+
+    deinit {
+        interleaved.deallocate()
+        mono.deallocate()
+    }
+
+    public var path: String { file.path }
+
+    /// Capacity that holds the whole output plus the resampler's working room.
+    var capacityNeeded: Int {
+        resampler.map { $0.outputCount(forInputCount: wanted) + $0.workingMargin(forBlock: block) } ?? wanted
+    }
+
+    /// Appends the next block's samples to `output` and returns true, or, at the end, appends the
+    /// last ones and returns false; the samples handed out then add up to exactly librosa's length,
+    /// ceil(n · out / in). The resampler's output lags its input, so before the end it never has
+    /// more than that to give; `output` may hold earlier samples of the caller's own.
+    public func read(appendingTo output: inout [Float]) throws(AudioError) -> Bool {
+        guard !ended else { return false }
+        let before = output.count
+        if decoded < wanted {
+            if let deadline, ContinuousClock.now > deadline, let timeLimit {
+                throw .timedOut(path: path, seconds: Double(timeLimit.components.seconds) + Double(timeLimit.components.attoseconds) * 1e-18)
+            }
+            let got = try file.readFrames(into: interleaved, frames: min(block, wanted - decoded))
+            if got > 0 {
+                AudioDecoder.downmix(interleaved, channels: file.channelCount, frames: got, into: mono)
+                let chunk = UnsafeBufferPointer(start: mono, count: got)
+                if let resampler { try resampler.process(chunk, appendingTo: &output) }
+                else { output.append(contentsOf: chunk) }
+                decoded += got
+                emitted += output.count - before
+                return true
+            }
+        }
+        ended = true
+        if let error = file.pendingError, decoded < wanted {
+            throw .corrupt(path: path, reason: "\(error) after \(decoded) of \(wanted) frames")
+        }
+        // libsndfile's length of an Ogg/MP3 stream comes from granule positions and can exceed what
+        // decodes by a few packets in intact files (seen: 10 frames in an Opus track, 0.13 s in a
+        // Vorbis one); librosa keeps what decodes. Only a shortfall over one second, or a stream
+        // with no end at all, counts as truncation. (PCM lengths were checked at open.)
+        let tolerated = file.frameCount < Int(Int64.max) ? file.sampleRate : 0
+        if wanted - decoded > tolerated {
+            // libsndfile reports the largest count when an Ogg stream has no final page.
+            let known = file.frameCount < Int(Int64.max)
+            throw .truncated(path: path, expectedFrames: known ? startFrame + wanted : nil, decodedFrames: startFrame + decoded)
+        }
+        if decoded == 0 && readsEverything { throw .empty(path: path) }
+        if let resampler {
+            try resampler.flush(appendingTo: &output)
+            // Cut what soxr gave past librosa's length, or pad with zeros up to it.
+            let expected = resampler.outputCount(forInputCount: decoded)
+            let total = emitted + output.count - before
+            if total > expected { output.removeLast(min(total - expected, output.count - before)) }
+            else if total < expected { output.append(contentsOf: repeatElement(0, count: expected - total)) }
+            emitted += output.count - before
+        }
+        return false
+    }
+
+    /// Output samples handed out so far; the signal's length once `read` has returned false.
+    public var sampleCount: Int { emitted }
 }

@@ -57,11 +57,10 @@ public final class FFT {
     }
 
     /// Plans under the planner lock; when FFTW cannot, frees `buffers` and throws `failure`.
-    static func plan(freeing buffers: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>), failure: String,
+    static func plan(freeing buffers: UnsafeMutablePointer<Float>..., failure: String,
                      _ make: () -> fftwf_plan?) throws(AudioError) -> fftwf_plan {
         guard let plan = plannerLock.withLock(make) else {
-            fftwf_free(buffers.0)
-            fftwf_free(buffers.1)
+            for buffer in buffers { fftwf_free(buffer) }
             throw .library(failure)
         }
         return plan
@@ -83,7 +82,7 @@ public final class FFT {
         spectrumStride = (2 * (binCount + 1) + 15) / 16 * 16
         let inputCount = kind == .realInput ? size : 2 * size
         let (inputBase, outputBase) = try Self.allocatePair(inputCount, spectrumStride * spectrumCount, what: "size \(size)")
-        let plan = try Self.plan(freeing: (inputBase, outputBase), failure: "FFTW could not plan a \(kind) transform of size \(size)") {
+        let plan = try Self.plan(freeing: inputBase, outputBase, failure: "FFTW could not plan a \(kind) transform of size \(size)") {
             switch kind {
             case .realInput:
                 fftwf_plan_dft_r2c_1d(Int32(size), inputBase, Self.complex(outputBase), rigor.flags)
@@ -116,25 +115,23 @@ public final class FFT {
     }
 }
 
-/// Many inverse real FFTs of one size at once, batched over a rows × columns grid of
-/// transforms: FFTW's guru interface, which vectorises across the batch. Built for musicnn's
-/// frequency-domain convolutions, whose products come out of sgemm as one row of interleaved
-/// complex values per frame.
+/// Many inverse complex FFTs of one size at once, in place, batched over a rows × columns grid
+/// of transforms: FFTW's guru interface, whose complex codelets are SIMD across the batch. Built
+/// for musicnn's frequency-domain convolutions, which pack two real outputs into each complex
+/// transform (measured for 17 × 102 transforms of 96 points: 0.17 ms, against 0.36 ms for the
+/// 17 × 204 inverse real transforms they replace).
 ///
-/// Layout (floats): bin b of transform (r, c) has its real part at
-/// `spectra[b · binStride + r · rowStride + 2c]` and its imaginary part right after it; sample n
-/// of its output is at `signals[n · rows · columns + r · columns + c]`. The output is
-/// unnormalised (FFTW's convention: N times the inverse DFT). `transform()` overwrites `spectra`.
-/// Not `Sendable`: the buffers are working memory; give each thread its own instance.
-public final class BatchedInverseRealFFT {
+/// Layout (floats): element k of transform (r, c) — bin k before `transform()`, sample k after —
+/// has its real part at `data[k · binStride + r · rowStride + 2c]` and its imaginary part right
+/// after it. The output is unnormalised (FFTW's convention: N times the inverse DFT).
+/// Not `Sendable`: the buffer is working memory; give each thread its own instance.
+public final class BatchedInverseComplexFFT {
     public let size: Int
-    public let binCount: Int
     public let rows: Int
     public let columns: Int
     public let rowStride: Int
     public let binStride: Int
-    public let spectra: UnsafeMutableBufferPointer<Float>
-    public let signals: UnsafeMutableBufferPointer<Float>
+    public let data: UnsafeMutableBufferPointer<Float>
     private let plan: fftwf_plan
 
     public init(size: Int, rows: Int, columns: Int, rowStride: Int) throws(AudioError) {
@@ -145,29 +142,25 @@ public final class BatchedInverseRealFFT {
         self.rows = rows
         self.columns = columns
         self.rowStride = rowStride
-        binCount = size / 2 + 1
         binStride = rows * rowStride
-        let spectrumCount = binCount * binStride, signalCount = size * rows * columns
-        let (spectraBase, signalBase) = try FFT.allocatePair(spectrumCount, signalCount, what: "\(binCount) × \(binStride) floats")
-        // Input strides count complex values, output strides real ones.
-        var dims = [fftwf_iodim(n: Int32(size), is: Int32(binStride / 2), os: Int32(rows * columns))]
-        var batch = [fftwf_iodim(n: Int32(rows), is: Int32(rowStride / 2), os: Int32(columns)), fftwf_iodim(n: Int32(columns), is: 1, os: 1)]
-        let plan = try FFT.plan(freeing: (spectraBase, signalBase),
-                                failure: "FFTW could not plan \(rows) × \(columns) inverse real transforms of size \(size)") {
-            fftwf_plan_guru_dft_c2r(1, &dims, 2, &batch, FFT.complex(spectraBase), signalBase, UInt32(FFTW_MEASURE))
+        let count = size * binStride
+        guard let base = fftwf_alloc_real(count) else { throw .library("fftwf_alloc failed for \(size) × \(binStride) floats") }
+        // Strides count complex values; in place, so the output strides are the input ones.
+        var dims = [fftwf_iodim(n: Int32(size), is: Int32(binStride / 2), os: Int32(binStride / 2))]
+        var batch = [fftwf_iodim(n: Int32(rows), is: Int32(rowStride / 2), os: Int32(rowStride / 2)), fftwf_iodim(n: Int32(columns), is: 1, os: 1)]
+        let plan = try FFT.plan(freeing: base, failure: "FFTW could not plan \(rows) × \(columns) inverse complex transforms of size \(size)") {
+            fftwf_plan_guru_dft(1, &dims, 2, &batch, FFT.complex(base), FFT.complex(base), FFTW_BACKWARD, UInt32(FFTW_MEASURE))
         }
         self.plan = plan
-        spectra = UnsafeMutableBufferPointer(start: spectraBase, count: spectrumCount)
-        signals = UnsafeMutableBufferPointer(start: signalBase, count: signalCount)
-        // Planning with FFTW_MEASURE scribbles on the buffers.
-        spectra.update(repeating: 0)
-        signals.update(repeating: 0)
+        data = UnsafeMutableBufferPointer(start: base, count: count)
+        // Planning with FFTW_MEASURE scribbles on the buffer.
+        data.update(repeating: 0)
     }
 
-    deinit { FFT.destroy(plan, freeing: spectra.baseAddress, signals.baseAddress) }
+    deinit { FFT.destroy(plan, freeing: data.baseAddress) }
 
     @inline(__always)
     public func transform() {
-        fftwf_execute_dft_c2r(plan, FFT.complex(spectra.baseAddress!), signals.baseAddress)
+        fftwf_execute_dft(plan, FFT.complex(data.baseAddress!), FFT.complex(data.baseAddress!))
     }
 }

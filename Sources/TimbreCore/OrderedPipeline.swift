@@ -1,16 +1,20 @@
 import Foundation
 
-/// A bounded read → workers → ordered writer pipeline for a stream of lines: `read` runs on a
-/// thread of its own (nil ends the stream), `workers` threads run `process(lineNumber, line)`
-/// concurrently, and the calling thread writes the answers in input order, flushing whenever it
-/// has written everything ready, so a client waiting for one answer gets it at once. At most
-/// `window` lines are read ahead of the writer (memory stays bounded when the output blocks).
-/// Returns the number of lines processed once the input has ended and every answer is written.
-public func orderedPipeline(workers: Int = availableCores, window: Int = 1024,
-                            read: @escaping @Sendable () -> String?,
-                            process: @escaping @Sendable (_ lineNumber: Int, _ line: String) -> String,
-                            write: (String) -> Void, flush: () -> Void) -> Int {
-    let state = PipelineState()
+/// A bounded read → workers → ordered writer pipeline for a stream of items (lines of a protocol,
+/// patches of a track): `read` runs on a thread of its own (nil ends the stream), worker threads
+/// 0 ..< `workers` run `process(worker, number, item)` concurrently (numbers count from 1; the
+/// worker index lets each keep working memory of its own), and the calling thread writes the
+/// answers in input order, flushing whenever it has written everything ready, so a client waiting
+/// for one answer gets it at once. At most `window` items are read ahead of the writer (memory
+/// stays bounded when the output blocks). Returns the number of items processed once the input
+/// has ended and every answer is written.
+public func orderedPipeline<Item: Sendable, Answer: Sendable>(
+    workers: Int = availableCores, window: Int = 1024,
+    read: @escaping @Sendable () -> Item?,
+    process: @escaping @Sendable (_ worker: Int, _ number: Int, _ item: Item) -> Answer,
+    write: (Answer) -> Void, flush: () -> Void = {}
+) -> Int {
+    let state = PipelineState<Item, Answer>()
     let window = max(1, window)
     Thread.detachNewThread {
         var number = 0
@@ -19,11 +23,11 @@ public func orderedPipeline(workers: Int = availableCores, window: Int = 1024,
             while state.inFlight >= window { state.condition.wait() }
             state.condition.unlock()
             // Read outside the lock: a blocking read must not stall the workers or the writer.
-            let line = read()
+            let item = read()
             state.condition.lock()
-            if let line {
+            if let item {
                 number += 1
-                state.pending.append((number, line))
+                state.pending.append((number, item))
                 state.inFlight += 1
             } else {
                 state.inputEnded = true
@@ -31,10 +35,10 @@ public func orderedPipeline(workers: Int = availableCores, window: Int = 1024,
             }
             state.condition.broadcast()
             state.condition.unlock()
-            if line == nil { return }
+            if item == nil { return }
         }
     }
-    for _ in 0..<max(1, workers) {
+    for worker in 0..<max(1, workers) {
         Thread.detachNewThread {
             while true {
                 state.condition.lock()
@@ -43,15 +47,15 @@ public func orderedPipeline(workers: Int = availableCores, window: Int = 1024,
                     state.condition.unlock()
                     return
                 }
-                let (number, line) = state.pending[state.head]
+                let (number, item) = state.pending[state.head]
                 state.head += 1
-                // Drop the taken lines now and then, so taking one stays O(1) on average.
+                // Drop the taken items now and then, so taking one stays O(1) on average.
                 if state.head >= 256 && 2 * state.head >= state.pending.count {
                     state.pending.removeFirst(state.head)
                     state.head = 0
                 }
                 state.condition.unlock()
-                let answer = process(number, line)
+                let answer = process(worker, number, item)
                 state.condition.lock()
                 state.answers[number] = answer
                 state.condition.broadcast()
@@ -67,7 +71,7 @@ public func orderedPipeline(workers: Int = availableCores, window: Int = 1024,
             state.condition.unlock()
             return state.total
         }
-        var ready: [String] = []
+        var ready: [Answer] = []
         while let answer = state.answers.removeValue(forKey: next) {
             ready.append(answer)
             next += 1
@@ -81,12 +85,12 @@ public func orderedPipeline(workers: Int = availableCores, window: Int = 1024,
 }
 
 /// Everything the pipeline's threads share, guarded by `condition`'s lock.
-private final class PipelineState: @unchecked Sendable {
+private final class PipelineState<Item, Answer>: @unchecked Sendable {
     let condition = NSCondition()
-    /// Lines read and not yet taken by a worker: `pending[head...]`.
-    var pending: [(Int, String)] = []
+    /// Items read and not yet taken by a worker: `pending[head...]`.
+    var pending: [(Int, Item)] = []
     var head = 0
-    var answers: [Int: String] = [:]
+    var answers: [Int: Answer] = [:]
     var inFlight = 0
     var inputEnded = false
     var total = 0

@@ -69,43 +69,133 @@ public struct MusicnnEmbedder: Sendable {
         return URL(fileURLWithPath: cache).appendingPathComponent("timbre/musicnn").path
     }
 
-    /// Decodes `path` (any format the decoder reads) and embeds it.
+    /// Decodes `path` (any format the decoder reads) and embeds it. Decoding runs beside the
+    /// network: patches go to the workers as soon as their samples are decoded, and only the
+    /// samples of patches not yet cut are held, so memory does not grow with the track.
     public func embed(path: String, workers: Int = availableCores) throws -> MusicnnTrackEmbedding {
-        let audio = try AudioDecoder(targetSampleRate: MusicnnSpectrogram.sampleRate).decode(path: path)
-        guard MusicnnSpectrogram.patchCount(sampleCount: audio.samples.count) > 0 else {
-            throw MusicnnError.tooShort(path: path, seconds: audio.duration)
-        }
-        return try embed(samples: audio.samples, workers: workers)
+        try embed(AudioDecoder(targetSampleRate: MusicnnSpectrogram.sampleRate).open(path: path), workers: workers)
     }
 
-    /// Embeds 16 kHz mono samples; patch p goes to thread p mod `workers`. Each thread holds one
-    /// patch's spectrogram and activations (about 3 MB), so memory does not grow with the track.
-    public func embed(samples: [Float], workers: Int = availableCores) throws -> MusicnnTrackEmbedding {
-        let count = MusicnnSpectrogram.patchCount(sampleCount: samples.count)
-        let threads = max(1, min(workers, count))
-        let network = network
-        let results: [Result<[(Int, MusicnnOutputs)], AudioError>] = onThreads(threads) { k in
-            do throws(AudioError) {
-                let spectrogram = try MusicnnSpectrogram()
-                let workspace = try MusicnnWorkspace()
-                let patch = UnsafeMutablePointer<Float>.allocate(capacity: MusicnnNetwork.frames * MusicnnNetwork.bands)
-                defer { patch.deallocate() }
-                var outputs: [(Int, MusicnnOutputs)] = []
-                samples.withUnsafeBufferPointer { signal in
-                    for p in stride(from: k, to: count, by: threads) {
-                        spectrogram.patch(p, of: signal, into: patch)
-                        outputs.append((p, network.run(patch, workspace: workspace)))
-                    }
-                }
-                return .success(outputs)
-            } catch {
-                return .failure(error)
-            }
+    /// Embeds a 16 kHz stream as it decodes.
+    func embed(_ stream: AudioStream, workers: Int) throws -> MusicnnTrackEmbedding {
+        precondition(stream.sampleRate == MusicnnSpectrogram.sampleRate, "musicnn reads 16 kHz audio")
+        let embedding = try embed(PatchWindows(stream), workers: workers)
+        guard !embedding.patches.isEmpty else {
+            throw MusicnnError.tooShort(path: stream.path, seconds: Double(stream.sampleCount) / Double(stream.sampleRate))
         }
-        var patches = [MusicnnOutputs?](repeating: nil, count: count)
-        for result in results {
-            for (p, outputs) in try result.get() { patches[p] = outputs }
-        }
-        return MusicnnTrackEmbedding(patches: patches.map { $0! })
+        return embedding
     }
+
+    /// Embeds 16 kHz mono samples.
+    public func embed(samples: [Float], workers: Int = availableCores) throws -> MusicnnTrackEmbedding {
+        try embed(PatchWindows(samples), workers: workers)
+    }
+
+    /// One thread runs the patches in order; more read the windows on a thread of their own and
+    /// spread the patches over `workers` network threads, each with its own spectrogram and
+    /// activations (about 3 MB), at most two patches per worker waiting.
+    private func embed(_ windows: PatchWindows, workers: Int) throws -> MusicnnTrackEmbedding {
+        let network = network
+        let threads = max(1, workers)
+        let states = try (0..<threads).map { _ throws(AudioError) in try PatchState() }
+        var patches: [MusicnnOutputs] = []
+        if threads == 1 {
+            while let window = windows.next() { patches.append(states[0].run(window, network)) }
+        } else {
+            let shared = SharedStates(states)
+            _ = orderedPipeline(workers: threads, window: 2 * threads, read: { windows.next() },
+                                process: { worker, _, window in shared.states[worker].run(window, network) },
+                                write: { patches.append($0) })
+        }
+        if let failure = windows.failure { throw failure }
+        return MusicnnTrackEmbedding(patches: patches)
+    }
+}
+
+/// The samples one patch reads, cut from the track: `samples[0]` is the track's sample `start`.
+struct PatchWindow: Sendable {
+    var index: Int
+    var start: Int
+    var samples: [Float]
+}
+
+/// Cuts a track into patch windows in order, decoding (when it reads a stream) only as far as the
+/// next window needs and dropping the samples no later window reads. Used by one thread at a time
+/// (the pipeline's reader), hence unchecked.
+final class PatchWindows: @unchecked Sendable {
+    private let stream: AudioStream?
+    /// The track's samples from sample `base` on.
+    private var pending: [Float]
+    private var base = 0
+    private var nextIndex = 0
+    private var ended: Bool
+    /// Why decoding stopped early, if it did; the windows end there.
+    private(set) var failure: AudioError?
+
+    init(_ stream: AudioStream) {
+        self.stream = stream
+        pending = []
+        ended = false
+    }
+
+    init(_ samples: [Float]) {
+        stream = nil
+        pending = samples
+        ended = true
+    }
+
+    func next() -> PatchWindow? {
+        let range = MusicnnSpectrogram.sampleRange(ofPatch: nextIndex)
+        do {
+            while !ended && base + pending.count < range.upperBound {
+                ended = try !(stream?.read(appendingTo: &pending) ?? false)
+            }
+        } catch {
+            failure = error
+            ended = true
+            return nil
+        }
+        // Past the end, only whole patches count (musicnn drops the frames after the last one).
+        let available = base + pending.count
+        if available < range.upperBound, nextIndex >= MusicnnSpectrogram.patchCount(sampleCount: available) { return nil }
+        let lower = max(range.lowerBound, 0), upper = min(range.upperBound, available)
+        let window = PatchWindow(index: nextIndex, start: lower, samples: Array(pending[(lower - base)..<(upper - base)]))
+        nextIndex += 1
+        // Keep from the next window's start; drop in halves, so dropping stays O(1) per sample.
+        let keep = MusicnnSpectrogram.sampleRange(ofPatch: nextIndex).lowerBound - base
+        if keep > 0 && 2 * keep >= pending.count {
+            let dropped = min(keep, pending.count)
+            pending.removeFirst(dropped)
+            base += dropped
+        }
+        return window
+    }
+}
+
+/// One thread's spectrogram, network activations and patch buffer.
+final class PatchState {
+    let spectrogram: MusicnnSpectrogram
+    let workspace: MusicnnWorkspace
+    let patch: UnsafeMutablePointer<Float>
+
+    init() throws(AudioError) {
+        spectrogram = try MusicnnSpectrogram()
+        workspace = try MusicnnWorkspace()
+        patch = .allocate(capacity: MusicnnNetwork.frames * MusicnnNetwork.bands)
+    }
+
+    deinit { patch.deallocate() }
+
+    func run(_ window: PatchWindow, _ network: MusicnnNetwork) -> MusicnnOutputs {
+        window.samples.withUnsafeBufferPointer { signal in
+            spectrogram.patch(window.index, of: signal, startingAt: window.start, into: patch)
+        }
+        return network.run(patch, workspace: workspace)
+    }
+}
+
+/// Each pipeline worker uses only the state at its own index.
+private struct SharedStates: @unchecked Sendable {
+    let states: [PatchState]
+    init(_ states: [PatchState]) { self.states = states }
 }

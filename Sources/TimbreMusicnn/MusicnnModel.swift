@@ -86,37 +86,56 @@ public struct MusicnnNetwork: Sendable {
     /// becomes, per frequency bin, a complex product summed over the 7 time taps (one sgemm per
     /// bin, inner dimension 14 real), then one batched inverse FFT per chunk of frames. A 96-point
     /// circular correlation gives the valid positions exactly (the kernel never wraps past band 95).
+    /// The outputs are real, so filters 2j and 2j + 1 share one complex inverse transform, the first
+    /// as its real part and the second as its imaginary part: its spectrum is Y₂ⱼ + i·Y₂ⱼ₊₁ over
+    /// all 96 bins, and both halves of it are linear in bins 0…48 of the input, so the sgemm of
+    /// bin b writes bin b and bin 96 − b directly.
     /// Multiply-adds per patch: 7 × 38 block 598 M direct, about 85 M so; 7 × 67 block 537 M, also
     /// about 85 M (docs/musicnn.md, Speed).
     struct SpectralConvolution: Sendable {
         var block: Convolution
-        /// Per bin b: the 14 × 408 matrix that maps [Re x(t..t+6) | Im x(t..t+6)] to ŷ, each filter's
-        /// real and imaginary part side by side (the conjugate kernel spectrum, since the layer correlates), scaled by 1/96 so FFTW's
-        /// unnormalised inverse gives y itself.
+        /// Per bin b, two 14 × 204 matrices that map [Re x̂(t..t+6) | Im x̂(t..t+6)] at bin b to the
+        /// 102 pair spectra (re, im side by side) at bin b and at bin 96 − b (the second unused for
+        /// bins 0 and 48), scaled by 1/96 so FFTW's unnormalised inverse gives the outputs themselves.
         var kernelSpectra: [Float]
 
         init(_ block: Convolution) {
             self.block = block
             let n = MusicnnNetwork.bands, bins = MusicnnNetwork.bandBins, h = block.height, f = block.filters
-            var spectra = [Float](repeating: 0, count: bins * 2 * h * 2 * f)
+            precondition(f % 2 == 0, "filters pair up")
+            var spectra = [Float](repeating: 0, count: bins * 2 * 2 * h * f)
             for b in 0..<bins {
+                // A real signal's spectrum is real at DC and Nyquist (FFTW's inverse real transform
+                // ignores those imaginary parts, so they are left out here too).
+                let selfConjugate = b == 0 || 2 * b == n
                 for i in 0..<h {
+                    // The kernel spectrum k̂ = kr + i·ki of every filter at tap i, bin b.
+                    var kr = [Double](repeating: 0, count: f), ki = kr
                     for c in 0..<f {
-                        var re = 0.0, im = 0.0
                         for j in 0..<block.width {
                             let angle = 2 * Double.pi * Double(j * b % n) / Double(n)
                             let k = Double(block.kernel[(i * block.width + j) * f + c])
-                            re += k * cos(angle)
-                            im -= k * sin(angle)
+                            kr[c] += k * cos(angle)
+                            ki[c] -= k * sin(angle)
                         }
-                        re /= Double(n)
-                        im /= Double(n)
-                        // ŷ = x̂ · conj(k̂): Re ŷ = Re x̂ Re k̂ + Im x̂ Im k̂, Im ŷ = Im x̂ Re k̂ − Re x̂ Im k̂.
-                        let base = b * 2 * h * 2 * f
-                        spectra[base + i * 2 * f + 2 * c] = Float(re)
-                        spectra[base + i * 2 * f + 2 * c + 1] = Float(-im)
-                        spectra[base + (h + i) * 2 * f + 2 * c] = Float(im)
-                        spectra[base + (h + i) * 2 * f + 2 * c + 1] = Float(re)
+                        kr[c] /= Double(n)
+                        ki[c] = selfConjugate ? 0 : ki[c] / Double(n)
+                    }
+                    // The layer correlates: Y = x̂ · conj(k̂), so Re Y = Xr·kr + Xi·ki, Im Y = Xi·kr − Xr·ki.
+                    // Pair (a, c) = (2p, 2p + 1): Z(b) = Y_a + i·Y_c, Z(96 − b) = conj(Y_a) + i·conj(Y_c).
+                    let forward = 2 * b * 2 * h * f, mirror = forward + 2 * h * f
+                    for p in 0..<f / 2 {
+                        let a = 2 * p, c = 2 * p + 1
+                        func put(_ base: Int, _ row: Int, _ re: Double, _ im: Double) {
+                            spectra[base + row * f + 2 * p] = Float(re)
+                            spectra[base + row * f + 2 * p + 1] = Float(im)
+                        }
+                        put(forward, i, kr[a] + ki[c], kr[c] - ki[a])
+                        put(mirror, i, kr[a] - ki[c], kr[c] + ki[a])
+                        if !selfConjugate {
+                            put(forward, h + i, ki[a] - kr[c], kr[a] + ki[c])
+                            put(mirror, h + i, ki[a] + kr[c], ki[c] - kr[a])
+                        }
                     }
                 }
             }
@@ -301,7 +320,7 @@ public struct MusicnnNetwork: Sendable {
     private func timbralBlock(_ spectral: SpectralConvolution, into front: UnsafeMutablePointer<Float>, workspace w: MusicnnWorkspace) {
         let block = spectral.block, h = block.height, f = block.filters, bins = Self.bandBins
         let chunk = MusicnnWorkspace.spectralChunk, fft = w.inverseFFT
-        let spectra = fft.spectra.baseAddress!, signals = fft.signals.baseAddress!
+        let data = fft.data.baseAddress!
         let rows = w.spectralColumns, bandSpectra = w.bandSpectra
         spectral.kernelSpectra.withUnsafeBufferPointer { kernels in
             for t0 in stride(from: 0, to: Self.frames, by: chunk) {
@@ -314,12 +333,17 @@ public struct MusicnnNetwork: Sendable {
                             rows[t * 2 * h + h + i] = source[bins + b]
                         }
                     }
-                    BLAS.multiply(rows, rows: chunk, columns: 2 * h, by: kernels.baseAddress! + b * 2 * h * 2 * f, rows: 2 * h,
-                                  columns: 2 * f, into: spectra + b * fft.binStride)
+                    let forward = kernels.baseAddress! + 2 * b * 2 * h * f
+                    BLAS.multiply(rows, rows: chunk, columns: 2 * h, by: forward, rows: 2 * h, columns: f, into: data + b * fft.binStride)
+                    if b > 0 && 2 * b < Self.bands {
+                        BLAS.multiply(rows, rows: chunk, columns: 2 * h, by: forward + 2 * h * f, rows: 2 * h, columns: f,
+                                      into: data + (Self.bands - b) * fft.binStride)
+                    }
                 }
                 fft.transform()
-                Self.activateAndPoolFrequencies(signals, frames: chunk, positions: Self.bands - block.width + 1,
-                                                frameStride: f, positionStride: chunk * f, block: block,
+                // Sample n of pair p: filter 2p's output, then filter 2p + 1's, so filters stay in order.
+                Self.activateAndPoolFrequencies(data, frames: chunk, positions: Self.bands - block.width + 1,
+                                                frameStride: f, positionStride: fft.binStride, block: block,
                                                 into: front + t0 * Self.frontWidth)
             }
         }
@@ -403,12 +427,12 @@ final class MusicnnWorkspace {
     let bandSpectra: UnsafeMutablePointer<Float>
     /// One bin's rows of the spectral product: spectralChunk × 14.
     let spectralColumns: UnsafeMutablePointer<Float>
-    /// The timbral blocks' products, bin by bin, and their inverse transforms.
-    let inverseFFT: BatchedInverseRealFFT
+    /// The timbral blocks' pair spectra, bin by bin, and (in place) their inverse transforms.
+    let inverseFFT: BatchedInverseComplexFFT
     private let sizes: [Int]
 
     /// Frames per chunk of the spectral timbral convolution: 187 = 11 × 17, so chunks are whole;
-    /// 49 bins × 17 × 408 floats (1.4 MB) of products per chunk.
+    /// 96 bins × 17 × 204 floats (1.3 MB) of pair spectra per chunk.
     static let spectralChunk = 17
 
     init() throws(AudioError) {
@@ -418,7 +442,7 @@ final class MusicnnWorkspace {
         // The temporal blocks' im2col (the timbral ones run in the frequency domain).
         let columnCount = chunk * bands * 128
         let productCount = chunk * bands * 51
-        inverseFFT = try BatchedInverseRealFFT(size: bands, rows: Self.spectralChunk, columns: 204, rowStride: 2 * 204)
+        inverseFFT = try BatchedInverseComplexFFT(size: bands, rows: Self.spectralChunk, columns: 102, rowStride: 204)
         sizes = [(frames + 6) * bands, bands * Self.temporalStride, columnCount, productCount,
                  (frames + 6) * 2 * MusicnnNetwork.bandBins, Self.spectralChunk * 14,
                  (frames + 6) * MusicnnNetwork.frontWidth] + Array(repeating: (frames + 6) * MusicnnNetwork.midFilters, count: 3)

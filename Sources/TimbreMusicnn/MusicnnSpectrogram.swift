@@ -41,16 +41,26 @@ public final class MusicnnSpectrogram {
         return frames < framesPerPatch ? 0 : (frames - framesPerPatch) / framesPerPatch + 1
     }
 
-    /// Writes patch `index` (187 × 96, time-major) of `signal` to `output`.
-    public func patch(_ index: Int, of signal: UnsafeBufferPointer<Float>, into output: UnsafeMutablePointer<Float>) {
+    /// The samples patch `index` reads: from its first frame's window start to its last one's
+    /// end (frames are centred: frame t covers samples t · hop − 256 ..< t · hop + 256).
+    public static func sampleRange(ofPatch index: Int) -> Range<Int> {
+        let first = index * framesPerPatch
+        return (first * hop - fftSize / 2)..<((first + framesPerPatch - 1) * hop + fftSize / 2)
+    }
+
+    /// Writes patch `index` (187 × 96, time-major) to `output`. `signal` holds the track's samples
+    /// from sample `offset` on: at least `sampleRange(ofPatch:)` clipped to the track, since any
+    /// sample outside `signal` counts as librosa's zero padding.
+    public func patch(_ index: Int, of signal: UnsafeBufferPointer<Float>, startingAt offset: Int = 0,
+                      into output: UnsafeMutablePointer<Float>) {
         let first = index * Self.framesPerPatch
-        for t in 0..<Self.framesPerPatch { frame(first + t, of: signal, into: output + t * Self.bands) }
+        for t in 0..<Self.framesPerPatch { frame(first + t, of: signal, startingAt: offset, into: output + t * Self.bands) }
     }
 
     /// The log-mel values of frame `t` (96 bands).
-    func frame(_ t: Int, of signal: UnsafeBufferPointer<Float>, into output: UnsafeMutablePointer<Float>) {
+    func frame(_ t: Int, of signal: UnsafeBufferPointer<Float>, startingAt offset: Int = 0, into output: UnsafeMutablePointer<Float>) {
         let n = signal.count, size = Self.fftSize
-        let start = t * Self.hop - size / 2
+        let start = t * Self.hop - size / 2 - offset
         let input = fft.input.baseAddress!
         if start >= 0 && start + size <= n {
             for i in 0..<size { input[i] = signal[start + i] * window[i] }

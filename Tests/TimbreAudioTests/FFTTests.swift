@@ -32,40 +32,35 @@ import Testing
     }
 }
 
-/// The batched inverse against the inverse DFT sum of a Hermitian half-spectrum, in Double, for
-/// every transform of the grid (so a wrong stride shows as a wrong transform).
+/// The batched inverse against the inverse DFT sum, in Double, for every transform of the grid
+/// (so a wrong stride shows as a wrong transform).
 @Suite struct BatchedInverseMatchesTheDFT {
     @Test(arguments: [8, 96])
     func everyTransformOfTheGrid(size: Int) throws {
         let rows = 3, columns = 5
-        let fft = try BatchedInverseRealFFT(size: size, rows: rows, columns: columns, rowStride: 2 * columns + 4)
+        let fft = try BatchedInverseComplexFFT(size: size, rows: rows, columns: columns, rowStride: 2 * columns + 4)
         var state: UInt32 = 11
         func next() -> Float {
             state = state &* 1_664_525 &+ 1_013_904_223
             return Float(state >> 8) / Float(1 << 23) - 1
         }
-        var spectra = [Float](repeating: 0, count: fft.spectra.count)
-        for b in 0..<fft.binCount { for r in 0..<rows { for c in 0..<columns {
-            let at = b * fft.binStride + r * fft.rowStride + 2 * c
-            spectra[at] = next()
-            // DC and Nyquist of a real signal have no imaginary part.
-            spectra[at + 1] = b == 0 || b == size / 2 ? 0 : next()
-        }}}
-        for (i, x) in spectra.enumerated() { fft.spectra[i] = x }
+        let spectra = (0..<fft.data.count).map { _ in next() }
+        for (i, x) in spectra.enumerated() { fft.data[i] = x }
         fft.transform()
         var worst = 0.0
         for r in 0..<rows { for c in 0..<columns { for n in 0..<size {
-            var x = 0.0
-            for b in 0..<fft.binCount {
-                let at = b * fft.binStride + r * fft.rowStride + 2 * c
-                let angle = 2 * Double.pi * Double(b * n % size) / Double(size)
-                let weight = b == 0 || b == size / 2 ? 1.0 : 2.0
-                x += weight * (Double(spectra[at]) * cos(angle) - Double(spectra[at + 1]) * sin(angle))
+            var re = 0.0, im = 0.0
+            for k in 0..<size {
+                let at = k * fft.binStride + r * fft.rowStride + 2 * c
+                let angle = 2 * Double.pi * Double(k * n % size) / Double(size)
+                re += Double(spectra[at]) * cos(angle) - Double(spectra[at + 1]) * sin(angle)
+                im += Double(spectra[at]) * sin(angle) + Double(spectra[at + 1]) * cos(angle)
             }
-            worst = max(worst, abs(Double(fft.signals[n * rows * columns + r * columns + c]) - x))
+            let at = n * fft.binStride + r * fft.rowStride + 2 * c
+            worst = max(worst, abs(Double(fft.data[at]) - re), abs(Double(fft.data[at + 1]) - im))
         }}}
         #expect(worst < 1e-4 * Double(size).squareRoot(), "size \(size): max |Δ| \(worst)")
-        let bad = #expect(throws: AudioError.self) { try BatchedInverseRealFFT(size: 8, rows: 2, columns: 4, rowStride: 6) }
+        let bad = #expect(throws: AudioError.self) { try BatchedInverseComplexFFT(size: 8, rows: 2, columns: 4, rowStride: 6) }
         #expect("\(bad.map { "\($0)" } ?? "")".contains("row stride 6"))
     }
 }
