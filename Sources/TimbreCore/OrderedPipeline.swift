@@ -1,20 +1,16 @@
 import Foundation
 
-/// A bounded read → workers → ordered writer pipeline for a stream of items (lines of a protocol,
-/// patches of a track): `read` runs on a thread of its own (nil ends the stream), worker threads
-/// 0 ..< `workers` run `process(worker, number, item)` concurrently (numbers count from 1; the
-/// worker index lets each keep working memory of its own), and the calling thread writes the
-/// answers in input order, flushing whenever it has written everything ready, so a client waiting
-/// for one answer gets it at once. At most `window` items are read ahead of the writer (memory
-/// stays bounded when the output blocks). Returns the number of items processed once the input
-/// has ended and every answer is written.
-public func orderedPipeline<Item: Sendable, Answer: Sendable>(
-    workers: Int = availableCores, window: Int = 1024,
-    read: @escaping @Sendable () -> Item?,
-    process: @escaping @Sendable (_ worker: Int, _ number: Int, _ item: Item) -> Answer,
-    write: (Answer) -> Void, flush: () -> Void = {}
-) -> Int {
-    let state = PipelineState<Item, Answer>()
+/// A bounded read → workers → ordered writer pipeline for a stream of lines: `read` runs on a
+/// thread of its own (nil ends the stream), `workers` threads run `process(lineNumber, line)`
+/// concurrently, and the calling thread writes the answers in input order, flushing whenever it
+/// has written everything ready, so a client waiting for one answer gets it at once. At most
+/// `window` lines are read ahead of the writer (memory stays bounded when the output blocks).
+/// Returns the number of lines processed once the input has ended and every answer is written.
+public func orderedPipeline(workers: Int = availableCores, window: Int = 1024,
+                            read: @escaping @Sendable () -> String?,
+                            process: @escaping @Sendable (_ lineNumber: Int, _ line: String) -> String,
+                            write: (String) -> Void, flush: () -> Void) -> Int {
+    let state = PipelineState()
     let window = max(1, window)
     Thread.detachNewThread {
         var number = 0
@@ -23,11 +19,11 @@ public func orderedPipeline<Item: Sendable, Answer: Sendable>(
             while state.inFlight >= window { state.condition.wait() }
             state.condition.unlock()
             // Read outside the lock: a blocking read must not stall the workers or the writer.
-            let item = read()
+            let line = read()
             state.condition.lock()
-            if let item {
+            if let line {
                 number += 1
-                state.pending.append((number, item))
+                state.pending.append((number, line))
                 state.inFlight += 1
             } else {
                 state.inputEnded = true
@@ -35,10 +31,10 @@ public func orderedPipeline<Item: Sendable, Answer: Sendable>(
             }
             state.condition.broadcast()
             state.condition.unlock()
-            if item == nil { return }
+            if line == nil { return }
         }
     }
-    for worker in 0..<max(1, workers) {
+    for _ in 0..<max(1, workers) {
         Thread.detachNewThread {
             while true {
                 state.condition.lock()
@@ -47,15 +43,15 @@ public func orderedPipeline<Item: Sendable, Answer: Sendable>(
                     state.condition.unlock()
                     return
                 }
-                let (number, item) = state.pending[state.head]
+                let (number, line) = state.pending[state.head]
                 state.head += 1
-                // Drop the taken items now and then, so taking one stays O(1) on average.
+                // Drop the taken lines now and then, so taking one stays O(1) on average.
                 if state.head >= 256 && 2 * state.head >= state.pending.count {
                     state.pending.removeFirst(state.head)
                     state.head = 0
                 }
                 state.condition.unlock()
-                let answer = process(worker, number, item)
+                let answer = process(number, line)
                 state.condition.lock()
                 state.answers[number] = answer
                 state.condition.broadcast()
@@ -71,7 +67,7 @@ public func orderedPipeline<Item: Sendable, Answer: Sendable>(
             state.condition.unlock()
             return state.total
         }
-        var ready: [Answer] = []
+        var ready: [String] = []
         while let answer = state.answers.removeValue(forKey: next) {
             ready.append(answer)
             next += 1
@@ -85,12 +81,12 @@ public func orderedPipeline<Item: Sendable, Answer: Sendable>(
 }
 
 /// Everything the pipeline's threads share, guarded by `condition`'s lock.
-private final class PipelineState<Item, Answer>: @unchecked Sendable {
+private final class PipelineState: @unchecked Sendable {
     let condition = NSCondition()
-    /// Items read and not yet taken by a worker: `pending[head...]`.
-    var pending: [(Int, Item)] = []
+    /// Lines read and not yet taken by a worker: `pending[head...]`.
+    var pending: [(Int, String)] = []
     var head = 0
-    var answers: [Int: Answer] = [:]
+    var answers: [Int: String] = [:]
     var inFlight = 0
     var inputEnded = false
     var total = 0

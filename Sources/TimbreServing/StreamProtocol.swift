@@ -125,6 +125,6 @@ public struct StreamProtocol: Sendable {
     public func run(workers: Int = availableCores, read: @escaping @Sendable () -> String?,
                     write: (String) -> Void, flush: () -> Void) -> Int {
         let session = self
-        return orderedPipeline(workers: workers, read: read, process: { session.answer($2, lineNumber: $1) }, write: write, flush: flush)
+        return orderedPipeline(workers: workers, read: read, process: { session.answer($1, lineNumber: $0) }, write: write, flush: flush)
     }
 }

@@ -131,10 +131,9 @@ struct OrderedPipelineTests {
         let source = LineSource(lines)
         var written: [String] = []
         var flushes = 0
-        let count = orderedPipeline(workers: workers, window: window, read: { source.next() }, process: { worker, number, line in
+        let count = orderedPipeline(workers: workers, window: window, read: { source.next() }, process: { number, line in
             usleep(UInt32.random(in: 0..<300))
-            // A worker index outside 0 ..< workers would let two threads share working memory.
-            return worker >= 0 && worker < workers ? "\(number):\(line)" : "worker \(worker) of \(workers)"
+            return "\(number):\(line)"
         }, write: { written.append($0) }, flush: { flushes += 1 })
         #expect(count == lines.count)
         #expect(written == lines.enumerated().map { "\($0 + 1):\($1)" })
@@ -143,7 +142,7 @@ struct OrderedPipelineTests {
 
     @Test func emptyInputEndsAtOnce() {
         var written: [String] = []
-        #expect(orderedPipeline(read: { nil as String? }, process: { _, _, l in l }, write: { written.append($0) }, flush: {}) == 0)
+        #expect(orderedPipeline(read: { nil }, process: { _, l in l }, write: { written.append($0) }, flush: {}) == 0)
         #expect(written.isEmpty)
     }
 }
