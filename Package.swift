@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "TimbreAudioCatalogTests", dependencies: ["TimbreAudio", "TimbreAudioCatalog", "TimbreCatalog", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreContentCatalogTests", dependencies: ["TimbreInterchange", "TimbreAudio", "TimbreAudioCatalog", "TimbreContentCatalog", "TimbreCatalog", "TimbreContent", "TimbreNeural", "TimbreCore", "TimbreMusicnn", "TimbreTestSupport"]),
         .testTarget(name: "TimbreMusicnnTests", dependencies: ["TimbreMusicnn", "TimbreAudio", "TimbreCore", "TimbreTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"]),
+        .testTarget(name: "TimbreNeuralTests", dependencies: ["TimbreNeural", "TimbreCore"], exclude: ["Fixtures"]),
         .testTarget(name: "TimbreContentTests", dependencies: ["TimbreContent", "TimbreNeural", "TimbreAudio", "TimbreCore", "TimbreTestSupport"]),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreInterchange", "TimbreEvaluation", "TimbreStrategies", "TimbreTestSupport"]),
         .testTarget(name: "StrategyTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreStrategies", "TimbreBaselines", "Neighbourhood", "UserKNN", "ItemKNN", "Bias", "Content", "Hybrid", "EASE", "IALS", "BPR", "BiasedMF", "LatentFactors", "Bridge", "TimbreTestSupport"]),

@@ -11,11 +11,15 @@ import TimbreNeural
 ///   MusicnnBench speed FILE...    s per audio-minute incl. decode: ours on 1 and 2 threads, TensorFlow
 ///                                 (scripts/musicnn-reference.py bench, one thread) when --python is given
 ///   MusicnnBench memory FILE      peak resident memory of embedding one (long) track
-///   MusicnnBench retrieval ROOT   P@10 [95 % bootstrap interval] of musicnn MSD / MTT penultimate and
-///                                 standardised MFCC mean + std; ROOT/<soundtrack>/… as `content` reads
-///                                 it; tracks of 10 s or less (jingles, silence) are left out
+///   MusicnnBench retrieval ROOT   P@10 [95 % bootstrap interval] and the linear probe's accuracy of
+///                                 MFCC mean + std, musicnn MSD / MTT penultimate and the style LSTM
+///                                 trained with each fold's pieces held out (`HeldOutStyleEmbeddings`);
+///                                 P@10 over the whole set and within each fold's held-out pool;
+///                                 ROOT/<soundtrack>/… as `content` reads it; tracks of 10 s or less
+///                                 (jingles, silence) are left out
 /// Options: --python PATH (a venv with TensorFlow, see scripts/musicnn-reference.py), --script PATH,
-/// --weights DIR, --excerpt SECONDS (retrieval on each track's first seconds only, for a quick check).
+/// --weights DIR, --excerpt SECONDS (retrieval on each track's first seconds only, for a quick check),
+/// --folds N (grouped by piece, default 5), --epochs N (each fold's LSTM, default 20).
 
 struct Settings: Sendable {
     var python: String?
@@ -23,6 +27,10 @@ struct Settings: Sendable {
     var weights = MusicnnEmbedder.defaultWeightsDirectory
     /// Seconds from each track's start (retrieval); nil = whole tracks, the issue's protocol.
     var excerpt: Double?
+    /// Grouped folds (by piece) of the probe and of the LSTM's held-out training.
+    var folds = 5
+    /// Epochs of each fold's LSTM (`content train` defaults to 50; validation accuracy peaks early on this set).
+    var epochs = 20
     var positional: [String] = []
 
     init(_ arguments: [String]) {
@@ -34,6 +42,8 @@ struct Settings: Sendable {
             case "--script": script = value; i += 2
             case "--weights": weights = value; i += 2
             case "--excerpt": excerpt = Double(value); i += 2
+            case "--folds": folds = Int(value) ?? 0; i += 2
+            case "--epochs": epochs = Int(value) ?? 0; i += 2
             default: positional.append(arguments[i]); i += 1
             }
         }
@@ -46,6 +56,7 @@ guard let command = settings.positional.first else {
 }
 let inputs = Array(settings.positional.dropFirst())
 let python = settings.python, script = settings.script, weights = settings.weights, excerpt = settings.excerpt
+let folds = settings.folds, epochs = settings.epochs
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = ContinuousClock.now
@@ -131,19 +142,38 @@ func interval(_ values: [Double]) -> (Double, Double, Double) {
     return (mean, means[49], means[1949])
 }
 
+/// One row of the retrieval table: P@10 per query over the whole set (nil for vectors that are
+/// comparable only within a fold), within the held-out pools, and the probe's hits per track.
+struct RetrievalRow {
+    var name: String
+    var wholeSet: [Double]?
+    var pools: [Double]
+    var probeHits: [Double]
+}
+
+/// The machine's 1-minute load average: the figures of a shared machine need it beside them.
+func loadAverage() -> Double {
+    var load = [0.0, 0.0, 0.0]
+    return getloadavg(&load, 3) > 0 ? load[0] : .nan
+}
+
 func retrieval(_ root: String) throws {
+    let loadAtStart = loadAverage()
     let set = try LabelledSet.scan(root)
     let tracks = try set.tracks.filter { try SoundFile(path: $0.path).duration > 10 }
     let labels = tracks.map(\.label), pieces = tracks.map(\.variantStem)
+    let classCount = set.classNames.count
     let counts = set.classNames.indices.map { c in labels.filter { $0 == c }.count }
-    print("\(tracks.count) tracks\(excerpt.map { String(format: ", first %.0f s of each", $0) } ?? "") (\(zip(set.classNames, counts).map { "\($0) \($1)" }.joined(separator: ", "))), \(Set(pieces).count) pieces")
-    var rows: [(String, Matrix)] = []
+    let foldOfTrack = try PieceFolds.assign(pieces: pieces, folds: folds)
+    print("\(tracks.count) tracks\(excerpt.map { String(format: ", first %.0f s of each", $0) } ?? "") (\(zip(set.classNames, counts).map { "\($0) \($1)" }.joined(separator: ", "))), \(Set(pieces).count) pieces, \(folds) folds by piece")
+    var vectors: [(String, Matrix)] = []
     let extractor = try MFCCExtractor()
+    var mfcc: [FeatureMatrix] = []
     var statistics = Matrix(rows: tracks.count, columns: 40)
     for (t, track) in tracks.enumerated() {
-        let mfcc = extractor.mfcc(try AudioDecoder().decode(path: track.path, duration: excerpt).samples)
+        mfcc.append(extractor.mfcc(try AudioDecoder().decode(path: track.path, duration: excerpt).samples))
         for c in 0..<20 {
-            let row = mfcc.row(c).map(Double.init)
+            let row = mfcc[t].row(c).map(Double.init)
             let mean = row.reduce(0, +) / Double(row.count)
             statistics[t, c] = Float(mean)
             statistics[t, 20 + c] = Float((row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(row.count)).squareRoot())
@@ -151,31 +181,64 @@ func retrieval(_ root: String) throws {
     }
     // Both as librosa gives them (the issue's "librosa defaults" reference) and standardised over
     // the tracks, so the loudness coefficient does not decide the cosine alone.
-    rows.append(("MFCC mean + std (librosa defaults, raw)", statistics))
+    vectors.append(("MFCC mean + std (librosa defaults, raw)", statistics))
     for c in 0..<40 {
         let column = (0..<tracks.count).map { Double(statistics[$0, c]) }
         let mean = column.reduce(0, +) / Double(column.count)
         let sd = max((column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(column.count)).squareRoot(), 1e-12)
         for t in 0..<tracks.count { statistics[t, c] = Float((Double(statistics[t, c]) - mean) / sd) }
     }
-    rows.append(("MFCC mean + std (librosa defaults, standardised)", statistics))
+    vectors.append(("MFCC mean + std (librosa defaults, standardised)", statistics))
     for model in MusicnnModelName.allCases {
         let embedder = try MusicnnEmbedder(model: model, weightsDirectory: weights)
-        var vectors = Matrix(rows: tracks.count, columns: MusicnnLayer.penultimate.width)
+        var embedded = Matrix(rows: tracks.count, columns: MusicnnLayer.penultimate.width)
         let time = try seconds {
             for (t, track) in tracks.enumerated() {
                 let audio = try AudioDecoder(targetSampleRate: MusicnnSpectrogram.sampleRate).decode(path: track.path, duration: excerpt)
-                for (j, v) in try embedder.embed(samples: audio.samples).mean(.penultimate).enumerated() { vectors[t, j] = v }
+                for (j, v) in try embedder.embed(samples: audio.samples).mean(.penultimate).enumerated() { embedded[t, j] = v }
             }
         }
         FileHandle.standardError.write(Data(String(format: "%@: %.0f s\n", model.rawValue, time).utf8))
-        rows.append(("\(model.rawValue) penultimate (200)", vectors))
+        vectors.append(("\(model.rawValue) penultimate (200)", embedded))
     }
-    print(String(format: "chance %.3f", StyleRetrieval.chanceLevel(labels: labels, pieces: pieces)))
-    for (name, vectors) in rows {
-        let (mean, low, high) = interval(StyleRetrieval.precisions(vectors, labels: labels, pieces: pieces, k: 10).compactMap { $0 })
-        print(String(format: "  %-52@ P@10 %.3f [%.3f, %.3f]", name as NSString, mean, low, high))
+    // The LSTM: per fold, a content model trained on the other folds' pieces embeds the fold's tracks.
+    let features = TrackFeatures(set: LabelledSet(classNames: set.classNames, tracks: tracks), mfcc: mfcc, skipped: [],
+                                 configuration: extractor.configuration)
+    var lstm: HeldOutStyleEmbeddings?
+    let lstmTime = try seconds {
+        lstm = try HeldOutStyleEmbeddings(features: features, foldOfTrack: foldOfTrack, epochs: epochs, seed: 16) { fold in
+            FileHandle.standardError.write(Data("LSTM fold \(fold + 1) of \(folds) trained\n".utf8))
+        }
     }
+    guard let lstm else { return }
+    print(String(format: "load average (1 min) at the start %.1f, at the end %.1f", loadAtStart, loadAverage()))
+    let pools = lstm.pools
+
+    func hits(_ predicted: [Int]) -> [Double] { zip(predicted, labels).map { $0 == $1 ? 1 : 0 } }
+    var rows = vectors.map { name, v in
+        RetrievalRow(name: name,
+                     wholeSet: StyleRetrieval.precisions(v, labels: labels, pieces: pieces, k: 10).compactMap { $0 },
+                     pools: StyleRetrieval.pooled(v, labels: labels, pieces: pieces, k: 10, pools: pools).precisions.compactMap { $0 },
+                     probeHits: hits(LinearProbe.predictions(v, labels: labels, classCount: classCount, foldOfRow: foldOfTrack)))
+    }
+    let pooled = StyleRetrieval.pooled(lstm.embeddings, labels: labels, pieces: pieces, k: 10, pools: pools)
+    rows.append(RetrievalRow(name: "LSTM style model (64), its fold's pieces held out", wholeSet: nil,
+                             pools: pooled.precisions.compactMap { $0 }, probeHits: hits(lstm.probePredictions)))
+
+    print(String(format: "whole set: chance %.3f. Held-out pools (each fold's %@ tracks; queries and candidates from one fold): chance %.3f, best possible %.3f",
+                 StyleRetrieval.chanceLevel(labels: labels, pieces: pieces), pools.map { String($0.count) }.joined(separator: "/"),
+                 pooled.chance, pooled.ceiling))
+    func cell(_ values: [Double]?) -> String {
+        guard let values, !values.isEmpty else { return "—" }
+        let (mean, low, high) = interval(values)
+        return String(format: "%.3f [%.3f, %.3f]", mean, low, high)
+    }
+    print("| embedding | P@10 whole set [95 % CI] | P@10 held-out pools [95 % CI] | probe, \(folds) folds by piece [95 % CI] |")
+    print("|---|---|---|---|")
+    for row in rows { print("| \(row.name) | \(cell(row.wholeSet)) | \(cell(row.pools)) | \(cell(row.probeHits)) |") }
+    print(String(format: "LSTM: %d epochs per fold (seeds 16…%d), kept epochs %@, own classifier right on %.3f of the held-out tracks; %.0f s for %d folds",
+                 epochs, 16 + folds - 1, lstm.keptEpochs.map(String.init).joined(separator: ", "),
+                 hits(lstm.modelPredictions).reduce(0, +) / Double(tracks.count), lstmTime, folds))
 }
 
 do {

@@ -44,6 +44,14 @@ public struct ClipSplit: Sendable, Equatable {
     /// One line per class and part that got fewer clips than its quota.
     public var shortfalls: [String]
 
+    /// Parts chosen by the caller (e.g. a held-out fold as the test part).
+    public init(train: [ClipReference], validation: [ClipReference], test: [ClipReference], shortfalls: [String] = []) {
+        self.train = train
+        self.validation = validation
+        self.test = test
+        self.shortfalls = shortfalls
+    }
+
     /// `clipCounts[t]`: the number of whole 30 s windows of track t (0 for a track that failed).
     public init(tracks: [LabelledTrack], clipCounts: [Int], classNames: [String], quota: ClipQuota = ClipQuota(), seed: UInt64) {
         precondition(tracks.count == clipCounts.count, "\(tracks.count) tracks, \(clipCounts.count) clip counts")

@@ -36,18 +36,14 @@ public struct ContentExperiment: Sendable {
                 segmentSource: SegmentSource = .track) throws {
         let split = ClipSplit(tracks: features.set.tracks, clipCounts: features.clipCounts, classNames: features.set.classNames,
                               quota: quota, seed: seed)
-        // A class needs clips in every part (pieces are never shared between parts, so at least
-        // three pieces of 30 s or more): a class missing from training would be scored unseen.
-        for (label, name) in features.set.classNames.enumerated() {
-            for (partName, clips) in [("train", split.train), ("validation", split.validation), ("test", split.test)]
-            where !clips.contains(where: { features.set.tracks[$0.track].label == label }) {
-                let pieces = Set(features.set.tracks.indices.filter {
-                    features.set.tracks[$0].label == label && features.clipCounts[$0] > 0
-                }.map { features.set.tracks[$0].variantStem }).count
-                throw ContentError.badSet("class '\(name)' has no \(partName) clips: train, validation and test each need a piece "
-                                          + "of music with 30 s or more of usable audio, and the class has \(pieces)")
-            }
-        }
+        try Self.requireEveryClass(in: split, parts: ["train", "validation", "test"], features: features)
+        try self.init(features: features, split: split, segmentSource: segmentSource)
+    }
+
+    /// A split made by the caller (e.g. `HeldOutStyleEmbeddings`, whose test part is a held-out
+    /// fold); training and validation must hold every class.
+    public init(features: TrackFeatures, split: ClipSplit, segmentSource: SegmentSource = .track) throws {
+        try Self.requireEveryClass(in: split, parts: ["train", "validation"], features: features)
         let excerpts = segmentSource == .excerpt
             ? try features.excerptSegments(of: split.train + split.validation + split.test) : [:]
         func raw(_ clips: [ClipReference]) -> ClipSegments {
@@ -73,6 +69,21 @@ public struct ContentExperiment: Sendable {
         self.validation = validation
         self.test = test
         classNames = features.set.classNames
+    }
+
+    /// A class needs clips in every named part (pieces are never shared between parts, so at
+    /// least one piece per part): a class missing from training would be scored unseen.
+    static func requireEveryClass(in split: ClipSplit, parts: [String], features: TrackFeatures) throws {
+        let clipsOf = ["train": split.train, "validation": split.validation, "test": split.test]
+        for (label, name) in features.set.classNames.enumerated() {
+            for partName in parts where !clipsOf[partName]!.contains(where: { features.set.tracks[$0.track].label == label }) {
+                let pieces = Set(features.set.tracks.indices.filter {
+                    features.set.tracks[$0].label == label && features.clipCounts[$0] > 0
+                }.map { features.set.tracks[$0].variantStem }).count
+                throw ContentError.badSet("class '\(name)' has no \(partName) clips: \(parts.joined(separator: ", ")) each need a piece "
+                                          + "of music with 30 s or more of usable audio, and the class has \(pieces)")
+            }
+        }
     }
 
     public struct Outcome: Sendable {

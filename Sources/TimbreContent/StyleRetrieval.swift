@@ -61,13 +61,52 @@ public struct StyleRetrieval: Sendable, Codable, Equatable {
     }
 
     public static func chanceLevel(labels: [Int], pieces: [String]) -> Double {
-        var total = 0.0, counted = 0
-        for a in labels.indices {
+        mean(chances(labels: labels, pieces: pieces))
+    }
+
+    /// Per row: the same-label share among the rows of other pieces (the precision of a random
+    /// order), nil without any candidate.
+    static func chances(labels: [Int], pieces: [String]) -> [Double?] {
+        labels.indices.map { a in
             let others = labels.indices.filter { pieces[$0] != pieces[a] }
-            guard !others.isEmpty else { continue }
-            total += Double(others.filter { labels[$0] == labels[a] }.count) / Double(others.count)
-            counted += 1
+            return others.isEmpty ? nil : Double(others.filter { labels[$0] == labels[a] }.count) / Double(others.count)
         }
-        return counted > 0 ? total / Double(counted) : 0
+    }
+
+    /// Per row: the highest precision any order can reach, min(k, same-label candidates) /
+    /// min(k, candidates) — below 1 when a small pool has fewer than k same-label tracks.
+    static func ceilings(labels: [Int], pieces: [String], k: Int) -> [Double?] {
+        labels.indices.map { a in
+            let others = labels.indices.filter { pieces[$0] != pieces[a] }
+            let same = others.filter { labels[$0] == labels[a] }.count
+            return others.isEmpty ? nil : Double(min(k, same)) / Double(min(k, others.count))
+        }
+    }
+
+    /// Retrieval within pools, for vectors comparable only inside one pool (each pool embedded by
+    /// its own model, as `HeldOutStyleEmbeddings`): queries and candidates from the query's pool
+    /// only. Entry t of each array belongs to row t; rows in no pool get nil.
+    public struct Pooled: Sendable {
+        public var precisions: [Double?]
+        /// Mean over the queries of the random order's precision, and of the best order's.
+        public var chance: Double
+        public var ceiling: Double
+    }
+
+    public static func pooled(_ vectors: Matrix, labels: [Int], pieces: [String], k: Int, pools: [[Int]]) -> Pooled {
+        var precisions = [Double?](repeating: nil, count: vectors.rows), chances = precisions, ceilings = precisions
+        for pool in pools {
+            let poolLabels = pool.map { labels[$0] }, poolPieces = pool.map { pieces[$0] }
+            let values = Self.precisions(vectors.selecting(pool), labels: poolLabels, pieces: poolPieces, k: k)
+            let chance = Self.chances(labels: poolLabels, pieces: poolPieces)
+            let ceiling = Self.ceilings(labels: poolLabels, pieces: poolPieces, k: k)
+            for (r, t) in pool.enumerated() { (precisions[t], chances[t], ceilings[t]) = (values[r], chance[r], ceiling[r]) }
+        }
+        return Pooled(precisions: precisions, chance: mean(chances), ceiling: mean(ceilings))
+    }
+
+    static func mean(_ values: [Double?]) -> Double {
+        let present = values.compactMap { $0 }
+        return present.isEmpty ? 0 : present.reduce(0, +) / Double(present.count)
     }
 }
