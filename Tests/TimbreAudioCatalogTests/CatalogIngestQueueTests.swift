@@ -14,11 +14,20 @@ struct CatalogIngestQueueTests {
         let url = catalog.url
         let files = IngestPipeline.files(in: [TestData.audioFixtures.path])
         // Two "processes" (the service `timbre audio ingest` runs), each with two workers, started
-        // together over the same files.
-        let ingest = CatalogIngest(pipeline: IngestPipeline(workerCount: 2), connect: { try PostgresConnection(url: url) })
-        let runs = try onThreads(2) { _ in
-            Result { try ingest.run(paths: [TestData.audioFixtures.path]) }
+        // together over the same files. A run connects once to queue the batch, then once per
+        // store and queue of its workers; those later connections wait until both runs have
+        // queued, so the runs overlap however the threads are scheduled (a run that finished the
+        // ten small files before the other queued them would analyse nothing of the other's).
+        let gate = BothQueued()
+        let runs = try onThreads(2) { run in
+            let connections = Counter()
+            let ingest = CatalogIngest(pipeline: IngestPipeline(workerCount: 2), connect: {
+                if connections.next() > 1 { gate.arriveAndWait(run: run) }
+                return try PostgresConnection(url: url)
+            })
+            return Result { try ingest.run(paths: [TestData.audioFixtures.path]) }
         }.map { try $0.get() }
+        let ingest = CatalogIngest(pipeline: IngestPipeline(workerCount: 2), connect: { try PostgresConnection(url: url) })
         let a = runs[0], b = runs[1]
         #expect(a.total == files.count && b.total == files.count)
         // Every file went to exactly one run: nothing analysed twice, nothing skipped.
@@ -68,5 +77,32 @@ struct CatalogIngestQueueTests {
         #expect(freed == "/music/a.ogg")
         try other.done("/music/a.ogg", failure: "silent")
         #expect(try other.next() == nil)
+    }
+}
+
+/// Opens once both runs (0 and 1) have arrived; stays open.
+private final class BothQueued: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var arrived: Set<Int> = []
+
+    func arriveAndWait(run: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        arrived.insert(run)
+        condition.broadcast()
+        while arrived.count < 2 { condition.wait() }
+    }
+}
+
+/// Counts calls from any thread: 1, 2, 3, …
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func next() -> Int {
+        lock.withLock {
+            count += 1
+            return count
+        }
     }
 }
