@@ -138,14 +138,13 @@ struct PluginLoaderTests {
     /// plugin strategy named like a built-in clashes with it.
     @Test func aNameTakenAlreadyIsRefused() throws {
         let library = try ExamplePlugin.library
-        // The `timbre` binary links libTimbreStrategyKit.so, so a plugin anywhere finds the kit
-        // loaded already. This test process links the kit statically; the copies below (alone in
-        // their folders) find it only once a load from the build folder has brought it in, which
-        // other tests may or may not have done first.
-        _ = try PluginLoader.registry(adding: [try ExamplePlugin.folder])
+        // Each copy installed as README says: the plugin with the kit library it linked beside it
+        // (the loader needs that file to open the plugin; its symbols then bind to the host's).
+        let kit = try ExamplePlugin.folder + "/libTimbreStrategyKit" + PluginLoader.libraryExtension
         let copies = try (1...2).map { n -> String in
             let folder = try TestData.folder("plugins-\(n)")
             try FileManager.default.copyItem(atPath: library, toPath: folder.appendingPathComponent("libTimbreRP3beta" + PluginLoader.libraryExtension).path)
+            try FileManager.default.copyItem(atPath: kit, toPath: folder.appendingPathComponent("libTimbreStrategyKit" + PluginLoader.libraryExtension).path)
             return folder.path
         }
         let first = try PluginLoader.registry(adding: [copies[0]])
