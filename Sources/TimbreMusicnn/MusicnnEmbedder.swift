@@ -69,9 +69,9 @@ public struct MusicnnEmbedder: Sendable {
         return URL(fileURLWithPath: cache).appendingPathComponent("timbre/musicnn").path
     }
 
-    /// Decodes `path` (any format the decoder reads) and embeds it. Decoding runs beside the
-    /// network: patches go to the workers as soon as their samples are decoded, and only the
-    /// samples of patches not yet cut are held, so memory does not grow with the track.
+    /// Decodes `path` (any format the decoder reads) and embeds it while it decodes: a patch goes
+    /// to a worker as soon as its samples are decoded, and only the samples of patches not yet
+    /// cut are held, so memory does not grow with the track.
     public func embed(path: String, workers: Int = availableCores) throws -> MusicnnTrackEmbedding {
         try embed(AudioDecoder(targetSampleRate: MusicnnSpectrogram.sampleRate).open(path: path), workers: workers)
     }
@@ -169,10 +169,11 @@ final class PatchWindows: @unchecked Sendable {
         let lower = max(range.lowerBound, 0), upper = min(range.upperBound, available)
         let window = PatchWindow(index: nextIndex, start: lower, samples: Array(pending[(lower - base)..<(upper - base)]))
         nextIndex += 1
-        // Keep from the next window's start; drop in halves, so dropping stays O(1) per sample.
-        let keep = MusicnnSpectrogram.sampleRange(ofPatch: nextIndex).lowerBound - base
-        if keep > 0 && 2 * keep >= pending.count {
-            let dropped = min(keep, pending.count)
+        // Keep from the next window's start; drop once the unneeded part is at least half, so
+        // dropping stays O(1) per sample.
+        let unneeded = MusicnnSpectrogram.sampleRange(ofPatch: nextIndex).lowerBound - base
+        if unneeded > 0 && 2 * unneeded >= pending.count {
+            let dropped = min(unneeded, pending.count)
             pending.removeFirst(dropped)
             base += dropped
         }
