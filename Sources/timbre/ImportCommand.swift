@@ -50,8 +50,11 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Text encoding of the files: utf8 (invalid UTF-8 is an error naming the line) or latin1 (e.g. MovieLens-100K's u.item).")
     var encoding: TextEncoding = .utf8
 
-    @Option(help: ArgumentHelp("Allowed rating range, lowest:highest.", valueName: "lo:hi"))
-    var scale: String = "0.5:5"
+    @Option(help: ArgumentHelp("Allowed rating range, lowest:highest (default 0.5:5).", valueName: "lo:hi"), transform: { text in
+        guard let scale = RatingScale(parsing: text) else { throw ValidationError("--scale should look like 1:5, got '\(text)'") }
+        return scale
+    })
+    var scale: RatingScale = 0.5...5
 
     @Flag(help: "Refuse a ratings or plays line whose item is neither in --items nor in the catalog (default: create it bare).")
     var noNewItems = false
@@ -63,13 +66,12 @@ struct ImportCommand: ParsableCommand {
         guard ratings != nil || plays != nil || items != nil || users != nil else {
             throw ValidationError("give at least one of --ratings, --plays, --items, --users")
         }
-        guard RatingScale(parsing: scale) != nil else { throw ValidationError("--scale should look like 1:5, got '\(scale)'") }
     }
 
     func run() throws {
         let db = try catalog.connect()
         var importer = CatalogImporter(ratingsFile: ratings, playsFile: plays, itemsFile: items, usersFile: users,
-                                       layout: layout, scale: RatingScale(parsing: scale)!)
+                                       layout: layout, scale: scale)
         importer.encoding = encoding
         importer.noNewItems = noNewItems
         let start = Date()
