@@ -82,7 +82,8 @@ public struct AudioDecoder: Sendable {
     }
 
     /// Opens `path` for decoding block by block (see `AudioStream`), with the same checks, frame
-    /// arithmetic and output as `decode(path:offset:duration:)`.
+    /// arithmetic and output as `decode(path:offset:duration:)`. `timeLimit` counts from here, so
+    /// it includes whatever the caller does between reads.
     public func open(path: String, offset: Double = 0, duration: Double? = nil) throws(AudioError) -> AudioStream {
         guard offset >= 0, offset.isFinite else { throw .invalidArgument("offset must be ≥ 0 seconds, got \(offset)") }
         if let duration, !(duration >= 0 && duration.isFinite) {
@@ -153,6 +154,8 @@ public final class AudioStream {
     private var decoded = 0
     private var emitted = 0
     private var ended = false
+    /// Why the end of the stream failed its checks; thrown again by later reads.
+    private var endFailure: AudioError?
 
     init(file: SoundFile, resampler: Resampler?, sampleRate: Int, startFrame: Int, wanted: Int, block: Int,
          readsEverything: Bool, deadline: ContinuousClock.Instant?, timeLimit: Duration?) {
@@ -176,6 +179,9 @@ public final class AudioStream {
 
     public var path: String { file.path }
 
+    /// The signal's length if every frame the file promises decodes (librosa's length for them).
+    public var expectedSampleCount: Int { resampler?.outputCount(forInputCount: wanted) ?? wanted }
+
     /// Capacity that holds the whole output plus the resampler's working room.
     var capacityNeeded: Int {
         resampler.map { $0.outputCount(forInputCount: wanted) + $0.workingMargin(forBlock: block) } ?? wanted
@@ -186,6 +192,7 @@ public final class AudioStream {
     /// ceil(n · out / in). The resampler's output lags its input, so before the end it never has
     /// more than that to give; `output` may hold earlier samples of the caller's own.
     public func read(appendingTo output: inout [Float]) throws(AudioError) -> Bool {
+        if let endFailure { throw endFailure }
         guard !ended else { return false }
         let before = output.count
         if decoded < wanted {
@@ -203,7 +210,18 @@ public final class AudioStream {
                 return true
             }
         }
+        do throws(AudioError) {
+            try finish(appendingTo: &output, startingAt: before)
+        } catch {
+            endFailure = error
+            throw error
+        }
         ended = true
+        return false
+    }
+
+    /// The end of the stream: its checks, the resampler's last samples and librosa's length.
+    private func finish(appendingTo output: inout [Float], startingAt before: Int) throws(AudioError) {
         if let error = file.pendingError, decoded < wanted {
             throw .corrupt(path: path, reason: "\(error) after \(decoded) of \(wanted) frames")
         }
@@ -223,11 +241,11 @@ public final class AudioStream {
             // Cut what soxr gave past librosa's length, or pad with zeros up to it.
             let expected = resampler.outputCount(forInputCount: decoded)
             let total = emitted + output.count - before
+            assert(total - expected <= output.count - before, "soxr handed out more than librosa's length before its flush")
             if total > expected { output.removeLast(min(total - expected, output.count - before)) }
             else if total < expected { output.append(contentsOf: repeatElement(0, count: expected - total)) }
             emitted += output.count - before
         }
-        return false
     }
 
     /// Output samples handed out so far; the signal's length once `read` has returned false.

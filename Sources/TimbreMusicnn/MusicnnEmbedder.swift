@@ -69,9 +69,9 @@ public struct MusicnnEmbedder: Sendable {
         return URL(fileURLWithPath: cache).appendingPathComponent("timbre/musicnn").path
     }
 
-    /// Decodes `path` (any format the decoder reads) and embeds it while it decodes: a patch goes
-    /// to a worker as soon as its samples are decoded, and only the samples of patches not yet
-    /// cut are held, so memory does not grow with the track.
+    /// Decodes `path` (any format the decoder reads) and embeds it while it decodes: a worker that
+    /// needs its next patch decodes as far as that patch reads, and only the samples of patches
+    /// not yet cut are held, so memory does not grow with the track.
     public func embed(path: String, workers: Int = availableCores) throws -> MusicnnTrackEmbedding {
         try embed(AudioDecoder(targetSampleRate: MusicnnSpectrogram.sampleRate).open(path: path), workers: workers)
     }
@@ -98,7 +98,8 @@ public struct MusicnnEmbedder: Sendable {
     /// 1.8× for these), and at most one window per thread is held.
     private func embed(_ windows: PatchWindows, workers: Int) throws -> MusicnnTrackEmbedding {
         let network = network
-        let threads = max(1, workers)
+        // No more threads (each with its working memory and FFT plans) than the track has patches.
+        let threads = max(1, min(workers, MusicnnSpectrogram.patchCount(sampleCount: windows.expectedSampleCount)))
         let states = try (0..<threads).map { _ throws(AudioError) in try PatchState() }
         let shared = SharedStates(states)
         let results = onThreads(threads) { k in
@@ -131,6 +132,10 @@ final class PatchWindows: @unchecked Sendable {
     private var base = 0
     private var nextIndex = 0
     private var ended: Bool
+    /// The caller's own samples are not copied to drop a prefix: they are held anyway.
+    private let dropsConsumed: Bool
+    /// The track's length, as far as it is known before decoding.
+    let expectedSampleCount: Int
     /// Why decoding stopped early, if it did; the windows end there.
     private(set) var failure: AudioError?
 
@@ -138,12 +143,16 @@ final class PatchWindows: @unchecked Sendable {
         self.stream = stream
         pending = []
         ended = false
+        dropsConsumed = true
+        expectedSampleCount = stream.expectedSampleCount
     }
 
     init(_ samples: [Float]) {
         stream = nil
         pending = samples
         ended = true
+        dropsConsumed = false
+        expectedSampleCount = samples.count
     }
 
     /// Windows cut so far (all of them, once `nextLocked()` has returned nil).
@@ -172,7 +181,7 @@ final class PatchWindows: @unchecked Sendable {
         // Keep from the next window's start; drop once the unneeded part is at least half, so
         // dropping stays O(1) per sample.
         let unneeded = MusicnnSpectrogram.sampleRange(ofPatch: nextIndex).lowerBound - base
-        if unneeded > 0 && 2 * unneeded >= pending.count {
+        if dropsConsumed && unneeded > 0 && 2 * unneeded >= pending.count {
             let dropped = min(unneeded, pending.count)
             pending.removeFirst(dropped)
             base += dropped
@@ -203,7 +212,7 @@ final class PatchState {
     }
 }
 
-/// Each pipeline worker uses only the state at its own index.
+/// Each worker thread uses only the state at its own index.
 private struct SharedStates: @unchecked Sendable {
     let states: [PatchState]
     init(_ states: [PatchState]) { self.states = states }

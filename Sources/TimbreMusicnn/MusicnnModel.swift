@@ -105,8 +105,8 @@ public struct MusicnnNetwork: Sendable {
             precondition(f % 2 == 0, "filters pair up")
             var spectra = [Float](repeating: 0, count: bins * 2 * 2 * h * f)
             for b in 0..<bins {
-                // A real signal's spectrum is real at DC and Nyquist (FFTW's inverse real transform
-                // ignores those imaginary parts, so they are left out here too).
+                // A real signal's spectrum is real at DC and Nyquist: the imaginary parts that
+                // rounding leaves there are dropped, as an inverse real transform would drop them.
                 let selfConjugate = b == 0 || 2 * b == n
                 for i in 0..<h {
                     // The kernel spectrum k̂ = kr + i·ki of every filter at tap i, bin b.

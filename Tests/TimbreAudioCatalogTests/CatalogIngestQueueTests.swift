@@ -16,10 +16,12 @@ struct CatalogIngestQueueTests {
         // Two "processes" (the service `timbre audio ingest` runs), each with two workers, started
         // together over the same files. A run connects once to queue the batch, then once per
         // store and queue of its workers; those later connections wait until both runs have
-        // queued, so the runs overlap however the threads are scheduled (a run that finished the
-        // ten small files before the other queued them would analyse nothing of the other's).
+        // queued, so neither analyses a file before both batches are queued (a run that finished
+        // the ten small files before the other queued them would leave it nothing to split). A run
+        // that fails before its workers start opens the gate as it ends, so the other never hangs.
         let gate = BothQueued()
         let runs = try onThreads(2) { run in
+            defer { gate.arrive(run: run) }
             let connections = Counter()
             let ingest = CatalogIngest(pipeline: IngestPipeline(workerCount: 2), connect: {
                 if connections.next() > 1 { gate.arriveAndWait(run: run) }
@@ -91,6 +93,13 @@ private final class BothQueued: @unchecked Sendable {
         arrived.insert(run)
         condition.broadcast()
         while arrived.count < 2 { condition.wait() }
+    }
+
+    func arrive(run: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        arrived.insert(run)
+        condition.broadcast()
     }
 }
 
