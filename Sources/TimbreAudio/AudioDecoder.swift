@@ -183,9 +183,7 @@ public final class AudioStream {
     public var expectedSampleCount: Int { resampler?.outputCount(forInputCount: wanted) ?? wanted }
 
     /// Capacity that holds the whole output plus the resampler's working room.
-    var capacityNeeded: Int {
-        resampler.map { $0.outputCount(forInputCount: wanted) + $0.workingMargin(forBlock: block) } ?? wanted
-    }
+    var capacityNeeded: Int { expectedSampleCount + (resampler?.workingMargin(forBlock: block) ?? 0) }
 
     /// Appends the next block's samples to `output` and returns true, or, at the end, appends the
     /// last ones and returns false; the samples handed out then add up to exactly librosa's length,
@@ -238,12 +236,11 @@ public final class AudioStream {
         if decoded == 0 && readsEverything { throw .empty(path: path) }
         if let resampler {
             try resampler.flush(appendingTo: &output)
-            // Cut what soxr gave past librosa's length, or pad with zeros up to it.
-            let expected = resampler.outputCount(forInputCount: decoded)
-            let total = emitted + output.count - before
-            assert(total - expected <= output.count - before, "soxr handed out more than librosa's length before its flush")
-            if total > expected { output.removeLast(min(total - expected, output.count - before)) }
-            else if total < expected { output.append(contentsOf: repeatElement(0, count: expected - total)) }
+            // Cut what soxr gave past librosa's length, or pad with zeros up to it; only this
+            // call's samples can be cut (the caller may already have used the earlier ones).
+            let remaining = resampler.outputCount(forInputCount: decoded) - emitted
+            assert(remaining >= 0, "soxr handed out more than librosa's length before its flush")
+            Resampler.fixLength(&output, to: before + max(remaining, 0))
             emitted += output.count - before
         }
     }

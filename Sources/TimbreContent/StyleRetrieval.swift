@@ -61,25 +61,19 @@ public struct StyleRetrieval: Sendable, Codable, Equatable {
     }
 
     public static func chanceLevel(labels: [Int], pieces: [String]) -> Double {
-        mean(chances(labels: labels, pieces: pieces))
+        mean(candidateShares(labels: labels, pieces: pieces, k: 1).map { $0?.chance })
     }
 
-    /// Per row: the same-label share among the rows of other pieces (the precision of a random
-    /// order), nil without any candidate.
-    static func chances(labels: [Int], pieces: [String]) -> [Double?] {
+    /// Per row, among the rows of other pieces (nil without any): the same-label share, which is
+    /// the precision of a random order, and the highest precision any order can reach at k,
+    /// min(k, same-label candidates) / min(k, candidates), below 1 when a small pool has fewer
+    /// than k same-label tracks.
+    static func candidateShares(labels: [Int], pieces: [String], k: Int) -> [(chance: Double, ceiling: Double)?] {
         labels.indices.map { a in
             let others = labels.indices.filter { pieces[$0] != pieces[a] }
-            return others.isEmpty ? nil : Double(others.filter { labels[$0] == labels[a] }.count) / Double(others.count)
-        }
-    }
-
-    /// Per row: the highest precision any order can reach, min(k, same-label candidates) /
-    /// min(k, candidates) — below 1 when a small pool has fewer than k same-label tracks.
-    static func ceilings(labels: [Int], pieces: [String], k: Int) -> [Double?] {
-        labels.indices.map { a in
-            let others = labels.indices.filter { pieces[$0] != pieces[a] }
+            guard !others.isEmpty else { return nil }
             let same = others.filter { labels[$0] == labels[a] }.count
-            return others.isEmpty ? nil : Double(min(k, same)) / Double(min(k, others.count))
+            return (Double(same) / Double(others.count), Double(min(k, same)) / Double(min(k, others.count)))
         }
     }
 
@@ -98,9 +92,8 @@ public struct StyleRetrieval: Sendable, Codable, Equatable {
         for pool in pools {
             let poolLabels = pool.map { labels[$0] }, poolPieces = pool.map { pieces[$0] }
             let values = Self.precisions(vectors.selecting(pool), labels: poolLabels, pieces: poolPieces, k: k)
-            let chance = Self.chances(labels: poolLabels, pieces: poolPieces)
-            let ceiling = Self.ceilings(labels: poolLabels, pieces: poolPieces, k: k)
-            for (r, t) in pool.enumerated() { (precisions[t], chances[t], ceilings[t]) = (values[r], chance[r], ceiling[r]) }
+            let shares = Self.candidateShares(labels: poolLabels, pieces: poolPieces, k: k)
+            for (r, t) in pool.enumerated() { (precisions[t], chances[t], ceilings[t]) = (values[r], shares[r]?.chance, shares[r]?.ceiling) }
         }
         return Pooled(precisions: precisions, chance: mean(chances), ceiling: mean(ceilings))
     }

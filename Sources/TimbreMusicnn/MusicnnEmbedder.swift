@@ -101,10 +101,9 @@ public struct MusicnnEmbedder: Sendable {
         // No more threads (each with its working memory and FFT plans) than the track has patches.
         let threads = max(1, min(workers, MusicnnSpectrogram.patchCount(sampleCount: windows.expectedSampleCount)))
         let states = try (0..<threads).map { _ throws(AudioError) in try PatchState() }
-        let shared = SharedStates(states)
         let results = onThreads(threads) { k in
             var outputs: [(Int, MusicnnOutputs)] = []
-            while let window = windows.nextLocked() { outputs.append((window.index, shared.states[k].run(window, network))) }
+            while let window = windows.nextLocked() { outputs.append((window.index, states[k].run(window, network))) }
             return outputs
         }
         if let failure = windows.failure { throw failure }
@@ -190,8 +189,9 @@ final class PatchWindows: @unchecked Sendable {
     }
 }
 
-/// One thread's spectrogram, network activations and patch buffer.
-final class PatchState {
+/// One thread's spectrogram, network activations and patch buffer; thread k uses only state k,
+/// hence unchecked.
+final class PatchState: @unchecked Sendable {
     let spectrogram: MusicnnSpectrogram
     let workspace: MusicnnWorkspace
     let patch: UnsafeMutablePointer<Float>
@@ -210,10 +210,4 @@ final class PatchState {
         }
         return network.run(patch, workspace: workspace)
     }
-}
-
-/// Each worker thread uses only the state at its own index.
-private struct SharedStates: @unchecked Sendable {
-    let states: [PatchState]
-    init(_ states: [PatchState]) { self.states = states }
 }
